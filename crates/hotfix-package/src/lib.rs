@@ -1,0 +1,2 @@
+//! Hotfix packages: deterministic build, streaming verification, safe atomic extraction.
+#![forbid(unsafe_code)]

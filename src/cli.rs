@@ -1,0 +1,161 @@
+//! What every subcommand shares: exit codes, the error type with its `hint:`, output
+//! format selection and colour/progress policy.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use anstream::eprintln;
+use owo_colors::OwoColorize;
+
+/// Everything went well.
+pub const EXIT_OK: u8 = 0;
+/// Verification failed or a simulated property was violated.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage error, bad input file or I/O error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// `--version` text: tool version and the package format it writes.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (package format v",
+    "1",
+    ")"
+);
+
+/// Result of a subcommand: the exit code to use, or an error to print.
+pub type CmdResult = Result<u8, CliError>;
+
+/// Options every subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Print only data and errors: no progress, no notes.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+
+impl Global {
+    pub fn init(&self) {
+        let level = if self.quiet {
+            0
+        } else if self.verbose {
+            2
+        } else {
+            1
+        };
+        VERBOSITY.store(level, Ordering::Relaxed);
+    }
+}
+
+/// True unless `--quiet`.
+pub fn notes_enabled() -> bool {
+    VERBOSITY.load(Ordering::Relaxed) >= 1
+}
+
+/// True with `--verbose`.
+pub fn verbose_enabled() -> bool {
+    VERBOSITY.load(Ordering::Relaxed) >= 2
+}
+
+/// A note on stderr (suppressed by `--quiet`).
+pub fn note(msg: impl std::fmt::Display) {
+    if notes_enabled() {
+        eprintln!("{msg}");
+    }
+}
+
+/// Progress bars only on an interactive stderr and without `--quiet`.
+pub fn progress_enabled() -> bool {
+    notes_enabled() && std::io::stderr().is_terminal()
+}
+
+/// A progress bar over `total` bytes on stderr, hidden when progress is not wanted.
+pub fn byte_progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !progress_enabled() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// `--output-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Writes `value` as pretty JSON plus a newline to stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| CliError::usage(format!("cannot write JSON: {e}")))?;
+    writeln!(out).map_err(|e| CliError::io("cannot write to stdout", e))
+}
+
+/// An error as the user sees it: `error: ...`, optional detail lines, `hint: ...`.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+    pub details: Vec<String>,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            hint: None,
+        }
+    }
+
+    /// Exit code 2: bad usage, bad input file.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(EXIT_USAGE, message)
+    }
+
+    /// Exit code 1: the input was read but failed a check.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(EXIT_FAILED, message)
+    }
+
+    /// Exit code 2 from an I/O error, with the context first.
+    pub fn io(context: impl std::fmt::Display, err: std::io::Error) -> Self {
+        Self::usage(format!("{context}: {err}"))
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn detail(mut self, line: impl Into<String>) -> Self {
+        self.details.push(line.into());
+        self
+    }
+
+    pub fn print(&self) {
+        eprintln!("{} {}", "error:".red().bold(), self.message);
+        for d in &self.details {
+            eprintln!("  {d}");
+        }
+        if let Some(h) = &self.hint {
+            eprintln!("{} {h}", "hint:".cyan().bold());
+        }
+    }
+}

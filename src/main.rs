@@ -1,0 +1,106 @@
+//! `hotfix`: build, sign, verify, extract and simulate hotfix packages.
+//!
+//! This binary only parses arguments and wires them to the library crates; every
+//! subcommand lives in its own module with an `Args` struct and a `run` function.
+//! Exit codes: 0 success, 1 verification failed / property violated, 2 usage or I/O error.
+
+mod build;
+mod cli;
+mod extract;
+mod inspect;
+mod keygen;
+mod list;
+mod passphrase;
+mod sign;
+mod sim;
+mod verify;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::cli::{CliError, Global};
+
+/// Build, sign, verify, extract and simulate hotfix packages.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hotfix",
+    version = cli::LONG_VERSION,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 verification failed or property violated, 2 usage or I/O error.\n\
+                  Run `hotfix <command> --help` for examples."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make a new minisign-compatible signing key pair.
+    Keygen(keygen::Args),
+    /// Build and sign a hotfix package from a source folder holding hotfix.toml.
+    Build(build::Args),
+    /// Add one more signature to a package (co-signing).
+    Sign(sign::Args),
+    /// Check a package's signatures and every payload byte against trusted keys.
+    Verify(verify::Args),
+    /// Show a package's manifest without verifying it.
+    Inspect(inspect::Args),
+    /// Verify and extract a package into <install-dir>/Install/hotfixes/<ID>/, atomically.
+    Extract(extract::Args),
+    /// List the hotfixes extracted into an installation.
+    List(list::Args),
+    /// Simulate installing and removing hotfixes on a system model.
+    #[command(subcommand)]
+    Sim(sim::Command),
+    /// Print shell completions for SHELL to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    cli.global.init();
+    let result = match cli.command {
+        Command::Keygen(args) => keygen::run(args, &cli.global),
+        Command::Build(args) => build::run(args, &cli.global),
+        Command::Sign(args) => sign::run(args, &cli.global),
+        Command::Verify(args) => verify::run(args, &cli.global),
+        Command::Inspect(args) => inspect::run(args, &cli.global),
+        Command::Extract(args) => extract::run(args, &cli.global),
+        Command::List(args) => list::run(args, &cli.global),
+        Command::Sim(cmd) => sim::run(cmd, &cli.global),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());
+            Ok(cli::EXIT_OK)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| cli::EXIT_OK)
+            .map_err(|e| CliError::io("cannot write the man page", e)),
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(err) => {
+            err.print();
+            std::process::ExitCode::from(err.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
