@@ -1,2 +1,4 @@
 //! Hotfix packages: deterministic build, streaming verification, safe atomic extraction.
 #![forbid(unsafe_code)]
+
+pub mod format;

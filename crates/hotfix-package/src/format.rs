@@ -1,0 +1,64 @@
+//! Package format v1 facts shared by the writer and the strict reader. The normative
+//! text is `docs/FORMAT.md`; change both together.
+//!
+//! Archive layout (the reader refuses anything else):
+//! - entry 0: `hotfix.xml`, stored (method 0);
+//! - then `signatures/<KEYID>.minisig`, stored, sorted by key id, at least one;
+//! - then the payload in manifest order: `server/<package>/<path>` (packages by name,
+//!   files by path), `client/<file>.msi`, `docs/<path>`; each stored or deflated,
+//!   whichever is smaller (ties: stored);
+//! - no directory entries, no data descriptors (general-purpose bit 3 clear), no
+//!   encryption, no extra fields except the ZIP64 one where a size or offset needs it,
+//!   no archive comment, no bytes before the first local header or after the end record;
+//! - every entry: version made by 3 (Unix) 2.0, external attributes `0o100644 << 16`,
+//!   DOS time from the manifest's `created` (clamped to 1980..=2107), UTF-8 flag (bit 11)
+//!   set when the name is not ASCII.
+
+use hotfix_manifest::Manifest;
+use hotfix_sign::KeyId;
+
+/// Local file header signature.
+pub const LOCAL_HEADER_SIG: u32 = 0x0403_4b50;
+/// Central directory header signature.
+pub const CENTRAL_HEADER_SIG: u32 = 0x0201_4b50;
+/// End of central directory record signature.
+pub const EOCD_SIG: u32 = 0x0605_4b50;
+/// ZIP64 end of central directory record signature.
+pub const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+/// ZIP64 end of central directory locator signature.
+pub const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+
+/// Compression method: stored.
+pub const METHOD_STORED: u16 = 0;
+/// Compression method: deflate.
+pub const METHOD_DEFLATE: u16 = 8;
+
+/// Unix regular file, rw-r--r--, in the high 16 bits of the external attributes.
+pub const EXTERNAL_ATTRS: u32 = 0o100644 << 16;
+
+/// Upper bound on one signature file; anything bigger is not a minisign signature.
+pub const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
+
+/// At most this many signature entries are looked at.
+pub const MAX_SIGNATURES: usize = 64;
+
+/// Entry name of the signature made by `key`.
+pub fn signature_entry_name(key: KeyId) -> String {
+    format!("signatures/{key}.minisig")
+}
+
+/// The trusted comment every hotfix signature carries. It binds the signature to this
+/// hotfix id, version and exact manifest bytes, so a signature cannot be moved to another
+/// package even by someone who controls the untrusted parts of the file.
+pub fn trusted_comment(manifest: &Manifest, manifest_sha256: &[u8; 32]) -> String {
+    trusted_comment_for(&manifest.id, manifest.version, manifest_sha256)
+}
+
+/// [`trusted_comment`] from its parts (the verifier has these before parsing XML fully).
+pub fn trusted_comment_for(id: &str, version: u64, manifest_sha256: &[u8; 32]) -> String {
+    let mut hex = String::with_capacity(64);
+    for b in manifest_sha256 {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    format!("hotfix-id:{id} version:{version} manifest-sha256:{hex}")
+}

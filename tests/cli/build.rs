@@ -1,0 +1,1 @@
+//! `hotfix build` end to end.

@@ -1,0 +1,1 @@
+//! `hotfix extract` end to end.

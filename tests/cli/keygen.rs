@@ -1,0 +1,1 @@
+//! `hotfix keygen` end to end.

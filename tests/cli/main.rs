@@ -1,0 +1,9 @@
+//! CLI integration tests: one binary, one module per subcommand family.
+//! Shared helpers live in `support`.
+
+mod build;
+mod extract;
+mod keygen;
+mod sim;
+mod support;
+mod verify;

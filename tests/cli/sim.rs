@@ -1,0 +1,1 @@
+//! `hotfix sim` end to end.

@@ -1,0 +1,1 @@
+//! `hotfix verify` end to end.
