@@ -1,24 +1,49 @@
 //! minisign-compatible ed25519 keys and signatures, trust sets and thresholds.
 //!
-//! API CONTRACT (other crates code against these names; bodies are filled in by the
-//! signing work):
+//! Files read and written here are byte-compatible with
+//! [minisign](https://jedisct1.github.io/minisign/): a key made by `minisign -G` signs
+//! here, a key made here signs with `minisign -S`, and `minisign -V` verifies what
+//! [`sign`] writes.
+//!
 //! - [`KeyId`]: 8 bytes, shown as 16 upper-case hex digits like minisign.
-//! - [`PublicKey`]: parse/write minisign `.pub` files.
-//! - [`SecretKey`]: parse minisign `.key` files (encrypted with scrypt, or not).
-//! - [`generate_keypair`]: new key pair as minisign file texts.
-//! - [`Signature`]: parse/write `.minisig` files; [`sign`] and [`PublicKey::verify`].
+//! - [`PublicKey`]: parse/write minisign `.pub` files; [`PublicKey::verify`].
+//! - [`SecretKey`]: parse/write minisign `.key` files (encrypted with scrypt, or not).
+//! - [`generate_keypair`]: new key pair as minisign file texts;
+//!   [`write_keypair_files`] writes them safely.
+//! - [`Signature`]: parse/write `.minisig` files; [`sign`].
 //! - [`TrustSet`]: trusted public keys from a file or folder.
+//!
+//! Everything parsed here may come from an attacker: parsers are strict and bounded and
+//! never panic. Secret key material is zeroized when dropped.
+//!
+//! ```
+//! # fn main() -> Result<(), hotfix_sign::SignError> {
+//! use hotfix_sign::{PublicKey, SecretKey, Signature, sign};
+//! let secret = SecretKey::generate()?;
+//! let public = PublicKey::parse(&secret.public_key().to_file_text("release key"))?;
+//! let sig = sign(&secret, b"data", "hotfix-id:HF-1 version:1", "signature")?;
+//! let sig = Signature::parse(&sig.to_file_text())?;
+//! public.verify(&sig, b"data")?;
+//! assert!(public.verify(&sig, b"other data").is_err());
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+mod error;
+mod files;
+mod kdf;
+mod keys;
+mod signature;
+mod text;
+mod trust;
 
-/// Errors from keys, signatures and trust sets.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignError {
-    #[error("{0}")]
-    Todo(String),
-}
+pub use error::SignError;
+pub use files::{KeyPairPaths, write_keypair_files};
+pub use kdf::{DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT};
+pub use keys::{MAX_PASSPHRASE, PublicKey, SecretKey, generate_keypair};
+pub use signature::{Signature, sign};
+pub use text::{MAX_TRUSTED_COMMENT, MAX_UNTRUSTED_COMMENT};
+pub use trust::TrustSet;
 
 /// minisign key id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,124 +56,22 @@ impl std::fmt::Display for KeyId {
     }
 }
 
-/// A public key.
-#[derive(Debug, Clone)]
-pub struct PublicKey {
-    _private: (),
-}
+impl std::str::FromStr for KeyId {
+    type Err = SignError;
 
-impl PublicKey {
-    pub fn key_id(&self) -> KeyId {
-        unimplemented!()
-    }
-    /// Parses a minisign public key file text (untrusted comment line + base64 line) or a
-    /// bare base64 line.
-    pub fn parse(_text: &str) -> Result<PublicKey, SignError> {
-        unimplemented!()
-    }
-    pub fn from_file(_path: &Path) -> Result<PublicKey, SignError> {
-        unimplemented!()
-    }
-    /// The minisign `.pub` file text.
-    pub fn to_file_text(&self, _untrusted_comment: &str) -> String {
-        unimplemented!()
-    }
-    /// Checks the signature over `data` and the global signature over the trusted comment.
-    pub fn verify(&self, _sig: &Signature, _data: &[u8]) -> Result<(), SignError> {
-        unimplemented!()
+    /// The inverse of `Display`: exactly 16 hex digits (either case).
+    fn from_str(s: &str) -> Result<KeyId, SignError> {
+        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(SignError::malformed(
+                "key id",
+                format!("{s:?} is not 16 hexadecimal digits"),
+            ));
+        }
+        u64::from_str_radix(s, 16)
+            .map(|v| KeyId(v.to_le_bytes()))
+            .map_err(|e| SignError::malformed("key id", e.to_string()))
     }
 }
 
-/// A decrypted secret key; the key bytes are zeroized on drop.
-pub struct SecretKey {
-    _private: (),
-}
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(..)")
-    }
-}
-
-impl SecretKey {
-    pub fn key_id(&self) -> KeyId {
-        unimplemented!()
-    }
-    pub fn public_key(&self) -> PublicKey {
-        unimplemented!()
-    }
-    /// True when the key file text is passphrase-protected (so the caller must ask).
-    pub fn is_encrypted(_text: &str) -> Result<bool, SignError> {
-        unimplemented!()
-    }
-    /// Parses a minisign secret key file text, decrypting with `passphrase` if encrypted.
-    pub fn parse(_text: &str, _passphrase: Option<&[u8]>) -> Result<SecretKey, SignError> {
-        unimplemented!()
-    }
-}
-
-/// A new key pair as file texts: (secret `.key`, public `.pub`).
-pub fn generate_keypair(
-    _untrusted_comment: &str,
-    _passphrase: Option<&[u8]>,
-) -> Result<(String, String), SignError> {
-    unimplemented!()
-}
-
-/// A minisign signature (prehashed `ED` algorithm).
-#[derive(Debug, Clone)]
-pub struct Signature {
-    _private: (),
-}
-
-impl Signature {
-    pub fn key_id(&self) -> KeyId {
-        unimplemented!()
-    }
-    pub fn trusted_comment(&self) -> &str {
-        unimplemented!()
-    }
-    pub fn parse(_text: &str) -> Result<Signature, SignError> {
-        unimplemented!()
-    }
-    /// The `.minisig` file text.
-    pub fn to_file_text(&self) -> String {
-        unimplemented!()
-    }
-}
-
-/// Signs `data` (BLAKE2b-512 prehash, as minisign does by default).
-pub fn sign(
-    _key: &SecretKey,
-    _data: &[u8],
-    _trusted_comment: &str,
-    _untrusted_comment: &str,
-) -> Result<Signature, SignError> {
-    unimplemented!()
-}
-
-/// Trusted public keys by key id.
-#[derive(Debug, Clone, Default)]
-pub struct TrustSet {
-    _private: (),
-}
-
-impl TrustSet {
-    /// Loads one `.pub` file, or every `*.pub` file in a folder.
-    pub fn load(_path: &Path) -> Result<TrustSet, SignError> {
-        unimplemented!()
-    }
-    pub fn get(&self, _id: KeyId) -> Option<&PublicKey> {
-        unimplemented!()
-    }
-    pub fn len(&self) -> usize {
-        unimplemented!()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Where the keys came from, for messages.
-    pub fn sources(&self) -> &[PathBuf] {
-        unimplemented!()
-    }
-}
+#[cfg(test)]
+mod tests;
