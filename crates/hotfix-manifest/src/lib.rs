@@ -17,9 +17,14 @@ pub mod xml;
 
 use serde::Serialize;
 
-pub use names::{NameError, validate_entry_name, validate_hotfix_id, validate_software_package_name};
+pub use names::{
+    NameError, validate_entry_name, validate_hotfix_id, validate_software_package_name,
+};
 pub use spec::{BuildSpec, MsiSpec, SoftwarePackageSpec, SpecError};
-pub use xml::{MAX_MANIFEST_BYTES, ManifestError};
+pub use xml::{
+    MAX_DEPTH, MAX_DESCRIPTION_BYTES, MAX_ELEMENTS, MAX_FILES, MAX_MANIFEST_BYTES, MAX_TITLE_CHARS,
+    MAX_VALUE_CHARS, ManifestError,
+};
 
 /// The package format version this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -160,5 +165,20 @@ impl Manifest {
     /// Sum of the sizes of all payload files.
     pub fn payload_bytes(&self) -> u64 {
         self.payload().map(|f| f.size).sum()
+    }
+
+    /// Puts every list in the order format v1 requires (byte order of the UTF-8
+    /// strings): `supersedes` and `requires` by id, software packages by name and their
+    /// files by path, MSIs and docs by path. Builders call this, then
+    /// [`Manifest::validate`], then [`Manifest::to_xml`]; readers require the order.
+    pub fn sort(&mut self) {
+        self.supersedes.sort();
+        self.requires.sort();
+        self.software_packages.sort_by(|a, b| a.name.cmp(&b.name));
+        for p in &mut self.software_packages {
+            p.files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        self.msis.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+        self.docs.sort_by(|a, b| a.path.cmp(&b.path));
     }
 }
