@@ -20,7 +20,9 @@ use serde::Serialize;
 pub use names::{
     NameError, validate_entry_name, validate_hotfix_id, validate_software_package_name,
 };
-pub use spec::{BuildSpec, MsiSpec, SoftwarePackageSpec, SpecError};
+pub use spec::{
+    BuildSpec, MAX_SPEC_BYTES, MsiSpec, SPEC_FILE_NAME, SoftwarePackageSpec, SpecError,
+};
 pub use xml::{
     MAX_DEPTH, MAX_DESCRIPTION_BYTES, MAX_ELEMENTS, MAX_FILES, MAX_MANIFEST_BYTES, MAX_TITLE_CHARS,
     MAX_VALUE_CHARS, ManifestError,
