@@ -46,6 +46,10 @@ pub use text::{MAX_TRUSTED_COMMENT, MAX_UNTRUSTED_COMMENT};
 pub use trust::TrustSet;
 
 /// minisign key id.
+///
+/// Shown as 16 upper-case hex digits, the little-endian u64 minisign prints; minisign
+/// itself omits leading zeros in its comments and messages (`ABD2A03B24D9D4` for
+/// `00ABD2A03B24D9D4`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
 
