@@ -2,3 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+pub mod extract;
+pub mod lock;
+pub mod reader;
+pub mod rules;
+pub mod verify;

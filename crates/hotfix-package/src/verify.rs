@@ -1,0 +1,747 @@
+//! Streaming verification of a package against a trust set.
+//!
+//! The order is the security argument (see DESIGN.md, "Trust and safety rules"):
+//! 1. the manifest entry's raw bytes are read (capped) and every signature entry is
+//!    checked against the trust set over those bytes, with the trusted comment binding
+//!    id, version and manifest hash; nothing is parsed as XML unless at least one trusted
+//!    key signed it;
+//! 2. only then is the XML parsed, and the signed id/version compared with it;
+//! 3. every payload entry is streamed once through a fixed buffer, bounded by the size
+//!    the signed manifest declares, hashed, and handed to an [`EntrySink`] — extract
+//!    writes the very bytes that were hashed, never a second read of the file.
+//!
+//! Every failure found is collected (the walk goes on past a bad entry where the archive
+//! structure allows). Memory use does not depend on payload size.
+//!
+//! This module never writes to the file system itself and never calls the sink once a
+//! failure has been recorded.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+
+use hotfix_manifest::names;
+use hotfix_manifest::{FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, ManifestError};
+use hotfix_sign::{KeyId, Signature, TrustSet};
+use serde::Serialize;
+use sha2::Digest;
+use subtle::ConstantTimeEq;
+
+use crate::format::{self, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, METHOD_STORED};
+use crate::reader::{PackageReader, ReadError, Section, section};
+use crate::rules::Rule;
+
+/// Size of the one buffer payload bytes pass through.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// One refused thing: the entry (if any), the rule id and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub entry: Option<String>,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// One signature entry and what was found about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    pub key_id: String,
+    /// The signature entry's name.
+    pub entry: String,
+    /// The key is in the trust set.
+    pub trusted: bool,
+    /// Checked and valid (signature, global signature and trusted comment). Always false
+    /// for untrusted keys: they are not checked.
+    pub valid: bool,
+}
+
+/// What verification found. `ok` is true only with no failures at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub package: String,
+    pub ok: bool,
+    pub id: Option<String>,
+    pub version: Option<u64>,
+    pub title: Option<String>,
+    pub threshold: u32,
+    /// Distinct trusted keys with a valid signature.
+    pub trusted_signers: u32,
+    pub signers: Vec<Signer>,
+    /// Payload files read.
+    pub files: u64,
+    /// Payload bytes read.
+    pub bytes: u64,
+    pub failures: Vec<Failure>,
+}
+
+impl VerifyReport {
+    fn new(package: String, threshold: u32) -> VerifyReport {
+        VerifyReport {
+            package,
+            ok: false,
+            id: None,
+            version: None,
+            title: None,
+            threshold,
+            trusted_signers: 0,
+            signers: Vec::new(),
+            files: 0,
+            bytes: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, entry: Option<&str>, rule: &'static str, message: impl Into<String>) {
+        self.failures.push(Failure {
+            entry: entry.map(str::to_owned),
+            rule,
+            message: message.into(),
+        });
+    }
+
+    fn fail_rule(&mut self, entry: Option<&str>, rule: Rule, message: impl Into<String>) {
+        self.fail(entry, rule.id(), message);
+    }
+
+    fn fail_read(&mut self, e: ReadError) -> Result<bool, VerifyError> {
+        match e {
+            ReadError::Format {
+                rule,
+                entry,
+                message,
+                fatal,
+            } => {
+                self.fail_rule(entry.as_deref(), rule, message);
+                Ok(fatal)
+            }
+            ReadError::Io(e) => Err(VerifyError::Io {
+                path: PathBuf::from(&self.package),
+                source: e,
+            }),
+        }
+    }
+
+    /// Whether any failure has `rule`.
+    pub fn has_rule(&self, rule: &str) -> bool {
+        self.failures.iter().any(|f| f.rule == rule)
+    }
+}
+
+/// An error that stops verification without a verdict: the package cannot be read, or
+/// the sink failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// Why a sink stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sink refuses the package for a policy reason (e.g. anti-rollback).
+    #[error("{message} [{rule}]")]
+    Refused { rule: Rule, message: String },
+    /// The operator interrupted the run.
+    #[error("interrupted")]
+    Cancelled,
+}
+
+/// The authenticated package, as handed to [`EntrySink::begin`].
+#[derive(Debug)]
+pub struct Authenticated<'a> {
+    pub manifest: &'a Manifest,
+    /// The exact signed bytes of `hotfix.xml`.
+    pub manifest_bytes: &'a [u8],
+    /// Every well-formed signature entry: (entry name, bytes).
+    pub signatures: &'a [(String, Vec<u8>)],
+}
+
+/// Receives the verified stream. Calls come in this order: `begin`, then per payload
+/// file `start_file`, `write`..., `finish_file`. Once verification records a failure no
+/// further call is made, so a sink must treat "verify returned a report that is not ok"
+/// as "discard everything".
+pub trait EntrySink {
+    /// The manifest is authenticated (signer threshold met) and parsed.
+    fn begin(&mut self, auth: &Authenticated<'_>) -> Result<(), SinkError>;
+    /// A payload file starts; its name passed [`names::validate_entry_name`] and it is
+    /// listed in the manifest.
+    fn start_file(&mut self, file: &FileEntry) -> Result<(), SinkError>;
+    /// Bytes of the current file, never beyond its declared size.
+    fn write(&mut self, data: &[u8]) -> Result<(), SinkError>;
+    /// The current file's size and SHA-256 matched the manifest.
+    fn finish_file(&mut self) -> Result<(), SinkError>;
+}
+
+/// A sink that keeps nothing: plain verification.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl EntrySink for NullSink {
+    fn begin(&mut self, _auth: &Authenticated<'_>) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn start_file(&mut self, _file: &FileEntry) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn write(&mut self, _data: &[u8]) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn finish_file(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// Verifies the package at `path`: signatures from at least `threshold` distinct trusted
+/// keys, then every payload byte. `Err` only when the file cannot be read or the sink
+/// fails; a package that breaks a rule gives `Ok` with `ok == false`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use hotfix_package::verify::{NullSink, verify};
+/// let trust = hotfix_sign::TrustSet::load("keys/".as_ref())?;
+/// let report = verify("HF-7.0.3-0042.zip".as_ref(), &trust, 1, &mut NullSink)?;
+/// assert!(report.ok, "{:?}", report.failures);
+/// # Ok(()) }
+/// ```
+pub fn verify(
+    path: &Path,
+    trust: &TrustSet,
+    threshold: u32,
+    sink: &mut dyn EntrySink,
+) -> Result<VerifyReport, VerifyError> {
+    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    verify_reader(file, &path.display().to_string(), trust, threshold, sink)
+}
+
+/// [`verify`] over any seekable source; `label` names it in the report.
+pub fn verify_reader<R: Read + Seek>(
+    src: R,
+    label: &str,
+    trust: &TrustSet,
+    threshold: u32,
+    sink: &mut dyn EntrySink,
+) -> Result<VerifyReport, VerifyError> {
+    let mut report = VerifyReport::new(label.to_owned(), threshold);
+    run(src, trust, threshold, sink, &mut report)?;
+    report.ok = report.failures.is_empty();
+    Ok(report)
+}
+
+/// Parses `hotfix-id:<id> version:<n> manifest-sha256:<hex>`, giving (id, version).
+fn parse_trusted_comment(comment: &str) -> Option<(&str, u64)> {
+    let rest = comment.strip_prefix("hotfix-id:")?;
+    let (id, rest) = rest.split_once(" version:")?;
+    let (version, _) = rest.split_once(" manifest-sha256:")?;
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((id, version.parse().ok()?))
+}
+
+/// The rule and entry a manifest parse error stands for.
+fn manifest_failure(err: &ManifestError) -> (Option<String>, &'static str) {
+    match err {
+        ManifestError::InvalidName { value, source, .. } => (Some(value.clone()), source.rule_id()),
+        ManifestError::DuplicatePath { path, .. } | ManifestError::PathConflict { path, .. } => {
+            (Some(path.clone()), Rule::NameCollision.id())
+        }
+        ManifestError::PathOutsideFolder { path, .. } => {
+            (Some(path.clone()), Rule::ManifestLayout.id())
+        }
+        ManifestError::TooLarge { .. } => (Some(MANIFEST_ENTRY.into()), Rule::TooLarge.id()),
+        _ => (Some(MANIFEST_ENTRY.into()), Rule::ManifestInvalid.id()),
+    }
+}
+
+fn run<R: Read + Seek>(
+    src: R,
+    trust: &TrustSet,
+    threshold: u32,
+    sink: &mut dyn EntrySink,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
+    let mut rd = match PackageReader::open(src) {
+        Ok(rd) => rd,
+        Err(e) => {
+            report.fail_read(e)?;
+            return Ok(());
+        }
+    };
+
+    // 1. The manifest's raw bytes.
+    let manifest_bytes = {
+        let first_name = rd.records().first().map(|r| r.name.clone());
+        if first_name.as_deref() != Some(MANIFEST_ENTRY) {
+            let msg = match first_name {
+                Some(n) => format!("the first entry is {n:?}, not {MANIFEST_ENTRY}"),
+                None => "the archive has no entries".to_owned(),
+            };
+            report.fail_rule(None, Rule::ManifestMissing, msg);
+            return Ok(());
+        }
+        match rd.next_entry() {
+            Some(Ok(mut e)) => {
+                if e.record().method != METHOD_STORED {
+                    report.fail_rule(
+                        Some(MANIFEST_ENTRY),
+                        Rule::NotStored,
+                        "the manifest must be stored uncompressed",
+                    );
+                }
+                match e.read_to_vec(MAX_MANIFEST_BYTES) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        report.fail_read(e)?;
+                        return Ok(());
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                report.fail_read(e)?;
+                return Ok(());
+            }
+            None => return Ok(()),
+        }
+    };
+    let manifest_sha: [u8; 32] = sha2::Sha256::digest(&manifest_bytes).into();
+
+    // 2. Signatures over those bytes, before any XML is looked at.
+    let sig_count = rd
+        .records()
+        .iter()
+        .skip(1)
+        .take_while(|r| section(&r.name) == Section::Signature)
+        .count();
+    if sig_count == 0 {
+        report.fail_rule(
+            None,
+            Rule::NoSignatures,
+            "the package has no signatures/<KEYID>.minisig entry",
+        );
+    }
+    let mut valid_keys: BTreeSet<KeyId> = BTreeSet::new();
+    let mut signed_ids: Vec<(String, u64, String)> = Vec::new();
+    let mut signatures: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut previous_sig_name: Option<String> = None;
+    let mut previous_key: Option<KeyId> = None;
+    for i in 0..sig_count {
+        let mut entry = match rd.next_entry() {
+            Some(Ok(e)) => e,
+            Some(Err(e)) => {
+                if report.fail_read(e)? {
+                    return Ok(());
+                }
+                continue;
+            }
+            None => return Ok(()),
+        };
+        let name = entry.name().to_owned();
+        if i >= MAX_SIGNATURES {
+            if i == MAX_SIGNATURES {
+                report.fail_rule(
+                    Some(&name),
+                    Rule::TooManySignatures,
+                    format!("more than {MAX_SIGNATURES} signature entries; the rest are ignored"),
+                );
+            }
+            continue;
+        }
+        if previous_sig_name.as_deref() == Some(name.as_str()) {
+            report.fail_rule(
+                Some(&name),
+                Rule::DuplicateEntry,
+                "signature entry repeated",
+            );
+            continue;
+        }
+        previous_sig_name = Some(name.clone());
+        if entry.record().method != METHOD_STORED {
+            report.fail_rule(
+                Some(&name),
+                Rule::NotStored,
+                "signatures must be stored uncompressed",
+            );
+        }
+        let bytes = match entry.read_to_vec(MAX_SIGNATURE_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                if report.fail_read(e)? {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        let sig = match std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Signature::parse(t).map_err(|e| e.to_string()))
+        {
+            Ok(sig) => sig,
+            Err(msg) => {
+                report.fail_rule(Some(&name), Rule::SignatureMalformed, msg);
+                continue;
+            }
+        };
+        let key_id = sig.key_id();
+        let expected_name = format::signature_entry_name(key_id);
+        if name != expected_name {
+            report.fail_rule(
+                Some(&name),
+                Rule::SignatureNameMismatch,
+                format!("the signature is by key {key_id}, so the entry must be {expected_name}"),
+            );
+            continue;
+        }
+        // Sorted by key id (byte order, as the writer sorts), which also makes a second
+        // signature by one key impossible to miss.
+        if let Some(prev) = previous_key {
+            if prev == key_id {
+                report.fail_rule(
+                    Some(&name),
+                    Rule::DuplicateEntry,
+                    "a second signature by the same key",
+                );
+                continue;
+            }
+            if prev > key_id {
+                report.fail_rule(
+                    Some(&name),
+                    Rule::EntryOrder,
+                    format!("signature entries must be sorted by key id ({key_id} after {prev})"),
+                );
+            }
+        }
+        previous_key = Some(key_id);
+        let mut signer = Signer {
+            key_id: key_id.to_string(),
+            entry: name.clone(),
+            trusted: false,
+            valid: false,
+        };
+        if let Some(key) = trust.get(key_id) {
+            signer.trusted = true;
+            match key.verify(&sig, &manifest_bytes) {
+                Err(e) => report.fail_rule(
+                    Some(&name),
+                    Rule::SignatureInvalid,
+                    format!("signature by trusted key {key_id} does not verify: {e}"),
+                ),
+                Ok(()) => {
+                    let comment = sig.trusted_comment();
+                    let bound = parse_trusted_comment(comment).filter(|(id, version)| {
+                        format::trusted_comment_for(id, *version, &manifest_sha) == comment
+                    });
+                    match bound {
+                        Some((id, version)) => {
+                            signer.valid = true;
+                            valid_keys.insert(key_id);
+                            signed_ids.push((id.to_owned(), version, name.clone()));
+                        }
+                        None => report.fail_rule(
+                            Some(&name),
+                            Rule::TrustedCommentMismatch,
+                            format!(
+                                "trusted comment {comment:?} does not bind this manifest (expected hotfix-id:<id> version:<n> manifest-sha256:{})",
+                                hotfix_manifest::Sha256(manifest_sha).to_hex()
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+        report.signers.push(signer);
+        signatures.push((name, bytes));
+    }
+    report.trusted_signers = u32::try_from(valid_keys.len()).unwrap_or(u32::MAX);
+    if report.trusted_signers < threshold {
+        let unknown: Vec<&str> = report
+            .signers
+            .iter()
+            .filter(|s| !s.trusted)
+            .map(|s| s.key_id.as_str())
+            .collect();
+        let mut msg = format!(
+            "{} valid signature(s) from distinct trusted keys, {threshold} required",
+            report.trusted_signers
+        );
+        if !unknown.is_empty() {
+            msg.push_str(&format!(
+                "; signed by untrusted key(s) {}",
+                unknown.join(", ")
+            ));
+        }
+        report.fail_rule(None, Rule::ThresholdNotMet, msg);
+    }
+    if valid_keys.is_empty() {
+        // Nothing authenticated: the XML is not interpreted at all.
+        return Ok(());
+    }
+
+    // 3. The authenticated manifest.
+    let manifest = match Manifest::from_xml(&manifest_bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            let (entry, rule) = manifest_failure(&e);
+            report.fail(entry.as_deref(), rule, e.to_string());
+            return Ok(());
+        }
+    };
+    report.id = Some(manifest.id.clone());
+    report.version = Some(manifest.version);
+    report.title = Some(manifest.title.clone());
+    for (id, version, sig_entry) in &signed_ids {
+        if *id != manifest.id || *version != manifest.version {
+            report.fail_rule(
+                Some(sig_entry),
+                Rule::SignedIdMismatch,
+                format!(
+                    "signed for {id} version {version}, but the manifest says {} version {}",
+                    manifest.id, manifest.version
+                ),
+            );
+        }
+    }
+    // from_xml already applies the name rules; checking again here keeps verify safe
+    // even if the parser's rules drift, at the cost of one pass over the names.
+    let mut reported: HashSet<String> = HashSet::new();
+    if let Err(e) = names::validate_hotfix_id(&manifest.id) {
+        report.fail(Some(MANIFEST_ENTRY), e.rule_id(), format!("hotfix id: {e}"));
+    }
+    let files: Vec<&FileEntry> = manifest.payload().collect();
+    let mut expected: HashMap<&str, usize> = HashMap::with_capacity(files.len());
+    let mut keys: HashMap<String, &str> = HashMap::with_capacity(files.len());
+    let mut folder_keys: HashMap<String, &str> = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let p = f.path.as_str();
+        if let Err(e) = names::validate_entry_name(p) {
+            report.fail(Some(p), e.rule_id(), e.to_string());
+            reported.insert(p.to_owned());
+            continue;
+        }
+        if section(p) != Section::Payload {
+            report.fail_rule(
+                Some(p),
+                Rule::ManifestLayout,
+                "payload path in a reserved place",
+            );
+            reported.insert(p.to_owned());
+            continue;
+        }
+        let key = names::collision_key(p);
+        let clash = keys
+            .get(&key)
+            .or_else(|| folder_keys.get(&key))
+            .copied()
+            .or_else(|| {
+                key.match_indices('/')
+                    .find_map(|(at, _)| keys.get(&key[..at]).copied())
+            });
+        if let Some(other) = clash {
+            report.fail_rule(
+                Some(p),
+                Rule::NameCollision,
+                format!("collides with {other:?} on a case-insensitive or normalizing file system"),
+            );
+            reported.insert(p.to_owned());
+            continue;
+        }
+        for (at, _) in key.match_indices('/') {
+            folder_keys.entry(key[..at].to_owned()).or_insert(p);
+        }
+        keys.insert(key, p);
+        expected.insert(p, i);
+    }
+
+    let auth = Authenticated {
+        manifest: &manifest,
+        manifest_bytes: &manifest_bytes,
+        signatures: &signatures,
+    };
+    if report.failures.is_empty() {
+        sink.begin(&auth)?;
+    }
+
+    // 4. The payload, streamed once.
+    let mut seen = vec![false; files.len()];
+    let mut last: Option<usize> = None;
+    let mut broken = false;
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    while let Some(next) = rd.next_entry() {
+        let mut entry = match next {
+            Ok(e) => e,
+            Err(e) => {
+                if let ReadError::Format {
+                    entry: Some(name), ..
+                } = &e
+                    && let Some(&i) = expected.get(name.as_str())
+                {
+                    seen[i] = true;
+                }
+                if report.fail_read(e)? {
+                    broken = true;
+                    break;
+                }
+                continue;
+            }
+        };
+        let name = entry.name().to_owned();
+        match section(&name) {
+            Section::Manifest => {
+                report.fail_rule(Some(&name), Rule::DuplicateEntry, "a second manifest entry");
+                continue;
+            }
+            Section::Signature => {
+                report.fail_rule(
+                    Some(&name),
+                    Rule::EntryOrder,
+                    "signature entry after the payload started",
+                );
+                continue;
+            }
+            Section::Payload => {}
+        }
+        if let Err(e) = names::validate_entry_name(&name) {
+            if !reported.contains(&name) {
+                report.fail(Some(&name), e.rule_id(), e.to_string());
+            }
+            continue;
+        }
+        let Some(&index) = expected.get(name.as_str()) else {
+            if !reported.contains(&name) {
+                report.fail_rule(
+                    Some(&name),
+                    Rule::UnlistedEntry,
+                    "the signed manifest does not list this entry",
+                );
+            }
+            continue;
+        };
+        if seen[index] {
+            report.fail_rule(Some(&name), Rule::DuplicateEntry, "the entry appears twice");
+            continue;
+        }
+        seen[index] = true;
+        if let Some(prev) = last
+            && index < prev
+        {
+            report.fail_rule(
+                Some(&name),
+                Rule::EntryOrder,
+                format!(
+                    "comes after {:?} but the manifest lists it before",
+                    files[prev].path
+                ),
+            );
+        }
+        last = Some(last.map_or(index, |l| l.max(index)));
+
+        let file = files[index];
+        let mut writing = report.failures.is_empty();
+        if writing {
+            sink.start_file(file)?;
+        }
+        let mut hasher = sha2::Sha256::new();
+        let mut total: u64 = 0;
+        let outcome: Result<(), Option<ReadError>> = loop {
+            let room = file.size.saturating_sub(total).saturating_add(1);
+            let len = usize::try_from(room).map_or(buf.len(), |r| r.min(buf.len()));
+            match entry.read_chunk(&mut buf[..len]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    total += n as u64;
+                    if total > file.size {
+                        break Err(None);
+                    }
+                    hasher.update(&buf[..n]);
+                    writing &= report.failures.is_empty();
+                    if writing {
+                        sink.write(&buf[..n])?;
+                    }
+                }
+                Err(e) => break Err(Some(e)),
+            }
+        };
+        report.files += 1;
+        report.bytes += total.min(file.size);
+        match outcome {
+            Err(None) => report.fail_rule(
+                Some(&name),
+                Rule::SizeExceedsManifest,
+                format!("more than the {} bytes the manifest declares", file.size),
+            ),
+            Err(Some(e)) => {
+                if report.fail_read(e)? {
+                    broken = true;
+                    break;
+                }
+            }
+            Ok(()) => {
+                let digest: [u8; 32] = hasher.finalize().into();
+                if total < file.size {
+                    report.fail_rule(
+                        Some(&name),
+                        Rule::SizeShortOfManifest,
+                        format!("{total} bytes, the manifest declares {}", file.size),
+                    );
+                } else if !bool::from(digest.ct_eq(&file.sha256.0)) {
+                    report.fail_rule(
+                        Some(&name),
+                        Rule::HashMismatch,
+                        format!(
+                            "SHA-256 {} differs from the manifest's {}",
+                            hotfix_manifest::Sha256(digest).to_hex(),
+                            file.sha256
+                        ),
+                    );
+                } else if writing && report.failures.is_empty() {
+                    sink.finish_file()?;
+                }
+            }
+        }
+    }
+    if !broken {
+        for (i, f) in files.iter().enumerate() {
+            if !seen[i] && !reported.contains(&f.path) {
+                report.fail_rule(
+                    Some(&f.path),
+                    Rule::MissingEntry,
+                    "listed in the manifest but not in the archive",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_comment_parses_only_the_exact_shape() {
+        let c = format::trusted_comment_for("HF-1", 3, &[0xab; 32]);
+        assert_eq!(parse_trusted_comment(&c), Some(("HF-1", 3)));
+        assert_eq!(
+            parse_trusted_comment("hotfix-id:HF-1 version:+3 manifest-sha256:00"),
+            None
+        );
+        assert_eq!(parse_trusted_comment("hotfix-id:HF-1 version:3"), None);
+        assert_eq!(parse_trusted_comment("timestamp:1 file:x"), None);
+    }
+}

@@ -1,0 +1,363 @@
+//! Hostile packages: every attack in `support::corpus` must be refused by verify (naming
+//! the rule and the entry) and by extract (leaving the installation byte for byte as it
+//! was). Also the extract policy: re-extract, anti-rollback, supersedes, the lock.
+
+mod support;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, extract, hotfixes_dir};
+use hotfix_package::verify::{NullSink, VerifyReport, verify};
+use hotfix_sign::TrustSet;
+
+use support::corpus::{self, Keys};
+
+fn verify_bytes(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    trust: &TrustSet,
+    threshold: u32,
+) -> VerifyReport {
+    let path = support::write(dir, name, bytes);
+    verify(&path, trust, threshold, &mut NullSink).expect("verify runs")
+}
+
+fn extract_bytes(
+    dir: &Path,
+    install: &Path,
+    name: &str,
+    bytes: &[u8],
+    trust: &TrustSet,
+    threshold: u32,
+    force: bool,
+) -> Result<hotfix_package::extract::ExtractReport, ExtractError> {
+    let path = support::write(dir, name, bytes);
+    extract(
+        &path,
+        install,
+        trust,
+        threshold,
+        ExtractOptions {
+            force,
+            cancel: None,
+        },
+    )
+}
+
+#[test]
+fn the_good_package_verifies() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = verify_bytes(
+        dir.path(),
+        "good.zip",
+        &corpus::good_package(&keys),
+        &keys.trust(),
+        1,
+    );
+    assert!(report.ok, "{:#?}", report.failures);
+    assert_eq!(report.id.as_deref(), Some(corpus::ID));
+    assert_eq!(report.version, Some(corpus::VERSION));
+    assert_eq!(report.trusted_signers, 1);
+    assert_eq!(report.files, 3);
+}
+
+#[test]
+fn every_attack_is_refused_by_verify_with_its_rule_and_entry() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut problems = Vec::new();
+    for attack in corpus::attacks(&keys) {
+        let report = verify_bytes(
+            dir.path(),
+            &format!("{}.zip", attack.name),
+            &attack.bytes,
+            &trust,
+            attack.threshold,
+        );
+        let hit = report.failures.iter().any(|f| {
+            f.rule == attack.rule
+                && attack
+                    .entry
+                    .as_ref()
+                    .is_none_or(|e| f.entry.as_deref() == Some(e.as_str()))
+        });
+        if report.ok || !hit {
+            problems.push(format!(
+                "{}: want {} on {:?}, got ok={} {:#?}",
+                attack.name, attack.rule, attack.entry, report.ok, report.failures
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_attack_is_refused_by_extract_and_changes_nothing() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install dir");
+    // A hotfix already installed, which no attack may disturb.
+    let other = corpus::package_with(&[&keys.signer], "HF-7.0.3-0001", 1, &[], &corpus::payload());
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "HF-7.0.3-0001.zip",
+        &other,
+        &trust,
+        1,
+        false,
+    )
+    .expect("install the bystander");
+    let before = support::snapshot(install.path());
+    let mut problems = Vec::new();
+    for attack in corpus::attacks(&keys) {
+        let result = extract_bytes(
+            dir.path(),
+            install.path(),
+            &format!("{}.zip", attack.name),
+            &attack.bytes,
+            &trust,
+            attack.threshold,
+            false,
+        );
+        match result {
+            Ok(r) => problems.push(format!(
+                "{}: extracted to {}",
+                attack.name,
+                r.target.display()
+            )),
+            Err(e) if !e.rules().contains(&attack.rule) => problems.push(format!(
+                "{}: want {}, got {e} {:?}",
+                attack.name,
+                attack.rule,
+                e.rules()
+            )),
+            Err(_) => {}
+        }
+        if support::snapshot(install.path()) != before {
+            problems.push(format!("{}: the installation changed", attack.name));
+            break;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn extract_installs_then_treats_the_same_package_as_already_installed() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let good = corpus::good_package(&keys);
+    let r = extract_bytes(dir.path(), install.path(), "a.zip", &good, &trust, 1, false)
+        .expect("extract");
+    assert_eq!(r.outcome, Outcome::Installed);
+    let target = hotfixes_dir(install.path()).join(corpus::ID);
+    assert_eq!(r.target, target);
+    for (path, data, _) in corpus::payload() {
+        assert_eq!(
+            std::fs::read(target.join(&path)).expect("extracted file"),
+            data,
+            "{path}"
+        );
+    }
+    assert!(target.join("hotfix.xml").is_file());
+    let sig = hotfix_package::format::signature_entry_name(keys.signer.key_id());
+    assert!(target.join(sig).is_file());
+    let before = support::snapshot(install.path());
+    let r =
+        extract_bytes(dir.path(), install.path(), "a.zip", &good, &trust, 1, false).expect("again");
+    assert_eq!(r.outcome, Outcome::AlreadyInstalled);
+    assert_eq!(support::snapshot(install.path()), before);
+}
+
+#[test]
+fn extract_refuses_a_lower_version_unless_forced() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    let v3 = corpus::package_with(&[&keys.signer], corpus::ID, 3, &[], &p);
+    let v2 = corpus::package_with(&[&keys.signer], corpus::ID, 2, &[], &p);
+    extract_bytes(dir.path(), install.path(), "v3.zip", &v3, &trust, 1, false).expect("v3");
+    let before = support::snapshot(install.path());
+    let err = extract_bytes(dir.path(), install.path(), "v2.zip", &v2, &trust, 1, false)
+        .expect_err("rollback");
+    assert_eq!(err.rules(), vec!["install-rollback"]);
+    assert_eq!(support::snapshot(install.path()), before);
+    let r =
+        extract_bytes(dir.path(), install.path(), "v2.zip", &v2, &trust, 1, true).expect("forced");
+    assert_eq!(r.outcome, Outcome::Replaced);
+    assert_eq!(r.replaced_version, Some(3));
+    let installed = std::fs::read(r.target.join("hotfix.xml")).expect("manifest");
+    assert_eq!(
+        hotfix_manifest::Manifest::from_xml(&installed)
+            .expect("parse")
+            .version,
+        2
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(hotfixes_dir(install.path()))
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn extract_refuses_a_different_package_with_the_same_id_unless_forced() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    let v3 = corpus::package_with(&[&keys.signer], corpus::ID, 3, &[], &p);
+    let v4 = corpus::package_with(&[&keys.signer], corpus::ID, 4, &[], &p);
+    extract_bytes(dir.path(), install.path(), "v3.zip", &v3, &trust, 1, false).expect("v3");
+    let err = extract_bytes(dir.path(), install.path(), "v4.zip", &v4, &trust, 1, false)
+        .expect_err("differs");
+    assert_eq!(err.rules(), vec!["install-differs"]);
+    extract_bytes(dir.path(), install.path(), "v4.zip", &v4, &trust, 1, true).expect("forced");
+}
+
+#[test]
+fn extract_refuses_a_hotfix_an_installed_one_supersedes() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    let newer = corpus::package_with(&[&keys.signer], "HF-7.0.3-0050", 1, &[corpus::ID], &p);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "newer.zip",
+        &newer,
+        &trust,
+        1,
+        false,
+    )
+    .expect("newer");
+    let before = support::snapshot(install.path());
+    let err = extract_bytes(
+        dir.path(),
+        install.path(),
+        "old.zip",
+        &corpus::good_package(&keys),
+        &trust,
+        1,
+        false,
+    )
+    .expect_err("superseded");
+    assert_eq!(err.rules(), vec!["install-superseded"]);
+    assert_eq!(support::snapshot(install.path()), before);
+}
+
+#[test]
+fn extract_removes_temp_folders_left_by_killed_runs() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let hotfixes = hotfixes_dir(install.path());
+    std::fs::create_dir_all(hotfixes.join(".tmp-HF-7.0.3-0042-abc123/server")).expect("stale");
+    std::fs::write(
+        hotfixes.join(".tmp-HF-7.0.3-0042-abc123/server/x"),
+        b"partial",
+    )
+    .expect("stale");
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &corpus::good_package(&keys),
+        &keys.trust(),
+        1,
+        false,
+    )
+    .expect("extract");
+    assert!(!hotfixes.join(".tmp-HF-7.0.3-0042-abc123").exists());
+}
+
+#[test]
+fn extract_restores_a_folder_moved_aside_by_an_interrupted_replace() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let hotfixes = hotfixes_dir(install.path());
+    std::fs::create_dir_all(hotfixes.join(".old-HF-7.0.3-0001-123x456")).expect("aside");
+    let other = corpus::package_with(&[&keys.signer], "HF-7.0.3-0002", 1, &[], &corpus::payload());
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "b.zip",
+        &other,
+        &keys.trust(),
+        1,
+        false,
+    )
+    .expect("extract");
+    assert!(hotfixes.join("HF-7.0.3-0001").is_dir());
+}
+
+#[test]
+fn a_cancelled_extract_leaves_nothing_behind() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    std::fs::create_dir_all(hotfixes_dir(install.path())).expect("mkdir");
+    let before = support::snapshot(install.path());
+    let path = support::write(dir.path(), "a.zip", &corpus::good_package(&keys));
+    let cancel = AtomicBool::new(true);
+    let err = extract(
+        &path,
+        install.path(),
+        &keys.trust(),
+        1,
+        ExtractOptions {
+            force: false,
+            cancel: Some(&cancel),
+        },
+    )
+    .expect_err("cancelled");
+    assert!(matches!(err, ExtractError::Cancelled), "{err}");
+    let mut after = support::snapshot(install.path());
+    after.remove(Path::new("Install/hotfixes/.hotfix.lock"));
+    assert_eq!(after, before);
+}
+
+#[test]
+fn concurrent_extracts_serialize_on_the_lock() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let path = support::write(dir.path(), "a.zip", &corpus::good_package(&keys));
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    extract(&path, install.path(), &trust, 1, ExtractOptions::default())
+                        .expect("extract")
+                        .outcome
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let installed = outcomes
+        .iter()
+        .filter(|o| **o == Outcome::Installed)
+        .count();
+    assert_eq!(installed, 1, "{outcomes:?}");
+    assert_eq!(outcomes.len() - installed, 3);
+}
