@@ -2,6 +2,7 @@
 //! and the build spec. One binary, one module per concern.
 
 mod common;
+mod format_doc;
 mod spec;
 mod xml_golden;
 mod xml_rejects;
