@@ -1,8 +1,17 @@
 //! `hotfix extract`: verify while writing, then rename into Install/hotfixes/<ID>/.
+//!
+//! Ctrl-C sets a flag the extraction checks between chunks; it then removes its
+//! temporary folder and exits 2 with nothing changed. A hard kill leaves at most a
+//! `.tmp-*` folder, which the next extract removes under the lock.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::{CmdResult, Global, OutputFormat};
+use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, extract};
+use hotfix_package::rules::Rule;
+
+use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::verify::{check_package_readable, load_trust, print_failures, print_hints};
 
 /// Verifies and extracts PACKAGE into <install-dir>/Install/hotfixes/<ID>/, atomically.
 ///
@@ -27,7 +36,76 @@ pub struct Args {
     pub output_format: OutputFormat,
 }
 
-pub fn run(args: Args, global: &Global) -> CmdResult {
-    let _ = (&args, global);
-    Err(crate::cli::CliError::usage("`hotfix extract` is not built yet"))
+/// Set by the Ctrl-C handler; extraction polls it.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+pub fn run(args: Args, _global: &Global) -> CmdResult {
+    check_package_readable(&args.package)?;
+    let trust = load_trust(&args.trusted)?;
+    // If a handler is already installed (tests calling run twice), the flag still works.
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    let options = ExtractOptions {
+        force: args.force,
+        cancel: Some(&CANCEL),
+    };
+    let result = extract(
+        &args.package,
+        &args.install_dir,
+        &trust,
+        args.threshold,
+        options,
+    );
+    let report = match result {
+        Ok(r) => r,
+        Err(ExtractError::Failed(report)) => {
+            match args.output_format {
+                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Text => print_failures(&report),
+            }
+            print_hints(&report, &trust);
+            crate::verify::print_hint("nothing was extracted");
+            return Ok(EXIT_FAILED);
+        }
+        Err(ExtractError::Refused { rule, message }) => {
+            let hint = match rule {
+                Rule::Rollback => {
+                    "a newer version is installed; use --force only to roll back on purpose"
+                }
+                Rule::Superseded => {
+                    "the installed hotfix already contains this one; use --force to extract it anyway"
+                }
+                _ => "use --force to replace the installed folder",
+            };
+            return Err(CliError::failed(format!("refused: {message}"))
+                .detail(format!("rule: {rule}"))
+                .hint(hint));
+        }
+        Err(ExtractError::Cancelled) => {
+            return Err(CliError::usage("interrupted; nothing was changed"));
+        }
+        Err(e @ ExtractError::Io { .. }) => {
+            return Err(CliError::usage(e.to_string()).hint(
+                "--install-dir must be an existing folder (the one holding Install/), writable by you",
+            ));
+        }
+        Err(e) => return Err(CliError::usage(e.to_string())),
+    };
+    match args.output_format {
+        OutputFormat::Json => print_json(&report)?,
+        OutputFormat::Text => {
+            let what = format!("{} v{}", report.id, report.version);
+            let line = match (report.outcome, report.replaced_version) {
+                (Outcome::Installed, _) => format!("extracted {what}"),
+                (Outcome::Replaced, Some(old)) => format!("replaced v{old} with {what}"),
+                (Outcome::Replaced, None) => format!("replaced the folder with {what}"),
+                (Outcome::AlreadyInstalled, _) => format!("{what} is already installed"),
+            };
+            crate::cli::note(format!(
+                "{line} ({} files, {} bytes verified)",
+                report.files, report.bytes
+            ));
+            println!("{}", report.target.display());
+        }
+    }
+    Ok(EXIT_OK)
 }

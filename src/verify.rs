@@ -1,8 +1,15 @@
 //! `hotfix verify`: signatures and every payload byte against trusted keys.
+//!
+//! Prints the verdict on stdout (`OK: ...`, or `FAILED: ...` and one line per failure
+//! as `entry: rule: message`), hints on stderr. Exit 0 intact, 1 verification failed,
+//! 2 the package or the trusted keys cannot be read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::cli::{CmdResult, Global, OutputFormat};
+use hotfix_package::verify::{NullSink, VerifyError, VerifyReport, verify};
+use hotfix_sign::TrustSet;
+
+use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
 
 /// Verifies PACKAGE: exit 0 if intact and signed by at least N distinct trusted keys.
 ///
@@ -21,7 +28,156 @@ pub struct Args {
     pub output_format: OutputFormat,
 }
 
-pub fn run(args: Args, global: &Global) -> CmdResult {
-    let _ = (&args, global);
-    Err(crate::cli::CliError::usage("`hotfix verify` is not built yet"))
+pub fn run(args: Args, _global: &Global) -> CmdResult {
+    check_package_readable(&args.package)?;
+    let trust = load_trust(&args.trusted)?;
+    let report =
+        verify(&args.package, &trust, args.threshold, &mut NullSink).map_err(verify_error)?;
+    match args.output_format {
+        OutputFormat::Json => print_json(&report)?,
+        OutputFormat::Text => print_text(&report),
+    }
+    if report.ok {
+        return Ok(EXIT_OK);
+    }
+    print_hints(&report, &trust);
+    Ok(EXIT_FAILED)
+}
+
+/// A missing package is a usage error (exit 2), reported before any key is read.
+pub(crate) fn check_package_readable(package: &Path) -> Result<(), CliError> {
+    std::fs::metadata(package).map(|_| ()).map_err(|e| {
+        CliError::io(format!("cannot read {}", package.display()), e).hint("check the package path")
+    })
+}
+
+/// Loads `--trusted`, mapping failures to exit 2 with a hint.
+pub(crate) fn load_trust(path: &Path) -> Result<TrustSet, CliError> {
+    TrustSet::load(path).map_err(|e| {
+        CliError::usage(format!(
+            "cannot load trusted keys from {}: {e}",
+            path.display()
+        ))
+        .hint(
+            "--trusted takes a minisign .pub file or a folder of .pub files \
+             (made by `hotfix keygen` or `minisign -G`); HOTFIX_TRUSTED sets a default",
+        )
+    })
+}
+
+pub(crate) fn verify_error(e: VerifyError) -> CliError {
+    let hint = match &e {
+        VerifyError::Io { .. } => "check the package path and that it is readable",
+        _ => "see the message above",
+    };
+    CliError::usage(e.to_string()).hint(hint)
+}
+
+fn signer_list(report: &VerifyReport) -> String {
+    report
+        .signers
+        .iter()
+        .filter(|s| s.trusted && s.valid)
+        .map(|s| s.key_id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_text(report: &VerifyReport) {
+    if report.ok {
+        println!(
+            "OK: {} v{} signed by {} trusted key{} ({}); {} files, {} bytes verified",
+            report.id.as_deref().unwrap_or("?"),
+            report.version.unwrap_or_default(),
+            report.trusted_signers,
+            if report.trusted_signers == 1 { "" } else { "s" },
+            signer_list(report),
+            report.files,
+            report.bytes
+        );
+    } else {
+        print_failures(report);
+    }
+}
+
+/// `FAILED: <package>` then `entry: rule: message` per failure, on stdout.
+pub(crate) fn print_failures(report: &VerifyReport) {
+    let what = match (&report.id, report.version) {
+        (Some(id), Some(v)) => format!("{id} v{v} ({})", report.package),
+        _ => report.package.clone(),
+    };
+    println!(
+        "FAILED: {what}: {} problem{}",
+        report.failures.len(),
+        if report.failures.len() == 1 { "" } else { "s" }
+    );
+    for f in &report.failures {
+        match &f.entry {
+            Some(entry) => println!("{entry}: {}: {}", f.rule, f.message),
+            None => println!("{}: {}", f.rule, f.message),
+        }
+    }
+}
+
+/// What the operator can do about the failures, on stderr.
+pub(crate) fn print_hints(report: &VerifyReport, trust: &TrustSet) {
+    let mut hints: Vec<String> = Vec::new();
+    let untrusted: Vec<&str> = report
+        .signers
+        .iter()
+        .filter(|s| !s.trusted)
+        .map(|s| s.key_id.as_str())
+        .collect();
+    if report.has_rule("threshold-not-met") {
+        hints.push(format!(
+            "{} valid signature(s) from distinct trusted keys, {} required; the trust set has {} key(s)",
+            report.trusted_signers,
+            report.threshold,
+            trust.len()
+        ));
+        if !untrusted.is_empty() {
+            hints.push(format!(
+                "signed by key(s) not in --trusted: {}; add the signer's .pub to --trusted if you trust it",
+                untrusted.join(", ")
+            ));
+        } else if report.trusted_signers > 0 {
+            hints.push(
+                "have another trusted key co-sign the package (`hotfix sign`), or lower --threshold"
+                    .into(),
+            );
+        }
+    }
+    if report
+        .failures
+        .iter()
+        .any(|f| f.rule.starts_with("signature-") && f.rule != "signatures-missing")
+    {
+        hints.push(
+            "the manifest or a signature changed after signing: get the package again from its source"
+                .into(),
+        );
+    }
+    let structural = report.failures.iter().any(|f| {
+        f.rule.starts_with("entry-")
+            || f.rule.starts_with("name-")
+            || f.rule.starts_with("archive-")
+            || f.rule.starts_with("entries-")
+            || f.rule.starts_with("local-header")
+            || f.rule.starts_with("manifest-")
+    });
+    if structural {
+        hints.push(
+            "the package is damaged or was tampered with: do not install it; fetch or rebuild it"
+                .into(),
+        );
+    }
+    for h in hints {
+        print_hint(&h);
+    }
+}
+
+/// `hint: ...` on stderr, styled like [`CliError::print`].
+pub(crate) fn print_hint(hint: &str) {
+    use owo_colors::OwoColorize;
+    anstream::eprintln!("{} {hint}", "hint:".cyan().bold());
 }

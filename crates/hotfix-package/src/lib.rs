@@ -7,3 +7,4 @@ pub mod lock;
 pub mod reader;
 pub mod rules;
 pub mod verify;
+pub mod list;

@@ -361,3 +361,77 @@ fn concurrent_extracts_serialize_on_the_lock() {
     assert_eq!(installed, 1, "{outcomes:?}");
     assert_eq!(outcomes.len() - installed, 3);
 }
+
+#[test]
+fn list_reports_intact_modified_missing_and_unreadable_folders() {
+    use hotfix_package::list::{Status, list};
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    assert!(list(install.path(), true).expect("empty").is_empty());
+    let p = corpus::payload();
+    for id in ["HF-1", "HF-2", "HF-3", "HF-4"] {
+        let pkg = corpus::package_with(&[&keys.signer], id, 1, &[], &p);
+        extract_bytes(
+            dir.path(),
+            install.path(),
+            &format!("{id}.zip"),
+            &pkg,
+            &trust,
+            1,
+            false,
+        )
+        .expect("extract");
+    }
+    let hotfixes = hotfixes_dir(install.path());
+    // HF-2: same size, different content (only --check sees it).
+    let dll = hotfixes.join("HF-2").join(corpus::DLL);
+    let mut bytes = std::fs::read(&dll).expect("read");
+    bytes[0] ^= 1;
+    std::fs::write(&dll, bytes).expect("write");
+    // HF-3: a file removed.
+    std::fs::remove_file(hotfixes.join("HF-3").join(corpus::CONF)).expect("remove");
+    // HF-4: manifest damaged.
+    std::fs::write(hotfixes.join("HF-4").join("hotfix.xml"), b"<nope").expect("write");
+
+    let quick = list(install.path(), false).expect("list");
+    let status: Vec<_> = quick
+        .iter()
+        .map(|i| (i.folder.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("HF-1", Status::Ok),
+            ("HF-2", Status::Ok),
+            ("HF-3", Status::MissingFiles),
+            ("HF-4", Status::UnreadableManifest),
+        ]
+    );
+    let checked = list(install.path(), true).expect("list");
+    assert_eq!(checked[1].status, Status::Modified);
+    assert!(
+        checked[1].problems[0].starts_with(corpus::DLL),
+        "{:?}",
+        checked[1].problems
+    );
+    assert_eq!(checked[0].id.as_deref(), Some("HF-1"));
+    assert_eq!(checked[0].software_packages[0].name, "ChatServer");
+    assert_eq!(checked[0].base.as_deref(), Some("7.0 SP3"));
+
+    // An extra file is only noticed by --check.
+    std::fs::write(
+        hotfixes.join("HF-1").join("server/ChatServer/extra.dll"),
+        b"x",
+    )
+    .expect("write");
+    assert_eq!(
+        list(install.path(), false).expect("list")[0].status,
+        Status::Ok
+    );
+    assert_eq!(
+        list(install.path(), true).expect("list")[0].status,
+        Status::Modified
+    );
+}
