@@ -1,8 +1,12 @@
 //! Where secret key passphrases come from: `HOTFIX_PASSPHRASE`, else a prompt on the
-//! terminal. Passphrases are zeroized after use.
+//! terminal. Passphrases are zeroized after use. Also the one place that loads a secret
+//! key for a command and turns `hotfix_sign` errors into messages with a `hint:`, so
+//! `keygen`, `build` and `sign` word them alike. Never prints or logs a passphrase.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
+use hotfix_sign::{SecretKey, SignError};
 use zeroize::Zeroizing;
 
 use crate::cli::CliError;
@@ -39,10 +43,74 @@ pub fn for_new_key() -> Result<Zeroizing<String>, CliError> {
     Ok(first)
 }
 
+/// Loads the secret key at `path`, asking for its passphrase (see [`for_unlock`]) only
+/// when the file is encrypted.
+#[allow(dead_code)] // for `build` and `sign`
+pub fn unlock_secret_key(path: &Path) -> Result<SecretKey, CliError> {
+    let encrypted = SecretKey::file_is_encrypted(path).map_err(sign_error)?;
+    if !encrypted {
+        return SecretKey::from_file(path, None).map_err(sign_error);
+    }
+    let passphrase = for_unlock(path)?;
+    SecretKey::from_file(path, Some(passphrase.as_bytes())).map_err(sign_error)
+}
+
+/// A `hotfix_sign` error as the user sees it. Failed signature checks exit 1; bad
+/// input, keys and passphrases exit 2.
+pub fn sign_error(err: SignError) -> CliError {
+    let message = err.to_string();
+    let failed = |hint: &str| CliError::failed(message.clone()).hint(hint);
+    let usage = |hint: &str| CliError::usage(message.clone()).hint(hint);
+    match err.root() {
+        SignError::WrongPassphrase => usage(&format!(
+            "check the passphrase ({ENV} or the prompt) is the one this key was made with"
+        )),
+        SignError::PassphraseRequired => usage(&format!(
+            "set {ENV}, or run on a terminal to be asked for the passphrase"
+        )),
+        SignError::InvalidPassphrase { .. } => {
+            usage("choose a passphrase of 1 to 1024 bytes, or use --no-passphrase")
+        }
+        SignError::UnsupportedKdfParams { .. } => {
+            usage("re-encrypt the key with minisign's default settings (`minisign -C -s KEY`)")
+        }
+        SignError::Malformed { .. } | SignError::UnsupportedAlgorithm { .. } => usage(
+            "check that the file is a minisign key or signature (as `hotfix keygen` or `minisign -G` writes)",
+        ),
+        SignError::FileTooLarge { .. } => {
+            usage("check the path: key and signature files are a few hundred bytes")
+        }
+        SignError::InvalidComment { .. } => usage("use one line of printable text for the comment"),
+        SignError::Io { .. } => usage("check that the path exists and is readable"),
+        SignError::Write { .. } => {
+            usage("check that the folder exists, is writable and has free space")
+        }
+        SignError::AlreadyExists { .. } => usage(
+            "choose another path, or remove the existing file if you really mean to replace it",
+        ),
+        SignError::NoKeysInFolder { .. } => {
+            usage("put the trusted public keys (*.pub) in that folder, or name one .pub file")
+        }
+        SignError::DuplicateKey { .. } => {
+            usage("remove one of the two files: a key id must name one key only")
+        }
+        SignError::Random { .. } => usage("the system random generator failed; try again"),
+        SignError::KeyIdMismatch { .. } | SignError::UnknownKey { .. } => {
+            failed("check that the right public key is trusted for this signer")
+        }
+        SignError::BadSignature { .. } | SignError::BadGlobalSignature { .. } => {
+            failed("do not use this file: it is not what the key holder signed")
+        }
+        _ => CliError::usage(message.clone()),
+    }
+}
+
 fn prompt(text: &str) -> Result<Zeroizing<String>, CliError> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::usage("a passphrase is needed but there is no terminal to ask on")
-            .hint(format!("set {ENV} in the environment")));
+        return Err(
+            CliError::usage("a passphrase is needed but there is no terminal to ask on")
+                .hint(format!("set {ENV} in the environment")),
+        );
     }
     rpassword::prompt_password(text)
         .map(Zeroizing::new)

@@ -45,6 +45,19 @@ pub use signature::{Signature, sign};
 pub use text::{MAX_TRUSTED_COMMENT, MAX_UNTRUSTED_COMMENT};
 pub use trust::TrustSet;
 
+/// Checks that `comment` can be an untrusted comment (at most
+/// [`MAX_UNTRUSTED_COMMENT`] bytes, no line break or control character but tab), so a
+/// caller can refuse it before asking for a passphrase.
+pub fn check_untrusted_comment(comment: &str) -> Result<(), SignError> {
+    text::check_comment(comment, MAX_UNTRUSTED_COMMENT, "untrusted comment")
+}
+
+/// Checks that `comment` can be a trusted comment (at most [`MAX_TRUSTED_COMMENT`]
+/// bytes, no line break or control character but tab).
+pub fn check_trusted_comment(comment: &str) -> Result<(), SignError> {
+    text::check_comment(comment, MAX_TRUSTED_COMMENT, "trusted comment")
+}
+
 /// minisign key id.
 ///
 /// Shown as 16 upper-case hex digits, the little-endian u64 minisign prints; minisign
