@@ -1,1 +1,247 @@
-//! `hotfix verify` end to end.
+//! `hotfix verify` end to end, on packages made by `hotfix build` from the sample source.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{hotfix, sample_source};
+
+/// Keys and a package built from a (possibly edited) copy of the sample source.
+pub(crate) struct Fixture {
+    pub dir: tempfile::TempDir,
+    /// Signed the package.
+    pub signer: PathBuf,
+    /// Trusted nowhere unless a test says so.
+    pub other: PathBuf,
+    pub package: PathBuf,
+}
+
+impl Fixture {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The public key file of `key` (`x.key` → `x.pub`).
+    pub fn public(key: &Path) -> PathBuf {
+        key.with_extension("pub")
+    }
+}
+
+fn keygen(prefix: &Path) -> PathBuf {
+    hotfix()
+        .args(["keygen", "--no-passphrase", "--output"])
+        .arg(prefix)
+        .assert()
+        .success();
+    prefix.with_extension("key")
+}
+
+/// Copies the sample source with `edit` applied to its hotfix.toml, builds it with `key`
+/// into `out`, and returns the package path.
+pub(crate) fn build_variant(
+    work: &Path,
+    name: &str,
+    key: &Path,
+    edit: impl Fn(String) -> String,
+) -> PathBuf {
+    let src = work.join(format!("src-{name}"));
+    copy_dir(&sample_source(), &src);
+    let spec = src.join("hotfix.toml");
+    let text = std::fs::read_to_string(&spec).expect("read hotfix.toml");
+    std::fs::write(&spec, edit(text)).expect("write hotfix.toml");
+    let out = work.join(format!("dist-{name}"));
+    hotfix()
+        .env("SOURCE_DATE_EPOCH", "1750000000")
+        .arg("build")
+        .arg(&src)
+        .arg("--key")
+        .arg(key)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let mut zips: Vec<PathBuf> = std::fs::read_dir(&out)
+        .expect("dist")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert_eq!(zips.len(), 1, "{zips:?}");
+    zips.remove(0)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Two keys and the sample package signed by the first.
+pub(crate) fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let signer = keygen(&dir.path().join("signer"));
+    let other = keygen(&dir.path().join("other"));
+    let package = build_variant(dir.path(), "sample", &signer, |t| t);
+    Fixture {
+        dir,
+        signer,
+        other,
+        package,
+    }
+}
+
+pub(crate) fn stdout_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(out.get_output().stdout.clone()).expect("UTF-8 stdout")
+}
+
+pub(crate) fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(out.get_output().stderr.clone()).expect("UTF-8 stderr")
+}
+
+#[test]
+fn verify_passes_with_the_signers_key() {
+    let fx = fixture();
+    let out = hotfix()
+        .arg("verify")
+        .arg(&fx.package)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .assert()
+        .code(0);
+    let stdout = stdout_of(&out);
+    assert!(
+        stdout.starts_with("OK: HF-7.0.3-0042 v3 signed by 1 trusted key ("),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn verify_fails_with_another_key_and_says_how_to_trust_the_signer() {
+    let fx = fixture();
+    let out = hotfix()
+        .arg("verify")
+        .arg(&fx.package)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.other))
+        .assert()
+        .code(1);
+    let stdout = stdout_of(&out);
+    let stderr = stderr_of(&out);
+    assert!(stdout.starts_with("FAILED: "), "{stdout}");
+    assert!(stdout.contains("threshold-not-met: 0 valid"), "{stdout}");
+    assert!(
+        stderr.contains("add the signer's .pub to --trusted if you trust it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn verify_with_threshold_2_and_one_signer_fails_then_passes_once_cosigned() {
+    let fx = fixture();
+    let trusted = fx.path("trusted");
+    std::fs::create_dir(&trusted).expect("mkdir");
+    for (key, name) in [(&fx.signer, "signer.pub"), (&fx.other, "other.pub")] {
+        std::fs::copy(Fixture::public(key), trusted.join(name)).expect("copy");
+    }
+    let verify = || {
+        let mut cmd = hotfix();
+        cmd.arg("verify")
+            .arg(&fx.package)
+            .arg("--trusted")
+            .arg(&trusted)
+            .args(["--threshold", "2"]);
+        cmd
+    };
+    let out = verify().assert().code(1);
+    assert!(
+        stdout_of(&out).contains(
+            "threshold-not-met: 1 valid signature(s) from distinct trusted keys, 2 required"
+        ),
+        "{}",
+        stdout_of(&out)
+    );
+    assert!(stderr_of(&out).contains("co-sign"), "{}", stderr_of(&out));
+    hotfix()
+        .arg("sign")
+        .arg(&fx.package)
+        .arg("--key")
+        .arg(&fx.other)
+        .assert()
+        .success();
+    let out = verify().assert().code(0);
+    assert!(
+        stdout_of(&out).contains("signed by 2 trusted keys"),
+        "{}",
+        stdout_of(&out)
+    );
+}
+
+#[test]
+fn verify_json_lists_signers_and_failures() {
+    let fx = fixture();
+    let out = hotfix()
+        .arg("verify")
+        .arg(&fx.package)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.other))
+        .args(["--output-format", "json"])
+        .assert()
+        .code(1);
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["signers"][0]["trusted"], false);
+    assert_eq!(v["failures"][0]["rule"], "threshold-not-met");
+    assert!(v["id"].is_null(), "nothing unauthenticated is parsed: {v}");
+}
+
+#[test]
+fn verify_names_every_problem_of_a_damaged_package() {
+    let fx = fixture();
+    let mut bytes = std::fs::read(&fx.package).expect("read");
+    bytes.extend_from_slice(b"appended");
+    let bad = fx.path("appended.zip");
+    std::fs::write(&bad, bytes).expect("write");
+    let out = hotfix()
+        .arg("verify")
+        .arg(&bad)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .assert()
+        .code(1);
+    assert!(
+        stdout_of(&out).contains("archive-appended-data: "),
+        "{}",
+        stdout_of(&out)
+    );
+    assert!(stderr_of(&out).contains("hint: "), "{}", stderr_of(&out));
+}
+
+#[test]
+fn verify_exits_2_for_a_missing_package_or_trusted_key() {
+    let fx = fixture();
+    let out = hotfix()
+        .arg("verify")
+        .arg(fx.path("nope.zip"))
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("hint: "), "{}", stderr_of(&out));
+    let out = hotfix()
+        .arg("verify")
+        .arg(&fx.package)
+        .arg("--trusted")
+        .arg(fx.path("missing.pub"))
+        .assert()
+        .code(2);
+    assert!(
+        stderr_of(&out).contains("hint: --trusted takes"),
+        "{}",
+        stderr_of(&out)
+    );
+}
