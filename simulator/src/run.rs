@@ -1,0 +1,440 @@
+//! Running runbooks against a model: steps, violations, properties and logical metrics.
+//!
+//! A run is a pure function of (model, hotfix, runbooks, options): no clock, no
+//! randomness, so the same input gives the same [`RunReport`], byte for byte, in JSON.
+//! Logical metrics count steps, not seconds; the timing engine (`crate::timing`) turns
+//! the recorded [`StepTrace`] into durations and adds its own metrics.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::{Model, NodeId, SetId, VuId, WsId};
+use crate::ops::{self, Action, HotfixInfo, Session};
+use crate::properties::{self, Kind, PhaseFacts, PropertyResult};
+use crate::runbook::{OnViolation, Procedure, Runbook};
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides every runbook's own `on-violation`.
+    pub on_violation: Option<OnViolation>,
+    /// Also check `model-restored`: the model ends byte-identical to how it began.
+    pub expect_model_unchanged: bool,
+    /// Keep a [`StepTrace`] per step (for the timing engine).
+    pub record_trace: bool,
+}
+
+/// A broken rule or a failed "eventually" property.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// 1-based step number across all runbooks of the run; `None` for a property that
+    /// failed at the end of a runbook.
+    pub step: Option<u32>,
+    /// Action name, or `end-of-run` for a failed "eventually" property.
+    pub action: String,
+    /// The object acted on (`vu CS_VU01 package ChatServer hotfix HF-...`).
+    pub object: String,
+    /// Rule id (see [`crate::ops::RULES`]) or property name.
+    pub rule: String,
+    pub message: String,
+    /// `file:line` of the step, for steps from a runbook file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// What one step did, for the timing engine: which nodes received files (synchronize),
+/// which applied, which VU changed state, which workstations ran an installer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTrace {
+    pub step: u32,
+    /// Index of the runbook (phase) in the run.
+    pub phase: u32,
+    pub action: &'static str,
+    /// The step's action (for fields such as the VU or the MSI product).
+    pub detail: Action,
+    /// False when the step was refused.
+    pub performed: bool,
+    pub synced_nodes: Vec<NodeId>,
+    pub applied_nodes: Vec<NodeId>,
+    pub vu_state: Option<(VuId, bool)>,
+    pub workstations: Vec<WsId>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// True when every property holds.
+    pub passed: bool,
+    pub properties: Vec<PropertyResult>,
+    pub violations: Vec<Violation>,
+    /// Logical metrics (see `docs/SIMULATOR.md`); the timing engine adds its own keys.
+    pub metrics: Map<String, Value>,
+    /// Per-step effects, when [`RunOptions::record_trace`] is set.
+    #[serde(skip)]
+    pub trace: Vec<StepTrace>,
+}
+
+/// Tracks, per affected software package slot, how many instances carry the hotfix, to
+/// measure the mixed-version window and convergence in steps.
+struct Convergence {
+    hotfix: Option<u32>,
+    procedure: Procedure,
+    /// Per package slot: whether it is affected, and how many instances carry the hotfix.
+    affected: Vec<bool>,
+    carry: Vec<u32>,
+    inst_len: Vec<u32>,
+    mixed: u64,
+    /// Affected (instance, slot) pairs and how many are at their target.
+    total: u64,
+    at_target: u64,
+}
+
+impl Convergence {
+    fn new(model: &Model, info: &HotfixInfo, procedure: Procedure) -> Convergence {
+        let hotfix = model.syms.get(&info.id);
+        let slots = model.packages.len();
+        let mut c = Convergence {
+            hotfix,
+            procedure,
+            affected: vec![false; slots],
+            carry: vec![0; slots],
+            inst_len: vec![0; slots],
+            mixed: 0,
+            total: 0,
+            at_target: 0,
+        };
+        for v in 0..model.vus.len() as VuId {
+            let vu = model.vu(v);
+            for (p, slot) in model.vu_packages(v).iter().enumerate() {
+                if !info.covers(model.syms.str(slot.name)) {
+                    continue;
+                }
+                let k = (vu.pkg_start as usize) + p;
+                c.affected[k] = true;
+                c.inst_len[k] = vu.inst_len;
+                for i in 0..vu.inst_len {
+                    let applied = model.instance_states[model.state_index(v, i, p as u32)].applied;
+                    if c.carries(model, applied) {
+                        c.carry[k] += 1;
+                    }
+                }
+                c.total += u64::from(vu.inst_len);
+                c.at_target += u64::from(c.target_count(k));
+                if c.is_mixed(k) {
+                    c.mixed += 1;
+                }
+            }
+        }
+        c
+    }
+
+    fn carries(&self, model: &Model, set: SetId) -> bool {
+        self.hotfix.is_some_and(|h| model.sets.contains(set, h))
+    }
+
+    fn target_count(&self, k: usize) -> u32 {
+        match self.procedure {
+            Procedure::Install => self.carry[k],
+            Procedure::Remove => self.inst_len[k] - self.carry[k],
+        }
+    }
+
+    fn is_mixed(&self, k: usize) -> bool {
+        self.carry[k] > 0 && self.carry[k] < self.inst_len[k]
+    }
+
+    fn applied(&mut self, model: &Model, state_idx: u32, old: SetId) {
+        if self.hotfix.is_none() {
+            return;
+        }
+        let new = model.instance_states[state_idx as usize].applied;
+        let (was, now) = (self.carries(model, old), self.carries(model, new));
+        if was == now {
+            return;
+        }
+        // The VU whose state range holds this index (VUs are laid out in order).
+        let v = model.vus.partition_point(|vu| vu.state_start <= state_idx);
+        let Some(vu) = v.checked_sub(1).and_then(|v| model.vus.get(v)) else {
+            return;
+        };
+        let p = (state_idx - vu.state_start) % vu.pkg_len.max(1);
+        let k = (vu.pkg_start + p) as usize;
+        if !self.affected[k] {
+            return;
+        }
+        let (mixed_before, target_before) = (self.is_mixed(k), self.target_count(k));
+        if now {
+            self.carry[k] += 1;
+        } else {
+            self.carry[k] = self.carry[k].saturating_sub(1);
+        }
+        match (mixed_before, self.is_mixed(k)) {
+            (false, true) => self.mixed += 1,
+            (true, false) => self.mixed -= 1,
+            _ => {}
+        }
+        self.at_target =
+            self.at_target - u64::from(target_before) + u64::from(self.target_count(k));
+    }
+
+    fn converged(&self, model: &Model) -> bool {
+        self.at_target == self.total && model.nodes.pending_total == 0
+    }
+}
+
+/// Runs the runbooks in order against the model (changed in place).
+pub fn run(
+    model: &mut Model,
+    info: &HotfixInfo,
+    runbooks: &[Runbook],
+    opts: &RunOptions,
+) -> RunReport {
+    let start_xml = opts
+        .expect_model_unchanged
+        .then(|| crate::model_xml::save_string(model));
+    let mut session = Session::default();
+    let mut violations: Vec<Violation> = Vec::new();
+    let mut props: Vec<PropertyResult> = Vec::new();
+    let mut trace: Vec<StepTrace> = Vec::new();
+    let mut step_no = 0u32;
+    let mut stopped_at: Option<u32> = None;
+    let planned: usize = runbooks.iter().map(|r| r.steps.len()).sum();
+
+    let mut synced = vec![false; model.nodes.len()];
+    let mut applied = vec![false; model.nodes.len()];
+    let mut ws_changed = vec![false; model.workstations.len()];
+    let mut instances_changed = 0u64;
+    let mut inactive_since: Vec<Option<u32>> = vec![None; model.vus.len()];
+    let mut downtimes: Vec<u32> = Vec::new();
+    let mut vus_inactivated = 0u64;
+    let mut mixed_steps = 0u64;
+    let mut converged_at: Option<u32> = None;
+
+    for (phase, rb) in runbooks.iter().enumerate() {
+        if stopped_at.is_some() {
+            break;
+        }
+        let on_violation = opts.on_violation.unwrap_or(rb.on_violation);
+        let users: Vec<Vec<WsId>> = info
+            .msis
+            .iter()
+            .map(|m| properties::component_users(model, &m.product.upgrade_code))
+            .collect();
+        let mut conv = Convergence::new(model, info, rb.procedure);
+        let mut inactivated: Vec<VuId> = Vec::new();
+        let mut last_change: Option<u32> = None;
+        let mut last_save: Option<u32> = None;
+        let mut broken: BTreeSet<&'static str> = BTreeSet::new();
+        converged_at = conv.converged(model).then_some(step_no);
+
+        for step in &rb.steps {
+            step_no += 1;
+            let out = ops::execute(model, &mut session, &step.action);
+            if out.model_changed || out.vu_state.is_some() {
+                last_change = Some(step_no);
+            }
+            if matches!(step.action, Action::SaveModel) && out.performed {
+                last_save = Some(step_no);
+            }
+            for &n in &out.synced_nodes {
+                synced[n as usize] = true;
+            }
+            for &n in &out.applied_nodes {
+                applied[n as usize] = true;
+            }
+            for &w in &out.workstations {
+                ws_changed[w as usize] = true;
+            }
+            instances_changed += out.applied_changes.len() as u64;
+            for &(idx, old) in &out.applied_changes {
+                conv.applied(model, idx, old);
+            }
+            if let Some((v, active)) = out.vu_state {
+                let vi = v as usize;
+                if active {
+                    if let Some(since) = inactive_since[vi].take() {
+                        downtimes.push(step_no - since);
+                    }
+                } else {
+                    inactive_since[vi] = Some(step_no);
+                    vus_inactivated += 1;
+                    if !inactivated.contains(&v) {
+                        inactivated.push(v);
+                    }
+                }
+            }
+            if conv.mixed > 0 {
+                mixed_steps += 1;
+            }
+            match (conv.converged(model), converged_at) {
+                (true, None) => converged_at = Some(step_no),
+                (false, Some(_)) => converged_at = None,
+                _ => {}
+            }
+            let refused = !out.refusals.is_empty();
+            for r in out.refusals {
+                broken.insert(r.rule);
+                violations.push(Violation {
+                    step: Some(step_no),
+                    action: step.action.name().to_owned(),
+                    object: step.action.object(),
+                    rule: r.rule.to_owned(),
+                    message: r.message,
+                    origin: step.origin.clone(),
+                });
+            }
+            if opts.record_trace {
+                trace.push(StepTrace {
+                    step: step_no,
+                    phase: phase as u32,
+                    action: step.action.name(),
+                    detail: step.action.clone(),
+                    performed: out.performed,
+                    synced_nodes: out.synced_nodes,
+                    applied_nodes: out.applied_nodes,
+                    vu_state: out.vu_state,
+                    workstations: out.workstations,
+                });
+            }
+            if refused && on_violation == OnViolation::Stop {
+                stopped_at = Some(step_no);
+                break;
+            }
+        }
+
+        for def in properties::PROPERTIES
+            .iter()
+            .filter(|p| p.kind == Kind::Always)
+        {
+            let rules: Vec<&str> = broken
+                .iter()
+                .copied()
+                .filter(|r| ops::property_of(r) == def.name)
+                .collect();
+            props.push(PropertyResult {
+                name: def.name,
+                passed: rules.is_empty(),
+                kind: Kind::Always,
+                procedure: rb.procedure,
+                detail: (!rules.is_empty()).then(|| format!("broken: {}", rules.join(", "))),
+            });
+        }
+        let facts = PhaseFacts {
+            info,
+            procedure: rb.procedure,
+            inactivated: &inactivated,
+            last_change,
+            last_save,
+            component_users: &users,
+        };
+        for p in properties::check_eventually(model, &facts) {
+            if !p.passed {
+                violations.push(Violation {
+                    step: None,
+                    action: "end-of-run".into(),
+                    object: format!("{} runbook {}", rb.procedure.as_str(), rb.name),
+                    rule: p.name.to_owned(),
+                    message: p.detail.clone().unwrap_or_default(),
+                    origin: None,
+                });
+            }
+            props.push(p);
+        }
+    }
+
+    if let Some(start) = start_xml {
+        let end = crate::model_xml::save_string(model);
+        let detail = (start != end).then(|| {
+            let line = start
+                .lines()
+                .zip(end.lines())
+                .position(|(a, b)| a != b)
+                .map_or(start.lines().count().min(end.lines().count()) + 1, |i| {
+                    i + 1
+                });
+            format!("the saved model differs from the start, first at line {line}")
+        });
+        if let Some(d) = &detail {
+            violations.push(Violation {
+                step: None,
+                action: "end-of-run".into(),
+                object: "system model".into(),
+                rule: "model-restored".into(),
+                message: d.clone(),
+                origin: None,
+            });
+        }
+        props.push(PropertyResult {
+            name: "model-restored",
+            passed: detail.is_none(),
+            kind: Kind::Eventually,
+            procedure: runbooks.last().map_or(Procedure::Install, |r| r.procedure),
+            detail,
+        });
+    }
+
+    // VUs never reactivated count their downtime up to the last step.
+    for since in inactive_since.into_iter().flatten() {
+        downtimes.push(step_no + 1 - since);
+    }
+    let count = |v: &[bool]| v.iter().filter(|b| **b).count() as u64;
+    let mut metrics = Map::new();
+    metrics.insert("steps".into(), json!(step_no));
+    metrics.insert("steps_planned".into(), json!(planned));
+    metrics.insert("stopped_at_step".into(), json!(stopped_at));
+    metrics.insert("violations".into(), json!(violations.len()));
+    metrics.insert("vus_inactivated".into(), json!(vus_inactivated));
+    metrics.insert(
+        "vu_downtime_steps_max".into(),
+        json!(downtimes.iter().max().copied().unwrap_or(0)),
+    );
+    metrics.insert(
+        "vu_downtime_steps_total".into(),
+        json!(downtimes.iter().map(|&d| u64::from(d)).sum::<u64>()),
+    );
+    metrics.insert("nodes_synchronized".into(), json!(count(&synced)));
+    metrics.insert("nodes_applied".into(), json!(count(&applied)));
+    metrics.insert("instances_changed".into(), json!(instances_changed));
+    metrics.insert("mixed_version_steps".into(), json!(mixed_steps));
+    metrics.insert("converged_at_step".into(), json!(converged_at));
+    metrics.insert("workstations_changed".into(), json!(count(&ws_changed)));
+    metrics.insert("nodes".into(), json!(model.nodes.len()));
+    metrics.insert("vus".into(), json!(model.vus.len()));
+
+    RunReport {
+        passed: props.iter().all(|p| p.passed),
+        properties: props,
+        violations,
+        metrics,
+        trace,
+    }
+}
+
+impl RunReport {
+    /// Distinct rule ids of step violations, sorted.
+    pub fn step_rules(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .violations
+            .iter()
+            .filter(|v| v.step.is_some())
+            .map(|v| v.rule.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Names of failed properties, sorted.
+    pub fn failed_properties(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .properties
+            .iter()
+            .filter(|p| !p.passed)
+            .map(|p| p.name)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}

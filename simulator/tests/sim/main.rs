@@ -1,0 +1,6 @@
+//! Integration tests of the simulator library: one binary, one module per concern.
+
+mod model;
+mod rules;
+mod scenarios;
+mod support;
