@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use hotfix_package::list::{Installed, Status, list};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::verify::printable;
 
 /// Lists the hotfixes in an installation.
 ///
@@ -66,7 +67,7 @@ fn print_text(args: &Args, items: &[Installed]) {
             "{id}  {version}  {}  {}  {}",
             i.status.as_str(),
             i.base.as_deref().unwrap_or("-"),
-            i.title.as_deref().unwrap_or("")
+            printable(i.title.as_deref().unwrap_or(""))
         );
         for p in &i.software_packages {
             println!("  server: {} {}", p.name, p.version);
@@ -81,7 +82,7 @@ fn print_text(args: &Args, items: &[Installed]) {
             println!("  supersedes: {}", i.supersedes.join(", "));
         }
         for p in &i.problems {
-            println!("  problem: {p}");
+            println!("  problem: {}", printable(p));
         }
     }
 }

@@ -113,10 +113,31 @@ pub(crate) fn print_failures(report: &VerifyReport) {
     );
     for f in &report.failures {
         match &f.entry {
-            Some(entry) => println!("{entry}: {}: {}", f.rule, f.message),
-            None => println!("{}: {}", f.rule, f.message),
+            Some(entry) => println!(
+                "{}: {}: {}",
+                printable(entry),
+                f.rule,
+                printable(&f.message)
+            ),
+            None => println!("{}: {}", f.rule, printable(&f.message)),
         }
     }
+}
+
+/// Names come from the (untrusted) package: control and bidi characters are escaped
+/// (`\u{1b}`) so they cannot drive the terminal or reorder what the operator reads.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if hidden {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What the operator can do about the failures, on stderr.

@@ -245,3 +245,84 @@ fn verify_exits_2_for_a_missing_package_or_trusted_key() {
         stderr_of(&out)
     );
 }
+
+/// Every file of the committed hostile corpus (`tests/data/hostile`, made by
+/// `cargo run -p hotfix-package --example make-hostile-corpus -- tests/data/hostile`)
+/// fails `hotfix verify` with exit 1 and a line naming its entry and rule, and fails
+/// `hotfix extract` with exit 1 without touching the installation.
+#[test]
+fn every_hostile_fixture_is_refused_by_verify_and_extract() {
+    let data = crate::support::repo_root().join("tests/data/hostile");
+    let trusted = data.join("trusted.pub");
+    let index = std::fs::read_to_string(data.join("corpus.tsv")).expect("corpus.tsv");
+    let install = tempfile::tempdir().expect("install");
+    hotfix()
+        .arg("extract")
+        .arg(data.join("good.zip"))
+        .arg("--install-dir")
+        .arg(install.path())
+        .arg("--trusted")
+        .arg(&trusted)
+        .assert()
+        .code(0);
+    let before = crate::support::read(
+        &install
+            .path()
+            .join("Install/hotfixes/HF-7.0.3-0042/hotfix.xml"),
+    );
+    let mut count = 0;
+    let mut problems = Vec::new();
+    for line in index.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, rule, entry, threshold] = cols[..] else {
+            panic!("bad corpus.tsv line {line:?}");
+        };
+        count += 1;
+        let out = hotfix()
+            .arg("verify")
+            .arg(data.join(file))
+            .arg("--trusted")
+            .arg(&trusted)
+            .args(["--threshold", threshold])
+            .assert();
+        let code = out.get_output().status.code();
+        let stdout = stdout_of(&out);
+        let want = if entry == "-" {
+            format!("{rule}: ")
+        } else {
+            format!("{entry}: {rule}: ")
+        };
+        if code != Some(1) || !stdout.lines().any(|l| l.contains(&want)) {
+            problems.push(format!(
+                "verify {file}: exit {code:?}, want {want:?} in:\n{stdout}"
+            ));
+        }
+        let out = hotfix()
+            .arg("extract")
+            .arg(data.join(file))
+            .arg("--install-dir")
+            .arg(install.path())
+            .arg("--trusted")
+            .arg(&trusted)
+            .args(["--threshold", threshold])
+            .assert();
+        if out.get_output().status.code() != Some(1) {
+            problems.push(format!("extract {file}: {:?}", out.get_output()));
+        }
+    }
+    assert!(count >= 60, "only {count} fixtures");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let hotfixes = install.path().join("Install/hotfixes");
+    let names: Vec<String> = std::fs::read_dir(&hotfixes)
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, vec![".hotfix.lock", "HF-7.0.3-0042"]);
+    assert_eq!(
+        crate::support::read(&hotfixes.join("HF-7.0.3-0042/hotfix.xml")),
+        before
+    );
+}
