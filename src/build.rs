@@ -1,8 +1,15 @@
 //! `hotfix build`: source folder + key → signed, reproducible package.
+//!
+//! Reads `hotfix.toml`, resolves the output path, unlocks the key, then hands everything
+//! to `hotfix_package::build`. The package path (or a JSON report) goes to stdout, notes
+//! and the progress bar to stderr.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::cli::{CmdResult, Global, OutputFormat};
+use hotfix_manifest::{BuildSpec, SpecError};
+use hotfix_package::{BuildError, BuildOptions, parse_source_date_epoch};
+
+use crate::cli::{self, CliError, CmdResult, EXIT_OK, Global, OutputFormat, note};
 
 /// Builds OUT/<ID>.zip from SOURCE (a folder holding hotfix.toml, or the toml itself).
 ///
@@ -24,7 +31,167 @@ pub struct Args {
     pub output_format: OutputFormat,
 }
 
-pub fn run(args: Args, global: &Global) -> CmdResult {
-    let _ = (&args, global);
-    Err(crate::cli::CliError::usage("`hotfix build` is not built yet"))
+/// Environment variable fixing the recorded creation time (seconds since 1970, UTC).
+const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+pub fn run(args: Args, _global: &Global) -> CmdResult {
+    let spec = BuildSpec::load(&args.source).map_err(spec_error)?;
+    let epoch = source_date_epoch()?;
+    let output = resolve_output(&args.output, &spec.id)?;
+    // Refuse before asking for a passphrase; the build checks again when it renames.
+    if std::fs::symlink_metadata(&output).is_ok() {
+        return Err(build_error(BuildError::OutputExists { path: output }));
+    }
+    let key = crate::passphrase::unlock_secret_key(&args.key)?;
+
+    let bar = cli::byte_progress(0, "building");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let json = args.output_format == OutputFormat::Json;
+    let options = BuildOptions::new(&output)
+        .source_date_epoch(epoch)
+        .hash_output(json)
+        .progress(&progress);
+    let started = std::time::Instant::now();
+    let result = hotfix_package::build(&spec, &key, &options);
+    bar.finish_and_clear();
+    let report = result.map_err(build_error)?;
+
+    note(format!(
+        "built {} version {}: {} files, {} bytes of payload ({} deflated, {} stored), signed by key {}",
+        report.id,
+        report.version,
+        report.files,
+        report.payload_bytes,
+        report.deflated,
+        report.stored,
+        report.signer
+    ));
+    if cli::verbose_enabled() {
+        let secs = started.elapsed().as_secs_f64();
+        note(format!(
+            "wrote {} ({} bytes) in {secs:.2} s, {:.0} MiB/s of payload",
+            report.path.display(),
+            report.size,
+            report.payload_bytes as f64 / (1024.0 * 1024.0) / secs.max(1e-9)
+        ));
+    }
+    if epoch.is_none() {
+        note(format!(
+            "note: created {} (set {SOURCE_DATE_EPOCH} for a reproducible build)",
+            report.created
+        ));
+    }
+    match args.output_format {
+        OutputFormat::Json => cli::print_json(&report)?,
+        OutputFormat::Text => {
+            use std::io::Write;
+            writeln!(std::io::stdout(), "{}", report.path.display())
+                .map_err(|e| CliError::io("cannot write to stdout", e))?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn source_date_epoch() -> Result<Option<i64>, CliError> {
+    match std::env::var(SOURCE_DATE_EPOCH) {
+        Ok(v) => parse_source_date_epoch(&v).map(Some).map_err(build_error),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::usage(format!(
+            "{SOURCE_DATE_EPOCH} is not valid text"
+        ))
+        .hint(format!(
+            "set {SOURCE_DATE_EPOCH} to a Unix time in seconds (`date +%s`), or unset it"
+        ))),
+    }
+}
+
+/// `--output`: a path ending in `.zip` is the package itself; anything else is a folder
+/// (created if missing) that receives `<ID>.zip`.
+fn resolve_output(output: &Path, id: &str) -> Result<PathBuf, CliError> {
+    let is_zip = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let (dir, file) = if is_zip && !output.is_dir() {
+        let dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (dir, output.to_path_buf())
+    } else {
+        (output.to_path_buf(), output.join(format!("{id}.zip")))
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::io(
+            format!("cannot create the output folder {}", dir.display()),
+            e,
+        )
+        .hint("choose an --output folder you can write to")
+    })?;
+    if is_zip && file.file_name() != Some(std::ffi::OsStr::new(&format!("{id}.zip"))) {
+        note(format!(
+            "note: packages are normally named {id}.zip; operators install from that name"
+        ));
+    }
+    Ok(file)
+}
+
+fn spec_error(err: SpecError) -> CliError {
+    let message = err.to_string();
+    let hint = match &err {
+        SpecError::Io { .. } => {
+            "SOURCE must be a folder holding hotfix.toml, or the hotfix.toml file itself"
+        }
+        SpecError::TooLarge { .. } => "check the path: a build spec is a small text file",
+        SpecError::NotFound { .. } | SpecError::PathOutsideSource { .. } => {
+            "fix the path in hotfix.toml; paths are relative to the folder holding it"
+        }
+        _ => "fix hotfix.toml at the line shown (format: docs/FORMAT.md, section \"Build spec\")",
+    };
+    CliError::usage(message).hint(hint)
+}
+
+/// A build error with what to do about it. Every build error is bad input or I/O: exit 2.
+pub(crate) fn build_error(err: BuildError) -> CliError {
+    let message = err.to_string();
+    let hint = match &err {
+        BuildError::Read { .. } => "check that the file exists and is readable".to_owned(),
+        BuildError::Write { .. } => {
+            "check that the output folder exists, is writable and has free space".to_owned()
+        }
+        BuildError::Missing { .. } | BuildError::NotADirectory { .. } | BuildError::NotAFile { .. } => {
+            "fix the path in hotfix.toml; paths are relative to the folder holding it".to_owned()
+        }
+        BuildError::Symlink { .. } => {
+            "replace the link by the file it points to: packages hold regular files only".to_owned()
+        }
+        BuildError::SpecialFile { .. } => "remove it from the payload folder".to_owned(),
+        BuildError::NonUtf8Name { .. } | BuildError::InvalidName { .. } => {
+            "rename the file: names must be safe on Windows and POSIX (docs/FORMAT.md)".to_owned()
+        }
+        BuildError::NameCollision { .. } => {
+            "rename one of the two: Windows would see them as the same file".to_owned()
+        }
+        BuildError::EmptySoftwarePackage { .. } => {
+            "put the package's files in that folder, or remove its [[software-package]] from hotfix.toml"
+                .to_owned()
+        }
+        BuildError::NoPayload => "add a [[software-package]] or an [[msi]] to hotfix.toml".to_owned(),
+        BuildError::Msi { .. } => "the file named is not an MSI; rebuild it".to_owned(),
+        BuildError::FileChanged { .. } => {
+            "something modified the source during the build; build again once it is stable".to_owned()
+        }
+        BuildError::OutputExists { .. } => "remove it or choose another --output".to_owned(),
+        BuildError::InvalidSourceDateEpoch { .. } => format!(
+            "set {SOURCE_DATE_EPOCH} to a Unix time in seconds (`date +%s`), or unset it"
+        ),
+        BuildError::Manifest { .. } => "fix hotfix.toml (docs/FORMAT.md lists the rules)".to_owned(),
+        BuildError::Sign { .. } => {
+            "check that --key is a minisign secret key (`hotfix keygen` or `minisign -G`)".to_owned()
+        }
+        _ => "see the message above".to_owned(),
+    };
+    CliError::usage(message).hint(hint)
 }

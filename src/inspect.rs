@@ -1,8 +1,16 @@
 //! `hotfix inspect`: show a package's manifest, clearly marked as not verified.
+//!
+//! Text output starts with a NOT VERIFIED banner on stdout (it is part of the data: a
+//! reader of the output must not mistake it for a verified listing); JSON carries
+//! `"verified": false`. Nothing here checks a signature or reads the payload.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{CmdResult, Global, OutputFormat};
+use hotfix_manifest::FileEntry;
+use hotfix_package::{InspectError, Inspection};
+
+use crate::cli::{CliError, CmdResult, EXIT_OK, Global, OutputFormat};
 
 /// Shows the manifest of PACKAGE without verifying it.
 ///
@@ -15,7 +23,118 @@ pub struct Args {
     pub output_format: OutputFormat,
 }
 
-pub fn run(args: Args, global: &Global) -> CmdResult {
-    let _ = (&args, global);
-    Err(crate::cli::CliError::usage("`hotfix inspect` is not built yet"))
+/// The first line of the text output.
+pub const BANNER: &str =
+    "note: NOT VERIFIED - this is what the package claims; run 'hotfix verify' before trusting it";
+
+pub fn run(args: Args, _global: &Global) -> CmdResult {
+    let seen = hotfix_package::inspect(&args.package).map_err(|e| {
+        let message = e.to_string();
+        inspect_error_message(&e, message)
+    })?;
+    match args.output_format {
+        OutputFormat::Json => crate::cli::print_json(&seen)?,
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            write_text(&mut out, &seen).map_err(|e| CliError::io("cannot write to stdout", e))?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// An inspect (or co-sign read) error with its hint; exit 2.
+pub(crate) fn inspect_error_message(err: &InspectError, message: String) -> CliError {
+    let hint = match err {
+        InspectError::Read { .. } => "check the package path",
+        _ => "the file is not a hotfix package or is damaged; fetch it again or rebuild it",
+    };
+    CliError::usage(message).hint(hint)
+}
+
+fn write_text(out: &mut impl Write, seen: &Inspection) -> std::io::Result<()> {
+    let m = &seen.manifest;
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "(none)".to_owned()
+        } else {
+            ids.join(", ")
+        }
+    };
+    writeln!(out, "{BANNER}")?;
+    writeln!(out, "package:     {}", seen.path.display())?;
+    writeln!(out, "id:          {}", m.id)?;
+    writeln!(out, "version:     {}", m.version)?;
+    writeln!(out, "title:       {}", m.title)?;
+    writeln!(out, "base:        {}", m.base)?;
+    writeln!(out, "created:     {}", m.created)?;
+    writeln!(out, "supersedes:  {}", list(&m.supersedes))?;
+    writeln!(out, "requires:    {}", list(&m.requires))?;
+    if !m.description.is_empty() {
+        writeln!(out, "description:")?;
+        for line in m.description.lines() {
+            if line.is_empty() {
+                writeln!(out)?;
+            } else {
+                writeln!(out, "  {line}")?;
+            }
+        }
+    }
+    let file_line = |out: &mut dyn Write, f: &FileEntry| {
+        writeln!(out, "    {:>12}  {}  {}", f.size, f.sha256, f.path)
+    };
+    for p in &m.software_packages {
+        writeln!(
+            out,
+            "software package {} {} ({}):",
+            p.name,
+            p.version,
+            count(p.files.len(), "file")
+        )?;
+        for f in &p.files {
+            file_line(out, f)?;
+        }
+    }
+    for msi in &m.msis {
+        writeln!(out, "msi {}:", msi.file.path)?;
+        file_line(out, &msi.file)?;
+        writeln!(out, "    ProductCode:    {}", msi.product_code)?;
+        writeln!(out, "    UpgradeCode:    {}", msi.upgrade_code)?;
+        writeln!(out, "    ProductVersion: {}", msi.product_version)?;
+        writeln!(out, "    ProductName:    {}", msi.product_name)?;
+        writeln!(out, "    replaces:       {}", msi.replaces_version)?;
+    }
+    if !m.docs.is_empty() {
+        writeln!(out, "docs ({}):", count(m.docs.len(), "file"))?;
+        for f in &m.docs {
+            file_line(out, f)?;
+        }
+    }
+    writeln!(
+        out,
+        "payload:     {}, {} bytes",
+        count(m.payload().count(), "file"),
+        m.payload_bytes()
+    )?;
+    writeln!(out, "signers (claimed, not checked):")?;
+    if seen.signers.is_empty() {
+        writeln!(out, "    (none)")?;
+    }
+    for s in &seen.signers {
+        writeln!(out, "    {}  {}", s.key_id, s.entry)?;
+    }
+    if !seen.problems.is_empty() {
+        writeln!(out, "problems:")?;
+        for p in &seen.problems {
+            writeln!(out, "    {p}")?;
+        }
+    }
+    Ok(())
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

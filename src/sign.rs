@@ -1,8 +1,13 @@
 //! `hotfix sign`: add one more signature to a package (co-signing).
+//!
+//! The package is rewritten atomically with the new signature; its manifest and payload
+//! stay byte for byte. Notes go to stderr; nothing is printed on stdout.
 
 use std::path::PathBuf;
 
-use crate::cli::{CmdResult, Global};
+use hotfix_package::CosignError;
+
+use crate::cli::{CliError, CmdResult, EXIT_OK, Global, note};
 
 /// Adds a signature by KEY to PACKAGE, atomically. Signing twice with one key is refused.
 ///
@@ -15,7 +20,40 @@ pub struct Args {
     pub key: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> CmdResult {
-    let _ = (&args, global);
-    Err(crate::cli::CliError::usage("`hotfix sign` is not built yet"))
+pub fn run(args: Args, _global: &Global) -> CmdResult {
+    // A missing package is reported before anyone types a passphrase.
+    std::fs::metadata(&args.package).map_err(|e| {
+        CliError::io(format!("cannot read {}", args.package.display()), e)
+            .hint("check the package path")
+    })?;
+    let key = crate::passphrase::unlock_secret_key(&args.key)?;
+    let id = hotfix_package::add_signature(&args.package, &key).map_err(cosign_error)?;
+    note(format!(
+        "added a signature by key {id} to {}",
+        args.package.display()
+    ));
+    Ok(EXIT_OK)
+}
+
+fn cosign_error(err: CosignError) -> CliError {
+    let message = err.to_string();
+    let hint = match &err {
+        CosignError::Read(e) => return crate::inspect::inspect_error_message(e, message),
+        CosignError::AlreadySigned { .. } => {
+            "each key signs a package once; have another approver sign with their key \
+             (`hotfix inspect` lists the signers)"
+        }
+        CosignError::BadSignatureEntry { .. } | CosignError::UnsupportedEntry { .. } => {
+            "the package is damaged or was not made by `hotfix build`; fetch it again or rebuild it"
+        }
+        CosignError::TooManySignatures { .. } => "no more signatures fit; this package has enough",
+        CosignError::Sign { .. } => {
+            "check that --key is a minisign secret key (`hotfix keygen` or `minisign -G`)"
+        }
+        CosignError::Write { .. } => {
+            "check that the package's folder is writable and has free space"
+        }
+        _ => "see the message above",
+    };
+    CliError::usage(message).hint(hint)
 }

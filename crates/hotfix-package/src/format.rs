@@ -33,6 +33,14 @@ pub const METHOD_STORED: u16 = 0;
 /// Compression method: deflate.
 pub const METHOD_DEFLATE: u16 = 8;
 
+/// "Version made by": Unix (3) in the high byte, spec version 2.0 (20) in the low byte.
+pub const VERSION_MADE_BY: u16 = (3 << 8) | 20;
+/// "Version needed to extract" of an entry without ZIP64 fields (2.0: deflate).
+pub const VERSION_NEEDED: u16 = 20;
+/// "Version needed to extract" of an entry with a ZIP64 extra field in either header,
+/// and of the ZIP64 end record (4.5). Both headers of one entry carry the same value.
+pub const VERSION_NEEDED_ZIP64: u16 = 45;
+
 /// Unix regular file, rw-r--r--, in the high 16 bits of the external attributes.
 pub const EXTERNAL_ATTRS: u32 = 0o100644 << 16;
 
@@ -61,4 +69,12 @@ pub fn trusted_comment_for(id: &str, version: u64, manifest_sha256: &[u8; 32]) -
         hex.push_str(&format!("{b:02x}"));
     }
     format!("hotfix-id:{id} version:{version} manifest-sha256:{hex}")
+}
+
+/// The order of signature entries (FORMAT.md 2.1: "sorted by key id, the 16 upper-case
+/// hex digits"), which is also the byte order of their entry names. Not [`KeyId`]'s
+/// derived `Ord`: that compares the stored bytes, and the digits show them as a
+/// little-endian number.
+pub fn key_id_order(a: &KeyId, b: &KeyId) -> std::cmp::Ordering {
+    u64::from_le_bytes(a.0).cmp(&u64::from_le_bytes(b.0))
 }

@@ -8,3 +8,14 @@ pub mod reader;
 pub mod rules;
 pub mod verify;
 pub mod list;
+pub mod zipwrite;
+pub mod build;
+pub mod cosign;
+pub mod inspect;
+
+pub use build::{
+    BuildError, BuildOptions, BuildReport, PlannedFile, build, parse_source_date_epoch,
+    plan_manifest,
+};
+pub use cosign::{CosignError, add_signature};
+pub use inspect::{InspectError, Inspection, Signer, inspect};

@@ -1,0 +1,462 @@
+//! One payload file → the data of its zip entry, in one read pass that also computes the
+//! SHA-256 (for the manifest) and the CRC-32 (for the zip headers).
+//!
+//! Runs on rayon worker threads, many files at once. Memory stays bounded: a result held
+//! in memory is at most [`IN_MEMORY_MAX`] bytes; larger deflated data is spooled to an
+//! anonymous temporary file beside the output, and large stored files are not copied at
+//! all here (the writer copies them from the source, re-checking their CRC-32).
+//!
+//! The choice between stored and deflated must depend on the file's bytes only (never on
+//! timing or thread count), or builds would stop being reproducible.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use flate2::{Compress, Compression, FlushCompress, Status};
+use sha2::Digest;
+
+use super::BuildError;
+use crate::format::{METHOD_DEFLATE, METHOD_STORED};
+
+/// The deflate level of every package. Part of the reproducibility contract: changing it
+/// changes the bytes of every rebuilt package.
+pub(crate) const DEFLATE_LEVEL: u32 = 6;
+
+/// Files up to this size are read whole into memory; bigger deflated results are spooled.
+pub(crate) const IN_MEMORY_MAX: u64 = 1 << 20;
+
+/// Read buffer size for large files.
+const CHUNK: usize = 1 << 20;
+
+/// How much of a file is test-compressed to decide whether deflating it is worth it.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// Deflate must bring the probe below this percentage of its size, or the file is stored.
+const PROBE_PERCENT: usize = 97;
+
+/// Where an entry's data is until the writer copies it into the package.
+#[derive(Debug)]
+pub(crate) enum Data {
+    /// Exactly the entry data (deflated, or the file itself when stored).
+    Memory(Vec<u8>),
+    /// Deflated data in a temporary file.
+    Spool(File),
+    /// Stored: the data is the source file, copied at write time.
+    Source,
+}
+
+/// The entry data of one file, with everything its headers and the manifest need.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub method: u16,
+    pub crc32: u32,
+    pub sha256: [u8; 32],
+    pub size: u64,
+    pub compressed_size: u64,
+    pub data: Data,
+}
+
+/// Reads `source` once (it must be `expected` bytes long), hashing it and deflating it
+/// unless it looks incompressible. Returns `None` when `cancel` was set meanwhile.
+pub(crate) fn prepare(
+    source: &Path,
+    expected: u64,
+    spool_dir: &Path,
+    done: &AtomicU64,
+    cancel: &AtomicBool,
+) -> Result<Option<Prepared>, BuildError> {
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let rerr = |source_err| BuildError::Read {
+        path: source.to_path_buf(),
+        source: source_err,
+    };
+    let changed = || BuildError::FileChanged {
+        path: source.to_path_buf(),
+    };
+    let file = File::open(source).map_err(rerr)?;
+    // One byte more than expected, to notice a file that grew since it was walked.
+    let mut reader = file.take(expected.saturating_add(1));
+
+    if expected <= IN_MEMORY_MAX {
+        let mut data = Vec::with_capacity(expected as usize + 1);
+        reader.read_to_end(&mut data).map_err(rerr)?;
+        if data.len() as u64 != expected {
+            return Err(changed());
+        }
+        done.fetch_add(expected, Ordering::Relaxed);
+        let sha256 = sha2::Sha256::digest(&data).into();
+        let crc32 = crc32fast::hash(&data);
+        let worth_it = data.len() <= PROBE_BYTES || probe_compressible(&data[..PROBE_BYTES]);
+        let prepared = match worth_it.then(|| deflate_smaller(&data)).flatten() {
+            Some(deflated) => Prepared {
+                method: METHOD_DEFLATE,
+                crc32,
+                sha256,
+                size: expected,
+                compressed_size: deflated.len() as u64,
+                data: Data::Memory(deflated),
+            },
+            None => Prepared {
+                method: METHOD_STORED,
+                crc32,
+                sha256,
+                size: expected,
+                compressed_size: expected,
+                data: Data::Memory(data),
+            },
+        };
+        return Ok(Some(prepared));
+    }
+
+    let mut sha = sha2::Sha256::new();
+    let mut crc = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    let mut deflater: Option<Deflater<'_>> = None;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let n = read_full(&mut reader, &mut buf).map_err(rerr)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        sha.update(chunk);
+        crc.update(chunk);
+        if total == 0 && probe_compressible(&chunk[..n.min(PROBE_BYTES)]) {
+            deflater = Some(Deflater::new(spool_dir));
+        }
+        total += n as u64;
+        done.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(d) = deflater.as_mut() {
+            d.run(chunk, FlushCompress::None, source)?;
+            if d.produced >= expected {
+                // It will not shrink after all: just hash the rest.
+                deflater = None;
+            }
+        }
+    }
+    if total != expected {
+        return Err(changed());
+    }
+    let sha256 = sha.finalize().into();
+    let crc32 = crc.finalize();
+    if let Some(mut d) = deflater {
+        d.run(&[], FlushCompress::Finish, source)?;
+        if d.produced < total {
+            let compressed_size = d.produced;
+            return Ok(Some(Prepared {
+                method: METHOD_DEFLATE,
+                crc32,
+                sha256,
+                size: total,
+                compressed_size,
+                data: d.into_data(),
+            }));
+        }
+    }
+    Ok(Some(Prepared {
+        method: METHOD_STORED,
+        crc32,
+        sha256,
+        size: total,
+        compressed_size: total,
+        data: Data::Source,
+    }))
+}
+
+impl Prepared {
+    /// Copies the entry data to `out` (the package being written to `output`).
+    pub(crate) fn write_data(
+        self,
+        out: &mut impl Write,
+        output: &Path,
+        source: &Path,
+    ) -> Result<(), BuildError> {
+        let werr = |e| BuildError::Write {
+            path: output.to_path_buf(),
+            source: e,
+        };
+        match self.data {
+            Data::Memory(v) => out.write_all(&v).map_err(werr),
+            Data::Spool(mut f) => {
+                f.seek(SeekFrom::Start(0)).map_err(werr)?;
+                let n = io::copy(&mut f, out).map_err(werr)?;
+                if n != self.compressed_size {
+                    return Err(werr(io::ErrorKind::UnexpectedEof.into()));
+                }
+                Ok(())
+            }
+            Data::Source => {
+                // Second read of a stored file: it must still be the bytes that were hashed.
+                let rerr = |e| BuildError::Read {
+                    path: source.to_path_buf(),
+                    source: e,
+                };
+                let mut r = File::open(source)
+                    .map_err(rerr)?
+                    .take(self.size.saturating_add(1));
+                let mut buf = vec![0u8; CHUNK];
+                let mut crc = crc32fast::Hasher::new();
+                let mut n = 0u64;
+                loop {
+                    let k = read_full(&mut r, &mut buf).map_err(rerr)?;
+                    if k == 0 {
+                        break;
+                    }
+                    crc.update(&buf[..k]);
+                    out.write_all(&buf[..k]).map_err(werr)?;
+                    n += k as u64;
+                }
+                if n != self.size || crc.finalize() != self.crc32 {
+                    return Err(BuildError::FileChanged {
+                        path: source.to_path_buf(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whether deflate shrinks `sample` enough to be worth running on the whole file.
+fn probe_compressible(sample: &[u8]) -> bool {
+    let limit = sample.len() * PROBE_PERCENT / 100;
+    deflate_within(sample, limit).is_some()
+}
+
+/// The deflated form of `data` when it is strictly smaller than `data` (ties: stored).
+fn deflate_smaller(data: &[u8]) -> Option<Vec<u8>> {
+    if data.is_empty() {
+        return None;
+    }
+    deflate_within(data, data.len() - 1)
+}
+
+/// Deflates `data` into at most `limit` bytes, or gives up as soon as that cannot be.
+fn deflate_within(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(DEFLATE_LEVEL), false);
+    let mut out = Vec::with_capacity(limit);
+    match c.compress_vec(data, &mut out, FlushCompress::Finish) {
+        Ok(Status::StreamEnd) => Some(out),
+        _ => None,
+    }
+}
+
+/// Fills `buf` as far as the reader allows; returns the bytes read (0 at the end).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Streaming raw deflate into memory, spilling to a temporary file past [`IN_MEMORY_MAX`].
+struct Deflater<'a> {
+    c: Compress,
+    out: Vec<u8>,
+    memory: Vec<u8>,
+    spool: Option<File>,
+    spool_dir: &'a Path,
+    produced: u64,
+}
+
+impl<'a> Deflater<'a> {
+    fn new(spool_dir: &'a Path) -> Self {
+        Deflater {
+            c: Compress::new(Compression::new(DEFLATE_LEVEL), false),
+            out: Vec::with_capacity(CHUNK),
+            memory: Vec::new(),
+            spool: None,
+            spool_dir,
+            produced: 0,
+        }
+    }
+
+    fn run(
+        &mut self,
+        mut input: &[u8],
+        flush: FlushCompress,
+        source: &Path,
+    ) -> Result<(), BuildError> {
+        loop {
+            self.out.clear();
+            let before = self.c.total_in();
+            let status = self
+                .c
+                .compress_vec(input, &mut self.out, flush)
+                .map_err(|e| BuildError::Read {
+                    path: source.to_path_buf(),
+                    source: io::Error::other(e),
+                })?;
+            input = &input[(self.c.total_in() - before) as usize..];
+            self.emit()?;
+            let finished = match flush {
+                FlushCompress::Finish => status == Status::StreamEnd,
+                _ => input.is_empty() && self.out.len() < self.out.capacity(),
+            };
+            if finished {
+                return Ok(());
+            }
+        }
+    }
+
+    fn emit(&mut self) -> Result<(), BuildError> {
+        self.produced += self.out.len() as u64;
+        let werr = |source| BuildError::Write {
+            path: self.spool_dir.to_path_buf(),
+            source,
+        };
+        if self.spool.is_none() && (self.memory.len() + self.out.len()) as u64 > IN_MEMORY_MAX {
+            let mut f = tempfile::tempfile_in(self.spool_dir).map_err(werr)?;
+            f.write_all(&self.memory).map_err(werr)?;
+            self.memory = Vec::new();
+            self.spool = Some(f);
+        }
+        match self.spool.as_mut() {
+            Some(f) => f.write_all(&self.out).map_err(werr),
+            None => {
+                self.memory.extend_from_slice(&self.out);
+                Ok(())
+            }
+        }
+    }
+
+    fn into_data(self) -> Data {
+        match self.spool {
+            Some(f) => Data::Spool(f),
+            None => Data::Memory(self.memory),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepare_bytes(data: &[u8]) -> Prepared {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, data).expect("write");
+        let done = AtomicU64::new(0);
+        let p = prepare(
+            &path,
+            data.len() as u64,
+            dir.path(),
+            &done,
+            &AtomicBool::new(false),
+        )
+        .expect("prepare")
+        .expect("not cancelled");
+        assert_eq!(done.load(Ordering::Relaxed), data.len() as u64);
+        assert_eq!(p.crc32, crc32fast::hash(data));
+        assert_eq!(p.sha256, <[u8; 32]>::from(sha2::Sha256::digest(data)));
+        let mut out = Vec::new();
+        let method = p.method;
+        let csize = p.compressed_size;
+        p.write_data(&mut out, Path::new("out.zip"), &path)
+            .expect("write data");
+        assert_eq!(out.len() as u64, csize);
+        let back = if method == METHOD_DEFLATE {
+            let mut d = flate2::read::DeflateDecoder::new(out.as_slice());
+            let mut v = Vec::new();
+            d.read_to_end(&mut v).expect("inflate");
+            v
+        } else {
+            out
+        };
+        assert_eq!(back, data);
+        Prepared {
+            method,
+            crc32: 0,
+            sha256: [0; 32],
+            size: data.len() as u64,
+            compressed_size: csize,
+            data: Data::Source,
+        }
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        // xorshift: incompressible enough for deflate, and deterministic.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    fn text(n: usize) -> Vec<u8> {
+        b"queue agent session failover instance node 0123456789\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn empty_and_tiny_files_are_stored() {
+        assert_eq!(prepare_bytes(b"").method, METHOD_STORED);
+        assert_eq!(prepare_bytes(b"a").method, METHOD_STORED);
+    }
+
+    #[test]
+    fn text_is_deflated_in_memory_and_spooled() {
+        let small = prepare_bytes(&text(100_000));
+        assert_eq!(small.method, METHOD_DEFLATE);
+        let big = prepare_bytes(&text(3 << 20));
+        assert_eq!(big.method, METHOD_DEFLATE);
+        assert!(big.compressed_size < 1 << 20);
+    }
+
+    #[test]
+    fn incompressible_data_is_stored_small_and_large() {
+        assert_eq!(prepare_bytes(&noise(200_000)).method, METHOD_STORED);
+        assert_eq!(prepare_bytes(&noise(3 << 20)).method, METHOD_STORED);
+    }
+
+    #[test]
+    fn compressible_start_then_noise_is_stored_when_deflate_does_not_shrink_it() {
+        let mut data = text(PROBE_BYTES);
+        data.extend(noise(4 << 20));
+        let p = prepare_bytes(&data);
+        // Deflate shrinks only the text part: a little smaller overall, so deflated.
+        assert_eq!(p.method, METHOD_DEFLATE);
+        assert!(p.compressed_size < data.len() as u64);
+    }
+
+    #[test]
+    fn a_file_that_changed_size_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").expect("write");
+        for expected in [4, 6, IN_MEMORY_MAX + 10] {
+            let r = prepare(
+                &path,
+                expected,
+                dir.path(),
+                &AtomicU64::new(0),
+                &AtomicBool::new(false),
+            );
+            assert!(
+                matches!(r, Err(BuildError::FileChanged { .. })),
+                "{expected}"
+            );
+        }
+    }
+}
