@@ -435,3 +435,93 @@ fn list_reports_intact_modified_missing_and_unreadable_folders() {
         Status::Modified
     );
 }
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Flip { at: usize, bit: u8 },
+        Set { at: usize, value: u8 },
+        Truncate { len: usize },
+        Insert { at: usize, bytes: Vec<u8> },
+        Remove { at: usize, len: usize },
+    }
+
+    fn apply(mut data: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
+        for m in muts {
+            let n = data.len().max(1);
+            match m {
+                Mutation::Flip { at, bit } => {
+                    let i = at % n;
+                    if let Some(b) = data.get_mut(i) {
+                        *b ^= 1 << (bit % 8);
+                    }
+                }
+                Mutation::Set { at, value } => {
+                    let i = at % n;
+                    if let Some(b) = data.get_mut(i) {
+                        *b = *value;
+                    }
+                }
+                Mutation::Truncate { len } => data.truncate(len % n),
+                Mutation::Insert { at, bytes } => {
+                    let i = at % (data.len() + 1);
+                    data.splice(i..i, bytes.iter().copied());
+                }
+                Mutation::Remove { at, len } => {
+                    let i = at % n;
+                    let end = (i + len).min(data.len());
+                    if i < end {
+                        data.drain(i..end);
+                    }
+                }
+            }
+        }
+        data
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            4 => (any::<usize>(), any::<u8>()).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+            2 => (any::<usize>(), any::<u8>()).prop_map(|(at, value)| Mutation::Set { at, value }),
+            1 => any::<usize>().prop_map(|len| Mutation::Truncate { len }),
+            1 => (any::<usize>(), prop::collection::vec(any::<u8>(), 1..16))
+                .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+            1 => (any::<usize>(), 1usize..64).prop_map(|(at, len)| Mutation::Remove { at, len }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+        /// Whatever happens to the bytes, verify returns a verdict (no panic), and a
+        /// mutated package it accepts extracts exactly the original payload: mutations
+        /// can only hit bytes no rule needs (such as DOS timestamps).
+        #[test]
+        fn mutated_packages_never_extract_different_content(
+            muts in prop::collection::vec(mutation(), 1..4)
+        ) {
+            thread_local! {
+                static FIXTURE: (Keys, Vec<u8>) = {
+                    let keys = Keys::new();
+                    let good = corpus::good_package(&keys);
+                    (keys, good)
+                };
+            }
+            let (trust, bytes) = FIXTURE.with(|(k, g)| (k.trust(), apply(g.clone(), &muts)));
+            let dir = tempfile::tempdir().expect("tempdir");
+            let report = verify_bytes(dir.path(), "m.zip", &bytes, &trust, 1);
+            prop_assert_eq!(report.ok, report.failures.is_empty());
+            if report.ok {
+                let install = tempfile::tempdir().expect("install");
+                let r = extract_bytes(dir.path(), install.path(), "m.zip", &bytes, &trust, 1, false)
+                    .expect("a verified package extracts");
+                for (path, data, _) in corpus::payload() {
+                    prop_assert_eq!(std::fs::read(r.target.join(&path)).expect("file"), data);
+                }
+            }
+        }
+    }
+}
