@@ -47,6 +47,7 @@ impl PublicKey {
     /// Parses a minisign public key file text (untrusted comment line + base64 line) or a
     /// bare base64 line (as `minisign -P` takes).
     pub fn parse(text: &str) -> Result<PublicKey, SignError> {
+        let text = text::strip_bom(text);
         let first = text.split('\n').next().unwrap_or_default();
         let line = if first.starts_with(UNTRUSTED_PREFIX) {
             let lines = text::lines(text, 2, PUBLIC_WHAT)?;

@@ -138,6 +138,18 @@ fn files_with_crlf_line_ends_parse() {
 }
 
 #[test]
+fn files_starting_with_a_byte_order_mark_parse() {
+    let (key, sig) = signed(b"data", "tc");
+    let parsed = Signature::parse(&format!("\u{feff}{}", sig.to_file_text())).expect("sig");
+    key.public_key().verify(&parsed, b"data").expect("verify");
+    let public = key.public_key();
+    let text = format!("\u{feff}{}", public.to_file_text("c"));
+    assert_eq!(PublicKey::parse(&text).expect("pub"), public);
+    let bare = format!("\u{feff}{}", public.to_base64());
+    assert_eq!(PublicKey::parse(&bare).expect("bare pub"), public);
+}
+
+#[test]
 fn public_key_file_text_sanitizes_the_comment() {
     let key = SecretKey::generate().expect("generate").public_key();
     let text = key.to_file_text("two\nlines\u{1b}[31m");

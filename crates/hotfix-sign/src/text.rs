@@ -51,9 +51,14 @@ pub(crate) fn read_text_file(
     }
 }
 
+/// `text` without a leading UTF-8 byte order mark (Windows editors add one).
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Splits `text` into exactly `count` lines. Lines end with `\n` (an optional `\r`
 /// before it is dropped, as minisign does); the final newline and trailing empty lines
-/// are optional, any other extra line is an error.
+/// are optional, any other extra line is an error. A leading byte order mark is ignored.
 pub(crate) fn lines<'a>(
     text: &'a str,
     count: usize,
@@ -66,7 +71,7 @@ pub(crate) fn lines<'a>(
         ));
     }
     let mut out: Vec<&str> = Vec::with_capacity(count);
-    for (index, raw) in text.split('\n').enumerate() {
+    for (index, raw) in strip_bom(text).split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if index < count {
             out.push(line);
