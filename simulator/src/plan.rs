@@ -297,7 +297,7 @@ fn where_line(item: &Item) -> Option<String> {
         let what = match item.action {
             "inactivate-vu" | "activate-vu" => "instances on",
             "synchronize-instances" => "sends the change to",
-            _ => "nodes",
+            _ => "on",
         };
         parts.push(format!(
             "{what} {} node(s): {}",

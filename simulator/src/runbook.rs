@@ -213,13 +213,7 @@ pub fn standard_install_for(info: &HotfixInfo, model: &Model) -> Result<Runbook,
         ));
     }
     if model.extracted(&info.id).is_none() {
-        steps.push(Step::noted(
-            Action::Extract(Box::new(info.clone())),
-            format!(
-                "extract the package into Install/hotfixes; it covers {}",
-                covered(info)
-            ),
-        ));
+        steps.push(Step::new(Action::Extract(Box::new(info.clone()))));
     }
     let server = !info.packages.is_empty();
     if server {
@@ -325,24 +319,6 @@ pub fn standard_install_for(info: &HotfixInfo, model: &Model) -> Result<Runbook,
         steps,
         remarks,
     })
-}
-
-fn covered(info: &HotfixInfo) -> String {
-    let mut parts: Vec<String> = info
-        .packages
-        .iter()
-        .map(|(n, v)| format!("{n} {v}"))
-        .collect();
-    parts.extend(
-        info.msis
-            .iter()
-            .map(|m| format!("MSI {} {}", m.product.name, m.product.version)),
-    );
-    if parts.is_empty() {
-        "nothing".into()
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// The vendor removal procedure: packages first, then the base installation.

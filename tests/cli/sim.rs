@@ -1,1 +1,406 @@
 //! `hotfix sim` end to end.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{hotfix, read, repo_root, sample_source};
+
+fn scenarios() -> PathBuf {
+    repo_root().join("simulator").join("scenarios")
+}
+
+fn scenario(name: &str) -> PathBuf {
+    scenarios().join(name)
+}
+
+/// Runs `hotfix sim run SCENARIO --output-format json`; returns (exit code, JSON).
+fn run_json(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(path)
+        .args(["--output-format", "json"])
+        .args(extra)
+        .output()
+        .expect("run hotfix");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().expect("exit code"), json)
+}
+
+fn rules(json: &serde_json::Value, at_step: bool) -> Vec<String> {
+    let mut v: Vec<String> = json["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter(|v| v["step"].is_null() != at_step)
+        .map(|v| v["rule"].as_str().expect("rule").to_owned())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn standard_install_of_the_sample_package_passes() {
+    let (code, json) = run_json(&scenario("install-standard.toml"), &[]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["passed"], true);
+    assert_eq!(json["hotfix"], "HF-7.0.3-0042");
+    assert_eq!(json["seed"], 1);
+    let props = json["properties"].as_array().expect("properties");
+    assert!(props.len() >= 12);
+    assert!(
+        props
+            .iter()
+            .all(|p| p["passed"] == true && p["name"].is_string())
+    );
+    assert_eq!(json["violations"], serde_json::json!([]));
+    assert_eq!(json["metrics"]["vus_inactivated"], 3);
+}
+
+#[test]
+fn standard_remove_and_install_then_remove_pass() {
+    for name in ["remove-standard.toml", "install-then-remove.toml"] {
+        let (code, json) = run_json(&scenario(name), &[]);
+        assert_eq!(code, 0, "{name}: {json:#}");
+    }
+}
+
+#[test]
+fn wrong_procedures_fail_with_the_rule_they_break() {
+    for (name, rule) in [
+        ("add-before-base.toml", "hotfix-not-in-base"),
+        ("remove-base-first.toml", "base-removal-while-in-use"),
+        ("change-in-monitoring.toml", "monitoring-mode-read-only"),
+    ] {
+        let (code, json) = run_json(&scenario(name), &[]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(json["passed"], false);
+        assert_eq!(rules(&json, true), [rule], "{name}: {json:#}");
+    }
+}
+
+#[test]
+fn forgotten_steps_fail_at_the_end() {
+    let (code, json) = run_json(&scenario("forget-synchronize.toml"), &[]);
+    assert_eq!(code, 1);
+    assert!(rules(&json, true).is_empty());
+    assert_eq!(
+        rules(&json, false),
+        ["instances-synchronized", "instances-updated"]
+    );
+    let (code, json) = run_json(&scenario("forget-activate.toml"), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(rules(&json, false), ["vus-reactivated"]);
+}
+
+#[test]
+fn same_scenario_and_seed_give_the_same_bytes() {
+    let a = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("install-then-remove.toml"))
+        .args(["--output-format", "json", "--seed", "9"])
+        .output()
+        .expect("run");
+    let b = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("install-then-remove.toml"))
+        .args(["--output-format", "json", "--seed", "9"])
+        .output()
+        .expect("run");
+    assert_eq!(a.stdout, b.stdout);
+    let json: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    assert_eq!(json["seed"], 9);
+}
+
+#[test]
+fn failure_text_names_step_rule_and_seed() {
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("add-before-base.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("step 4: add-hotfix-to-package [hotfix-not-in-base]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("add-before-base.toml:21"), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--seed 0"), "{stderr}");
+}
+
+#[test]
+fn save_model_writes_the_model_the_run_leaves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("after.xml");
+    let (code, _) = run_json(
+        &scenario("install-standard.toml"),
+        &["--save-model", out.to_str().expect("utf-8 path")],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        read(&out),
+        read(&scenarios().join("models/contact-center-installed.xml"))
+    );
+}
+
+#[test]
+fn unknown_scenario_key_is_bad_input_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("typo.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "model = {{ nodes = 10, vus = 4 }}\npackage = \"{}\"\nrunbok = \"standard-install\"\n",
+            sample_source().display()
+        ),
+    )
+    .expect("write");
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("typo.toml:3:1: key `runbok`: unknown key"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn broken_model_file_is_bad_input_listing_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    let model = repo_root().join("simulator/tests/data/every-consistency-problem.xml");
+    std::fs::write(
+        &path,
+        format!(
+            "model = \"{}\"\npackage = \"{}\"\nrunbook = \"standard-install\"\n",
+            model.display(),
+            sample_source().display()
+        ),
+    )
+    .expect("write");
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("7 problem(s)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "every-consistency-problem.xml:21:17: virtual unit `ROUTING_VU01`: unknown node `HAC77`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plan_names_vus_nodes_and_msiexec_commands() {
+    let out = hotfix()
+        .args(["sim", "plan"])
+        .arg(scenario("install-standard.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        " 2. [ ] Inactivate virtual unit CHAT_VU01.",
+        "Add hotfix HF-7.0.3-0042 to base installation 7.0 SP3",
+        "Virtual unit ROUTING_VU01, Software, RoutingEngine 7.0.3.7: right-click, Add Hotfixes",
+        "sends the change to 5 node(s): HAC01, HAC02, HAC03, HAC04, HAC05",
+        "$ msiexec /x {3C5B7A91-2D4E-4F60-8172-93A4B5C6D7E8} /qn /norestart",
+        "$ msiexec /i AgentDesktop.msi /qn /norestart",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn plan_as_markdown_and_json() {
+    let md = hotfix()
+        .args(["sim", "plan"])
+        .arg(scenario("remove-standard.toml"))
+        .args(["--output-format", "markdown"])
+        .output()
+        .expect("run");
+    assert_eq!(md.status.code(), Some(0));
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.starts_with("# Hotfix HF-7.0.3-0042"), "{md}");
+    assert!(md.contains("Delete Hotfix"), "{md}");
+    let json = hotfix()
+        .args(["sim", "plan"])
+        .arg(scenario("install-standard.toml"))
+        .args(["--output-format", "json"])
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(json["passed"], true);
+    let items = json["items"].as_array().expect("items");
+    assert_eq!(items[0]["number"], 1);
+    assert_eq!(items[0]["action"], "extract");
+}
+
+#[test]
+fn plan_of_a_wrong_runbook_warns_and_exits_1() {
+    let out = hotfix()
+        .args(["sim", "plan"])
+        .arg(scenario("remove-base-first.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("base-removal-while-in-use"));
+}
+
+#[test]
+fn model_generate_is_deterministic_and_checks_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a.xml");
+    let b = dir.path().join("b.xml");
+    for out in [&a, &b] {
+        let st = hotfix()
+            .args([
+                "sim",
+                "model",
+                "generate",
+                "--nodes",
+                "200",
+                "--vus",
+                "50",
+                "--instances",
+                "3",
+            ])
+            .args(["--workstations", "10", "--seed", "4", "--output"])
+            .arg(out)
+            .output()
+            .expect("run");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+    assert_eq!(read(&a), read(&b));
+    let check = hotfix()
+        .args(["sim", "model", "check"])
+        .arg(&a)
+        .args(["--output-format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(check.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(
+        (json["ok"].clone(), json["nodes"].clone()),
+        (serde_json::json!(true), serde_json::json!(200))
+    );
+}
+
+#[test]
+fn model_generate_refuses_single_instance_vus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = hotfix()
+        .args([
+            "sim",
+            "model",
+            "generate",
+            "--nodes",
+            "5",
+            "--vus",
+            "2",
+            "--instances",
+            "1",
+            "--output",
+        ])
+        .arg(dir.path().join("m.xml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--instances"));
+}
+
+#[test]
+fn model_check_lists_every_problem() {
+    let out = hotfix()
+        .args(["sim", "model", "check"])
+        .arg(repo_root().join("simulator/tests/data/every-consistency-problem.xml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 7, "{text}");
+    assert!(text.contains(":8:11: bad node name `hac-2`"), "{text}");
+}
+
+/// Builds the sample package signed by a new key; returns (zip, public key).
+fn signed_sample(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let out = hotfix()
+        .args(["keygen", "--no-passphrase", "--output"])
+        .arg(&prefix)
+        .output()
+        .expect("keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dist = dir.join(format!("dist-{name}"));
+    let out = hotfix()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .arg("build")
+        .arg(sample_source())
+        .arg("--key")
+        .arg(prefix.with_extension("key"))
+        .arg("--output")
+        .arg(&dist)
+        .output()
+        .expect("build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dist.join("HF-7.0.3-0042.zip"), prefix.with_extension("pub"))
+}
+
+#[test]
+fn zip_package_is_verified_against_trusted_keys_before_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (zip, key) = signed_sample(dir.path(), "release");
+    let (_, other) = signed_sample(dir.path(), "other");
+    let model = scenarios().join("models/contact-center.xml");
+    let write = |name: &str, trusted: &Path| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "model = \"{}\"\npackage = \"{}\"\ntrusted = \"{}\"\nrunbook = \"standard-install\"\n",
+                model.display(),
+                zip.display(),
+                trusted.display()
+            ),
+        )
+        .expect("write");
+        p
+    };
+    let (code, json) = run_json(&write("good.toml", &key), &[]);
+    assert_eq!(code, 0, "{json:#}");
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(write("untrusted.toml", &other))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("failed verification"));
+}
