@@ -12,3 +12,8 @@ pub mod run;
 pub mod runbook;
 pub mod scenario;
 mod toml_util;
+
+// Timing engine, HTML report and seed sweeps (issue 6).
+pub mod report;
+pub mod sweep;
+pub mod timing;

@@ -1,0 +1,371 @@
+//! The self-contained HTML report of a timing run: inline SVG charts and tables, inline
+//! CSS, no script and nothing loaded from the network, so it opens anywhere (an
+//! air-gapped QA machine, a CI artifact viewer) and is byte-identical for the same run.
+//!
+//! Charts: nodes on the target version over time (`#chart-convergence`), VU downtime
+//! (`#chart-downtime`), mixed-version window per package (`#chart-mixed`); then the
+//! property table (`#properties`) and the metrics table (`#metrics`).
+
+use std::fmt::Write as _;
+
+use crate::timing::TimingResult;
+
+const W: f64 = 760.0;
+const H: f64 = 260.0;
+const ML: f64 = 64.0; // left margin (axis labels)
+const MR: f64 = 16.0;
+const MT: f64 = 16.0;
+const MB: f64 = 40.0;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A "nice" axis step (1, 2 or 5 × 10^k) for about `ticks` ticks over `max`.
+fn nice_step(max: f64, ticks: f64) -> f64 {
+    if max <= 0.0 || !max.is_finite() {
+        return 1.0;
+    }
+    let raw = max / ticks;
+    let mut mag = 1.0;
+    while mag * 10.0 <= raw {
+        mag *= 10.0;
+    }
+    while mag > raw {
+        mag /= 10.0;
+    }
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if mag * m >= raw {
+            return mag * m;
+        }
+    }
+    mag * 10.0
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Human duration for labels.
+fn fmt_dur(s: f64) -> String {
+    if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Axes with ticks; returns nothing, writes into `svg`.
+fn axes(svg: &mut String, xmax: f64, ymax: f64, xlabel: &str, ylabel: &str) {
+    let (x0, y0, x1, y1) = (ML, H - MB, W - MR, MT);
+    let _ = write!(
+        svg,
+        r##"<line class="axis" x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}"/><line class="axis" x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}"/>"##
+    );
+    let xs = nice_step(xmax, 8.0);
+    let mut t = 0.0;
+    while t <= xmax * 1.0001 {
+        let x = x0 + (x1 - x0) * t / xmax.max(f64::MIN_POSITIVE);
+        let _ = write!(
+            svg,
+            r##"<line class="tick" x1="{x:.1}" y1="{y0}" x2="{x:.1}" y2="{}"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            y0 + 4.0,
+            y0 + 16.0,
+            fmt_num(t)
+        );
+        t += xs;
+    }
+    let ys = nice_step(ymax, 5.0);
+    let mut t = 0.0;
+    while t <= ymax * 1.0001 {
+        let y = y0 - (y0 - y1) * t / ymax.max(f64::MIN_POSITIVE);
+        let _ = write!(
+            svg,
+            r##"<line class="grid" x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            x0 - 6.0,
+            y + 4.0,
+            fmt_num(t)
+        );
+        t += ys;
+    }
+    let _ = write!(
+        svg,
+        r##"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text><text class="label" transform="translate(14,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
+        (x0 + x1) / 2.0,
+        H - 6.0,
+        escape(xlabel),
+        (y0 + y1) / 2.0,
+        escape(ylabel)
+    );
+}
+
+fn svg_open(id: &str, title: &str) -> String {
+    format!(
+        r##"<svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}"><title>{t}</title>"##,
+        t = escape(title)
+    )
+}
+
+/// Step line of nodes on the target version over time.
+fn convergence_chart(r: &TimingResult) -> String {
+    let s = &r.series;
+    let xmax = (s.makespan as f64 / 1e6).max(1e-6);
+    let ymax = f64::from(r.nodes.affected.max(1));
+    let mut svg = svg_open("chart-convergence", "Nodes on the target version over time");
+    axes(&mut svg, xmax, ymax, "time (s)", "nodes");
+    let px = |t: u64| ML + (W - MR - ML) * (t as f64 / 1e6) / xmax;
+    let py = |n: u32| (H - MB) - (H - MB - MT) * f64::from(n) / ymax;
+    // Rollout window shading.
+    let (a, b) = (px(s.rollout_start), px(s.rollout_end));
+    let _ = write!(
+        svg,
+        r##"<rect class="window" x="{a:.1}" y="{MT}" width="{:.1}" height="{}"><title>rollout</title></rect>"##,
+        (b - a).max(0.5),
+        H - MB - MT
+    );
+    let mut d = String::new();
+    let mut prev: Option<u32> = None;
+    for &(t, n) in &s.converged {
+        let (x, y) = (px(t), py(n));
+        match prev {
+            None => {
+                let _ = write!(d, "M{x:.1},{y:.1}");
+            }
+            Some(p) => {
+                let _ = write!(d, " H{x:.1}");
+                if p != n {
+                    let _ = write!(d, " V{y:.1}");
+                }
+            }
+        }
+        prev = Some(n);
+    }
+    let _ = write!(
+        svg,
+        r##"<path class="series" d="{d}"/><text x="{}" y="{}" text-anchor="end">{} of {} converged</text></svg>"##,
+        W - MR - 4.0,
+        MT + 14.0,
+        r.nodes.converged,
+        r.nodes.affected
+    );
+    svg
+}
+
+/// Bars per VU (few VUs) or a histogram of downtimes (many).
+fn downtime_chart(r: &TimingResult, vu_names: &dyn Fn(u32) -> String) -> String {
+    let d = &r.series.vu_downtime;
+    let mut svg = svg_open("chart-downtime", "VU downtime");
+    if d.is_empty() {
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{}" text-anchor="middle">no VU was inactivated</text></svg>"##,
+            W / 2.0,
+            H / 2.0
+        );
+        return svg;
+    }
+    let max_s = d.iter().copied().max().unwrap_or(0) as f64 / 1e6;
+    if d.len() <= 40 {
+        let ymax = max_s.max(1e-6);
+        axes(&mut svg, d.len() as f64, ymax, "VU", "downtime (s)");
+        let bw = (W - MR - ML) / d.len() as f64;
+        for (i, &us) in d.iter().enumerate() {
+            let v = us as f64 / 1e6;
+            let h = (H - MB - MT) * v / ymax;
+            let _ = write!(
+                svg,
+                r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}"><title>{}: {}</title></rect>"##,
+                ML + bw * i as f64 + bw * 0.1,
+                H - MB - h,
+                bw * 0.8,
+                escape(&vu_names(i as u32)),
+                fmt_dur(v)
+            );
+        }
+    } else {
+        const BINS: usize = 30;
+        let width = (max_s / BINS as f64).max(1e-6);
+        let mut counts = [0u32; BINS];
+        for &us in d {
+            let b = ((us as f64 / 1e6) / width) as usize;
+            counts[b.min(BINS - 1)] += 1;
+        }
+        let ymax = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
+        axes(&mut svg, max_s.max(1e-6), ymax, "downtime (s)", "VUs");
+        let bw = (W - MR - ML) / BINS as f64;
+        for (i, &c) in counts.iter().enumerate() {
+            let h = (H - MB - MT) * f64::from(c) / ymax;
+            let _ = write!(
+                svg,
+                r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}"><title>{c} VUs, {} – {}</title></rect>"##,
+                ML + bw * i as f64 + 0.5,
+                H - MB - h,
+                (bw - 1.0).max(0.5),
+                fmt_dur(width * i as f64),
+                fmt_dur(width * (i + 1) as f64)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One bar per package from the first to the last moment of disagreement.
+fn mixed_chart(r: &TimingResult) -> String {
+    let mut svg = svg_open("chart-mixed", "Mixed-version window per package");
+    let xmax = (r.series.makespan as f64 / 1e6).max(1e-6);
+    let rows = r.mixed_version.len().max(1);
+    axes(&mut svg, xmax, 0.0, "time (s)", "");
+    let rh = ((H - MB - MT) / rows as f64).min(36.0);
+    for (i, w) in r.mixed_version.iter().enumerate() {
+        let y = MT + rh * i as f64;
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            ML - 6.0,
+            y + rh * 0.6,
+            escape(&truncate(&w.package, 9))
+        );
+        if let (Some(a), Some(b)) = (w.first_s, w.last_s) {
+            let x0 = ML + (W - MR - ML) * a / xmax;
+            let x1 = ML + (W - MR - ML) * b / xmax;
+            let _ = write!(
+                svg,
+                r##"<rect class="{}" x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: mixed for {}{}</title></rect>"##,
+                if w.open_at_end { "bar open" } else { "bar" },
+                y + rh * 0.15,
+                (x1 - x0).max(1.0),
+                rh * 0.7,
+                escape(&w.package),
+                fmt_dur(w.window_s),
+                if w.open_at_end {
+                    " (still mixed at the end)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Renders the report. `properties` are all the properties of the run (the core's and
+/// the timing ones), in the order to show; `vu_name` names VU `i` of the topology.
+///
+/// ```
+/// use hotfix_sim::timing::{self, Plan, TimingConfig, TopologySpec, PackageInfo};
+/// let topo = TopologySpec { nodes: 4, vus: 2, instances: 2, workstations: 0, msi: 0,
+///     packages: vec![PackageInfo { name: "Chat".into(), payload_bytes: 1000 }] }.generate();
+/// let r = timing::simulate(&topo, &Plan::install(), &TimingConfig::default(), 1).unwrap();
+/// let html = hotfix_sim::report::render_html("demo", &r, &r.properties(), &|v| topo.vu_name(v));
+/// assert!(html.contains(r#"id="chart-convergence""#));
+/// ```
+pub fn render_html(
+    title: &str,
+    result: &TimingResult,
+    properties: &[(String, bool)],
+    vu_name: &dyn Fn(u32) -> String,
+) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    let _ = write!(
+        h,
+        r##"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{t} — hotfix simulation report</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 800px; color: #222; }}
+h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 28px; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.pass {{ color: #176b2c; font-weight: 600; }} .fail {{ color: #b00020; font-weight: 600; }}
+svg.chart {{ max-width: 100%; height: auto; background: #fff; }}
+svg text {{ font: 11px system-ui, sans-serif; fill: #333; }} svg text.label {{ font-size: 12px; }}
+svg .axis {{ stroke: #333; }} svg .tick {{ stroke: #333; }} svg .grid {{ stroke: #e6e6e6; }}
+svg .series {{ fill: none; stroke: #1f5fbf; stroke-width: 2; }}
+svg .window {{ fill: #1f5fbf; opacity: 0.07; }}
+svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
+</style></head><body>
+<h1>{t}</h1>
+<p>Seed <b>{seed}</b> · {proc:?} · strategy {strat:?} · makespan <b>{mk}</b> · {verdict}</p>
+"##,
+        t = escape(title),
+        seed = result.seed,
+        proc = result.procedure,
+        strat = result.strategy,
+        mk = fmt_dur(result.makespan_s),
+        verdict = if properties.iter().all(|p| p.1) {
+            r#"<span class="pass">all properties hold</span>"#
+        } else {
+            r#"<span class="fail">some properties are violated</span>"#
+        }
+    );
+    if let Some(s) = &result.stopped {
+        let _ = writeln!(
+            h,
+            r#"<p class="fail">Rollout stopped at {}: {}{}</p>"#,
+            fmt_dur(s.at_s),
+            escape(&s.reason),
+            if s.rolled_back {
+                " (converged nodes rolled back)"
+            } else {
+                ""
+            }
+        );
+    }
+    h.push_str("<h2>Nodes converged over time</h2>\n");
+    h.push_str(&convergence_chart(result));
+    h.push_str("\n<h2>VU downtime</h2>\n");
+    h.push_str(&downtime_chart(result, vu_name));
+    h.push_str("\n<h2>Mixed-version window</h2>\n");
+    h.push_str(&mixed_chart(result));
+    h.push_str("\n<h2>Properties</h2>\n<table id=\"properties\"><tr><th>property</th><th>result</th></tr>\n");
+    for (name, ok) in properties {
+        let _ = writeln!(
+            h,
+            r#"<tr><td>{}</td><td class="{}">{}</td></tr>"#,
+            escape(name),
+            if *ok { "pass" } else { "fail" },
+            if *ok { "pass" } else { "FAIL" }
+        );
+    }
+    h.push_str("</table>\n<h2>Metrics</h2>\n<table id=\"metrics\"><tr><th>metric</th><th>value</th></tr>\n");
+    for (name, v) in result.flat_metrics() {
+        let shown = match v {
+            None => "–".to_owned(),
+            Some(v) if name.ends_with("_us") => fmt_dur(v as f64 / 1e6),
+            Some(v) => v.to_string(),
+        };
+        let _ = writeln!(h, r#"<tr><td>{name}</td><td class="num">{shown}</td></tr>"#);
+    }
+    h.push_str("</table>\n</body></html>\n");
+    h
+}

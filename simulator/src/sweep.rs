@@ -1,0 +1,436 @@
+//! Seed sweeps: run one scenario under many seeds, in parallel, and summarize each metric
+//! as a distribution over seeds; split a sweep into shards for a cluster scheduler and
+//! merge the shard outputs back.
+//!
+//! Results never depend on the number of threads or shards: runs are collected in seed
+//! order, the per-seed metrics are integers (exact through JSON), and the aggregate is
+//! always recomputed from the per-seed records. So `merge(shard 0/N, …, shard N-1/N)`
+//! is byte-identical to the unsharded sweep.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Format tag of sweep outputs.
+pub const FORMAT: &str = "hotfix-sim-sweep/1";
+
+/// Errors of sweep arguments and merges.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    #[error("bad seed range `{0}`: expected A..B (B excluded) or A..=B (B included), A < B")]
+    Seeds(String),
+    #[error("bad shard `{0}`: expected K/N with 0 <= K < N")]
+    Shard(String),
+    #[error("seed {seed}: {message}")]
+    Run { seed: u64, message: String },
+    #[error("cannot merge: {0}")]
+    Merge(String),
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+/// Half-open seed range `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl std::str::FromStr for SeedRange {
+    type Err = SweepError;
+
+    /// `"1..101"` (101 excluded) or `"1..=100"`; a single `"7"` is `7..8`.
+    fn from_str(s: &str) -> Result<Self, SweepError> {
+        let bad = || SweepError::Seeds(s.to_owned());
+        let num = |x: &str| x.trim().parse::<u64>().map_err(|_| bad());
+        let r = if let Some((a, b)) = s.split_once("..=") {
+            SeedRange {
+                start: num(a)?,
+                end: num(b)?.checked_add(1).ok_or_else(bad)?,
+            }
+        } else if let Some((a, b)) = s.split_once("..") {
+            SeedRange {
+                start: num(a)?,
+                end: num(b)?,
+            }
+        } else {
+            let a = num(s)?;
+            SeedRange {
+                start: a,
+                end: a.checked_add(1).ok_or_else(bad)?,
+            }
+        };
+        if r.start >= r.end {
+            return Err(bad());
+        }
+        Ok(r)
+    }
+}
+
+/// Shard `index` of `count` (0-based, like a Kubernetes completion index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = SweepError;
+
+    fn from_str(s: &str) -> Result<Self, SweepError> {
+        let bad = || SweepError::Shard(s.to_owned());
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl SeedRange {
+    /// The seeds of this range that belong to `shard` (every N-th, from the K-th).
+    pub fn seeds(&self, shard: Option<Shard>) -> Vec<u64> {
+        let (k, n) = shard.map_or((0, 1), |s| (u64::from(s.index), u64::from(s.count)));
+        (self.start..self.end)
+            .filter(|s| (s - self.start) % n == k)
+            .collect()
+    }
+}
+
+/// One seed's outcome: pass/fail and integer metrics by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub seed: u64,
+    pub passed: bool,
+    pub metrics: BTreeMap<String, u64>,
+}
+
+/// A metric's distribution over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Runs that define the metric.
+    pub n: u64,
+    pub min: u64,
+    pub p50: u64,
+    pub p95: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+/// Counts over all runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub runs: u64,
+    pub passed: u64,
+    pub failed_seeds: Vec<u64>,
+}
+
+/// The output of `hotfix sim sweep` (and of `hotfix sim merge`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepOutput {
+    pub format: String,
+    pub scenario: String,
+    pub scenario_digest: String,
+    pub seeds: SeedRange,
+    /// `None` for a whole sweep (or a merge of all shards).
+    pub shard: Option<Shard>,
+    pub summary: Summary,
+    pub aggregate: BTreeMap<String, Distribution>,
+    pub runs: Vec<RunRecord>,
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u64], q: usize) -> u64 {
+    let idx = (q * sorted.len()).div_ceil(100).saturating_sub(1);
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Distribution of every metric over `runs` (which must be in seed order).
+pub fn aggregate(runs: &[RunRecord]) -> BTreeMap<String, Distribution> {
+    let mut by_name: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for r in runs {
+        for (k, &v) in &r.metrics {
+            by_name.entry(k).or_default().push(v);
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(k, vals)| {
+            // Sum as u128 in seed order: exact, so the mean does not depend on sharding.
+            let sum: u128 = vals.iter().map(|&v| u128::from(v)).sum();
+            let mut sorted = vals;
+            sorted.sort_unstable();
+            let n = sorted.len();
+            let d = Distribution {
+                n: n as u64,
+                min: sorted[0],
+                p50: percentile(&sorted, 50),
+                p95: percentile(&sorted, 95),
+                max: sorted[n - 1],
+                mean: sum as f64 / n as f64,
+            };
+            (k.to_owned(), d)
+        })
+        .collect()
+}
+
+/// Builds the output from per-seed records (sorted here by seed).
+pub fn output(
+    scenario: &str,
+    digest: &str,
+    seeds: SeedRange,
+    shard: Option<Shard>,
+    mut runs: Vec<RunRecord>,
+) -> SweepOutput {
+    runs.sort_by_key(|r| r.seed);
+    let summary = Summary {
+        runs: runs.len() as u64,
+        passed: runs.iter().filter(|r| r.passed).count() as u64,
+        failed_seeds: runs.iter().filter(|r| !r.passed).map(|r| r.seed).collect(),
+    };
+    SweepOutput {
+        format: FORMAT.to_owned(),
+        scenario: scenario.to_owned(),
+        scenario_digest: digest.to_owned(),
+        seeds,
+        shard,
+        summary,
+        aggregate: aggregate(&runs),
+        runs,
+    }
+}
+
+/// Runs `run(seed)` for every seed on `jobs` threads (0: one per core) and returns the
+/// records in seed order. `done` is called after each run (for progress), from any thread.
+/// The first error in seed order is returned, naming its seed.
+pub fn run_seeds<F>(
+    seeds: &[u64],
+    jobs: usize,
+    run: F,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<RunRecord>, SweepError>
+where
+    F: Fn(u64) -> Result<RunRecord, String> + Sync,
+{
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| SweepError::Threads(e.to_string()))?;
+    let results: Vec<Result<RunRecord, String>> = pool.install(|| {
+        seeds
+            .par_iter()
+            .map(|&s| {
+                let r = run(s);
+                done();
+                r
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(results.len());
+    for (r, &seed) in results.into_iter().zip(seeds) {
+        out.push(r.map_err(|message| SweepError::Run { seed, message })?);
+    }
+    Ok(out)
+}
+
+/// Combines shard outputs into what one unsharded sweep gives. Every shard `0..N` of the
+/// same scenario and seed range must be there exactly once.
+pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
+    let first = parts
+        .first()
+        .ok_or_else(|| SweepError::Merge("no input".into()))?;
+    let (scenario, digest, seeds) = (
+        first.scenario.clone(),
+        first.scenario_digest.clone(),
+        first.seeds,
+    );
+    let count = first.shard.map_or(1, |s| s.count);
+    let mut seen = vec![false; count as usize];
+    let mut runs = Vec::new();
+    for p in parts {
+        if p.format != FORMAT {
+            return Err(SweepError::Merge(format!(
+                "format `{}`, expected `{FORMAT}`",
+                p.format
+            )));
+        }
+        if p.scenario_digest != digest || p.seeds != seeds {
+            return Err(SweepError::Merge(format!(
+                "shards of different sweeps: scenario {} ({}) seeds {}..{} vs scenario {} ({}) seeds {}..{}",
+                scenario,
+                digest,
+                seeds.start,
+                seeds.end,
+                p.scenario,
+                p.scenario_digest,
+                p.seeds.start,
+                p.seeds.end
+            )));
+        }
+        let (k, n) = p.shard.map_or((0, 1), |s| (s.index, s.count));
+        if n != count {
+            return Err(SweepError::Merge(format!(
+                "shards split {count} ways and {n} ways"
+            )));
+        }
+        if std::mem::replace(&mut seen[k as usize], true) {
+            return Err(SweepError::Merge(format!("shard {k}/{n} given twice")));
+        }
+        let expected = seeds.seeds(p.shard);
+        let got: Vec<u64> = p.runs.iter().map(|r| r.seed).collect();
+        if got != expected {
+            return Err(SweepError::Merge(format!(
+                "shard {k}/{n} does not hold exactly its seeds"
+            )));
+        }
+        runs.extend(p.runs);
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !**s)
+        .map(|(i, _)| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SweepError::Merge(format!(
+            "missing shard(s) {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(output(&scenario, &digest, seeds, None, runs))
+}
+
+/// A sweep as text: one line per metric.
+pub fn render_text(o: &SweepOutput) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scenario {} · seeds {}..{}{} · {} runs, {} passed",
+        o.scenario,
+        o.seeds.start,
+        o.seeds.end,
+        o.shard
+            .map(|sh| format!(" · shard {}/{}", sh.index, sh.count))
+            .unwrap_or_default(),
+        o.summary.runs,
+        o.summary.passed
+    );
+    if !o.summary.failed_seeds.is_empty() {
+        let shown: Vec<String> = o
+            .summary
+            .failed_seeds
+            .iter()
+            .take(20)
+            .map(u64::to_string)
+            .collect();
+        let _ = writeln!(
+            s,
+            "failed seeds: {}{}",
+            shown.join(", "),
+            if o.summary.failed_seeds.len() > 20 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{:<28} {:>14} {:>14} {:>14} {:>14} {:>14}",
+        "metric", "min", "p50", "p95", "max", "mean"
+    );
+    for (k, d) in &o.aggregate {
+        let f = |v: f64| {
+            if k.ends_with("_us") {
+                format!("{:.3}s", v / 1e6)
+            } else if v == v.trunc() {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.3}")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "{:<28} {:>14} {:>14} {:>14} {:>14} {:>14}",
+            k,
+            f(d.min as f64),
+            f(d.p50 as f64),
+            f(d.p95 as f64),
+            f(d.max as f64),
+            f(d.mean)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seed: u64, v: u64) -> RunRecord {
+        RunRecord {
+            seed,
+            passed: v.is_multiple_of(2),
+            metrics: [("m".to_owned(), v)].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn parses_ranges_and_shards() {
+        assert_eq!(
+            "1..4".parse::<SeedRange>().ok(),
+            Some(SeedRange { start: 1, end: 4 })
+        );
+        assert_eq!(
+            "1..=4".parse::<SeedRange>().ok(),
+            Some(SeedRange { start: 1, end: 5 })
+        );
+        assert!("4..4".parse::<SeedRange>().is_err());
+        assert!("3/3".parse::<Shard>().is_err());
+        let r = SeedRange { start: 10, end: 17 };
+        let s = |k| Some(Shard { index: k, count: 3 });
+        assert_eq!(r.seeds(s(0)), vec![10, 13, 16]);
+        assert_eq!(r.seeds(s(2)), vec![12, 15]);
+    }
+
+    #[test]
+    fn merge_of_shards_equals_the_whole() {
+        let range = SeedRange { start: 0, end: 10 };
+        let all: Vec<RunRecord> = range
+            .seeds(None)
+            .iter()
+            .map(|&s| rec(s, s * 7 % 5))
+            .collect();
+        let whole = output("x", "d", range, None, all.clone());
+        let parts = (0..3)
+            .rev()
+            .map(|k| {
+                let sh = Shard { index: k, count: 3 };
+                let runs = all
+                    .iter()
+                    .filter(|r| range.seeds(Some(sh)).contains(&r.seed))
+                    .cloned()
+                    .collect();
+                output("x", "d", range, Some(sh), runs)
+            })
+            .collect();
+        assert_eq!(merge(parts).ok(), Some(whole));
+    }
+
+    #[test]
+    fn merge_refuses_missing_or_foreign_shards() {
+        let range = SeedRange { start: 0, end: 4 };
+        let sh = Shard { index: 0, count: 2 };
+        let part = output("x", "d", range, Some(sh), vec![rec(0, 1), rec(2, 1)]);
+        let err = merge(vec![part.clone()]).expect_err("missing shard 1");
+        assert!(err.to_string().contains("1/2"), "{err}");
+        let mut other = part.clone();
+        other.scenario_digest = "e".into();
+        assert!(merge(vec![part, other]).is_err());
+    }
+}

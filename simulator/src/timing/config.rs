@@ -1,0 +1,1038 @@
+//! The `[timing]`, `[faults]` and `[rollout]` tables of a scenario: parsing, defaults
+//! and validation.
+//!
+//! Every key is optional and has a documented default (docs/SIMULATOR-TIMING.md); an
+//! unknown key is an error that names the table and the key, so a typo never silently
+//! falls back to a default. Durations are strings with a unit (`"250ms"`, `"1.5s"`,
+//! `"2m"`), bandwidths are strings like `"1Gbit/s"` or `"50MB/s"` (or integer bytes per
+//! second), sizes are `"20MiB"` (or integer bytes). Everything is converted to integers
+//! (microseconds, bytes) at once so the engine never does float time arithmetic.
+
+use serde::Serialize;
+use toml::{Table, Value};
+
+use super::TimingError;
+use super::rng::{self, Stream};
+use super::topology::TopologySpec;
+
+/// Time in microseconds since the start of the run.
+pub type Micros = u64;
+
+/// One second in [`Micros`].
+pub const SECOND: Micros = 1_000_000;
+
+/// A duration distribution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "dist", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Dist {
+    /// Always `value`.
+    Fixed { value: Micros },
+    /// Uniform over `[min, max]` (integer microseconds).
+    Uniform { min: Micros, max: Micros },
+    /// `median * e^(sigma * N(0,1))`, capped at `max` when given.
+    LogNormal {
+        median: Micros,
+        sigma: f64,
+        max: Option<Micros>,
+    },
+}
+
+impl Dist {
+    /// A fixed duration.
+    pub const fn fixed(value: Micros) -> Self {
+        Dist::Fixed { value }
+    }
+
+    /// Draws one duration for `(stream, index, attempt)` of run `seed`.
+    pub(crate) fn sample(&self, seed: u64, stream: Stream, index: u32, attempt: u32) -> Micros {
+        match *self {
+            Dist::Fixed { value } => value,
+            Dist::Uniform { min, max } => {
+                let span = max - min;
+                if span == 0 {
+                    min
+                } else {
+                    let x = rng::draw(seed, stream, index, attempt);
+                    min + ((u128::from(x) * (u128::from(span) + 1)) >> 64) as u64
+                }
+            }
+            Dist::LogNormal { median, sigma, max } => {
+                let mut r = rng::rng_for(seed, stream, index, attempt);
+                let z = rng::normal(&mut r);
+                let v = (median as f64 * rng::exp(sigma * z)).round();
+                let v = if v.is_finite() && v < 1.8e19 {
+                    v as u64
+                } else {
+                    u64::MAX / 4
+                };
+                match max {
+                    Some(m) => v.min(m),
+                    None => v,
+                }
+            }
+        }
+    }
+
+    /// The mean (for documentation and the hand-computed tests), in microseconds.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Fixed { value } => value as f64,
+            Dist::Uniform { min, max } => (min as f64 + max as f64) / 2.0,
+            Dist::LogNormal { median, sigma, .. } => median as f64 * rng::exp(sigma * sigma / 2.0),
+        }
+    }
+}
+
+/// Which procedure the timing plan follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Procedure {
+    Install,
+    Remove,
+}
+
+/// When inactivated VUs are activated again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// After the whole rollout, as in the vendor procedure (step 10).
+    End,
+    /// As soon as every instance node of the VU has converged (a what-if).
+    WhenConverged,
+}
+
+/// Latencies of the operator's IA actions (each one is sequential on the IA).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IaLatencies {
+    pub set_mode: Dist,
+    pub inactivate: Dist,
+    pub activate: Dist,
+    pub add_to_base: Dist,
+    pub remove_from_base: Dist,
+    pub refresh_all_nodes: Dist,
+    pub add_to_package: Dist,
+    pub delete_from_package: Dist,
+    pub save_model: Dist,
+}
+
+/// Client workstations: MSI remove and install, pushed to `concurrency` at a time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkstationTiming {
+    pub remove: Dist,
+    pub install: Dist,
+    pub concurrency: u32,
+}
+
+/// What the runbook does when a node or workstation has finally failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reaction {
+    /// Retry with backoff (up to `max_retries`), then skip and report.
+    Retry,
+    /// Mark it failed, report it, go on with the others.
+    Skip,
+    /// Start nothing new; let work in flight finish; close the procedure.
+    Stop,
+    /// Stop, then roll every converged node back to the previous version.
+    Rollback,
+}
+
+/// One node made unreachable at a given time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outage {
+    /// Node index in the topology (names are resolved when the topology has them).
+    pub node: NodeRef,
+    pub from: Micros,
+}
+
+/// A node named in a scenario: by index or by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum NodeRef {
+    Index(u32),
+    Name(String),
+}
+
+/// The `[faults]` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultConfig {
+    pub node_unreachable_probability: f64,
+    pub node_unreachable_from: Micros,
+    pub unreachable: Vec<Outage>,
+    pub transfer_failure_probability: f64,
+    pub apply_failure_probability: f64,
+    pub workstation_failure_probability: f64,
+    pub on_failure: Reaction,
+    pub max_retries: u32,
+    pub backoff: Micros,
+    pub backoff_factor: u32,
+    pub max_backoff: Micros,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            node_unreachable_probability: 0.0,
+            node_unreachable_from: 0,
+            unreachable: Vec::new(),
+            transfer_failure_probability: 0.0,
+            apply_failure_probability: 0.0,
+            workstation_failure_probability: 0.0,
+            on_failure: Reaction::Retry,
+            max_retries: 3,
+            backoff: 5 * SECOND,
+            backoff_factor: 2,
+            max_backoff: 120 * SECOND,
+        }
+    }
+}
+
+impl FaultConfig {
+    /// Delay before retry number `retry` (1-based): `backoff * factor^(retry-1)`, capped.
+    pub fn backoff_for(&self, retry: u32) -> Micros {
+        let mut d = self.backoff;
+        for _ in 1..retry {
+            d = d.saturating_mul(u64::from(self.backoff_factor));
+            if d >= self.max_backoff {
+                break;
+            }
+        }
+        d.min(self.max_backoff)
+    }
+}
+
+/// Rollout strategy for synchronize + apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    AllAtOnce,
+    Batches,
+    Canary,
+}
+
+/// The unit of a canary wave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CanaryUnit {
+    /// The first affected node.
+    Node,
+    /// Every instance node of the first affected VU.
+    Vu,
+}
+
+/// The `[rollout]` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RolloutConfig {
+    pub strategy: Strategy,
+    pub batch_size: Option<u32>,
+    pub batch_percent: Option<f64>,
+    pub pause: Micros,
+    pub canary: CanaryUnit,
+    pub canary_wait: Micros,
+    pub max_failures: Option<u32>,
+    pub max_failure_percent: Option<f64>,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        RolloutConfig {
+            strategy: Strategy::AllAtOnce,
+            batch_size: None,
+            batch_percent: None,
+            pause: 0,
+            canary: CanaryUnit::Node,
+            canary_wait: 300 * SECOND,
+            max_failures: None,
+            max_failure_percent: None,
+        }
+    }
+}
+
+/// Everything the timing engine needs besides the topology, the plan and the seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingConfig {
+    /// Overrides the procedure derived from the runbook (standalone scenarios).
+    pub procedure: Option<Procedure>,
+    pub activate: Activation,
+    /// Management-host uplink, bytes per second, shared by all transfers in progress.
+    pub uplink_bandwidth: u64,
+    /// Per-node link, bytes per second: no single transfer is faster.
+    pub link_bandwidth: u64,
+    /// Connection set-up time of each transfer attempt.
+    pub latency: Micros,
+    /// Transfers in progress at once (0 = unlimited).
+    pub max_parallel_transfers: u32,
+    /// Applies in progress at once (0 = unlimited).
+    pub max_parallel_applies: u32,
+    /// How long a transfer or apply to an unreachable node takes to fail.
+    pub transfer_timeout: Micros,
+    pub apply: Dist,
+    /// Bytes synchronized per node by a removal (no payload, only the model change).
+    pub removal_bytes: u64,
+    pub ia: IaLatencies,
+    pub workstations: WorkstationTiming,
+    pub faults: FaultConfig,
+    pub rollout: RolloutConfig,
+    /// A generated topology for scenarios without a system model (`[timing.topology]`).
+    #[serde(skip)]
+    pub topology: Option<TopologySpec>,
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        TimingConfig {
+            procedure: None,
+            activate: Activation::End,
+            uplink_bandwidth: 125_000_000,
+            link_bandwidth: 12_500_000,
+            latency: 20_000,
+            max_parallel_transfers: 32,
+            max_parallel_applies: 0,
+            transfer_timeout: 30 * SECOND,
+            apply: Dist::LogNormal {
+                median: 45 * SECOND,
+                sigma: 0.3,
+                max: None,
+            },
+            removal_bytes: 64 * 1024,
+            ia: IaLatencies {
+                set_mode: Dist::fixed(2 * SECOND),
+                inactivate: Dist::fixed(5 * SECOND),
+                activate: Dist::fixed(10 * SECOND),
+                add_to_base: Dist::fixed(3 * SECOND),
+                remove_from_base: Dist::fixed(3 * SECOND),
+                refresh_all_nodes: Dist::fixed(15 * SECOND),
+                add_to_package: Dist::fixed(2 * SECOND),
+                delete_from_package: Dist::fixed(2 * SECOND),
+                save_model: Dist::fixed(5 * SECOND),
+            },
+            workstations: WorkstationTiming {
+                remove: Dist::Uniform {
+                    min: 20 * SECOND,
+                    max: 40 * SECOND,
+                },
+                install: Dist::Uniform {
+                    min: 40 * SECOND,
+                    max: 90 * SECOND,
+                },
+                concurrency: 50,
+            },
+            faults: FaultConfig::default(),
+            rollout: RolloutConfig::default(),
+            topology: None,
+        }
+    }
+}
+
+impl TimingConfig {
+    /// Parses the three raw tables of a scenario (each may be absent).
+    ///
+    /// ```
+    /// let timing: toml::Table = toml::from_str(r#"latency = "5ms""#).unwrap();
+    /// let cfg = hotfix_sim::timing::TimingConfig::from_tables(Some(&timing), None, None).unwrap();
+    /// assert_eq!(cfg.latency, 5_000);
+    /// ```
+    pub fn from_tables(
+        timing: Option<&Table>,
+        faults: Option<&Table>,
+        rollout: Option<&Table>,
+    ) -> Result<Self, TimingError> {
+        let mut cfg = TimingConfig::default();
+        if let Some(t) = timing {
+            cfg.parse_timing(t)?;
+        }
+        if let Some(t) = faults {
+            cfg.faults = parse_faults(t)?;
+        }
+        if let Some(t) = rollout {
+            cfg.rollout = parse_rollout(t)?;
+        }
+        Ok(cfg)
+    }
+
+    fn parse_timing(&mut self, t: &Table) -> Result<(), TimingError> {
+        const TABLE: &str = "timing";
+        check_keys(
+            t,
+            TABLE,
+            &[
+                "procedure",
+                "activate",
+                "uplink_bandwidth",
+                "link_bandwidth",
+                "latency",
+                "max_parallel_transfers",
+                "max_parallel_applies",
+                "transfer_timeout",
+                "apply",
+                "removal_bytes",
+                "ia",
+                "workstations",
+                "topology",
+            ],
+        )?;
+        if let Some(s) = opt_str(t, TABLE, "procedure")? {
+            self.procedure = Some(match s {
+                "install" => Procedure::Install,
+                "remove" => Procedure::Remove,
+                _ => {
+                    return Err(invalid(
+                        TABLE,
+                        "procedure",
+                        "expected \"install\" or \"remove\"",
+                    ));
+                }
+            });
+        }
+        if let Some(s) = opt_str(t, TABLE, "activate")? {
+            self.activate = match s {
+                "end" => Activation::End,
+                "when-converged" => Activation::WhenConverged,
+                _ => {
+                    return Err(invalid(
+                        TABLE,
+                        "activate",
+                        "expected \"end\" or \"when-converged\"",
+                    ));
+                }
+            };
+        }
+        if let Some(v) = opt_bandwidth(t, TABLE, "uplink_bandwidth")? {
+            self.uplink_bandwidth = v;
+        }
+        if let Some(v) = opt_bandwidth(t, TABLE, "link_bandwidth")? {
+            self.link_bandwidth = v;
+        }
+        if let Some(v) = opt_duration(t, TABLE, "latency")? {
+            self.latency = v;
+        }
+        if let Some(v) = opt_u32(t, TABLE, "max_parallel_transfers")? {
+            self.max_parallel_transfers = v;
+        }
+        if let Some(v) = opt_u32(t, TABLE, "max_parallel_applies")? {
+            self.max_parallel_applies = v;
+        }
+        if let Some(v) = opt_duration(t, TABLE, "transfer_timeout")? {
+            self.transfer_timeout = v;
+        }
+        if let Some(v) = opt_dist(t, TABLE, "apply")? {
+            self.apply = v;
+        }
+        if let Some(v) = opt_size(t, TABLE, "removal_bytes")? {
+            self.removal_bytes = v;
+        }
+        if let Some(ia) = opt_table(t, TABLE, "ia")? {
+            const T: &str = "timing.ia";
+            check_keys(
+                ia,
+                T,
+                &[
+                    "set_mode",
+                    "inactivate",
+                    "activate",
+                    "add_to_base",
+                    "remove_from_base",
+                    "refresh_all_nodes",
+                    "add_to_package",
+                    "delete_from_package",
+                    "save_model",
+                ],
+            )?;
+            let l = &mut self.ia;
+            for (key, slot) in [
+                ("set_mode", &mut l.set_mode),
+                ("inactivate", &mut l.inactivate),
+                ("activate", &mut l.activate),
+                ("add_to_base", &mut l.add_to_base),
+                ("remove_from_base", &mut l.remove_from_base),
+                ("refresh_all_nodes", &mut l.refresh_all_nodes),
+                ("add_to_package", &mut l.add_to_package),
+                ("delete_from_package", &mut l.delete_from_package),
+                ("save_model", &mut l.save_model),
+            ] {
+                if let Some(d) = opt_dist(ia, T, key)? {
+                    *slot = d;
+                }
+            }
+        }
+        if let Some(ws) = opt_table(t, TABLE, "workstations")? {
+            const T: &str = "timing.workstations";
+            check_keys(ws, T, &["remove", "install", "concurrency"])?;
+            if let Some(d) = opt_dist(ws, T, "remove")? {
+                self.workstations.remove = d;
+            }
+            if let Some(d) = opt_dist(ws, T, "install")? {
+                self.workstations.install = d;
+            }
+            if let Some(c) = opt_u32(ws, T, "concurrency")? {
+                if c == 0 {
+                    return Err(invalid(T, "concurrency", "must be at least 1"));
+                }
+                self.workstations.concurrency = c;
+            }
+        }
+        if let Some(topo) = opt_table(t, TABLE, "topology")? {
+            self.topology = Some(TopologySpec::from_table(topo)?);
+        }
+        if self.uplink_bandwidth == 0 || self.link_bandwidth == 0 {
+            return Err(invalid(
+                TABLE,
+                "uplink_bandwidth",
+                "bandwidths must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {
+    const TABLE: &str = "faults";
+    check_keys(
+        t,
+        TABLE,
+        &[
+            "node_unreachable_probability",
+            "node_unreachable_from",
+            "unreachable",
+            "transfer_failure_probability",
+            "apply_failure_probability",
+            "workstation_failure_probability",
+            "on_failure",
+            "max_retries",
+            "backoff",
+            "backoff_factor",
+            "max_backoff",
+        ],
+    )?;
+    let mut f = FaultConfig::default();
+    for (key, slot) in [
+        (
+            "node_unreachable_probability",
+            &mut f.node_unreachable_probability,
+        ),
+        (
+            "transfer_failure_probability",
+            &mut f.transfer_failure_probability,
+        ),
+        (
+            "apply_failure_probability",
+            &mut f.apply_failure_probability,
+        ),
+        (
+            "workstation_failure_probability",
+            &mut f.workstation_failure_probability,
+        ),
+    ] {
+        if let Some(p) = opt_probability(t, TABLE, key)? {
+            *slot = p;
+        }
+    }
+    if let Some(v) = opt_duration(t, TABLE, "node_unreachable_from")? {
+        f.node_unreachable_from = v;
+    }
+    if let Some(v) = t.get("unreachable") {
+        let Value::Array(items) = v else {
+            return Err(invalid(
+                TABLE,
+                "unreachable",
+                "expected an array of { node = ..., from = \"...\" }",
+            ));
+        };
+        for item in items {
+            let Value::Table(it) = item else {
+                return Err(invalid(
+                    TABLE,
+                    "unreachable",
+                    "expected an array of { node = ..., from = \"...\" }",
+                ));
+            };
+            const T: &str = "faults.unreachable";
+            check_keys(it, T, &["node", "from"])?;
+            let node = match it.get("node") {
+                Some(Value::Integer(i)) if *i >= 0 && *i <= i64::from(u32::MAX) => {
+                    NodeRef::Index(*i as u32)
+                }
+                Some(Value::String(s)) => NodeRef::Name(s.clone()),
+                _ => return Err(invalid(T, "node", "expected a node index or a node name")),
+            };
+            let from = opt_duration(it, T, "from")?.unwrap_or(0);
+            f.unreachable.push(Outage { node, from });
+        }
+    }
+    if let Some(s) = opt_str(t, TABLE, "on_failure")? {
+        f.on_failure = match s {
+            "retry" => Reaction::Retry,
+            "skip" => Reaction::Skip,
+            "stop" => Reaction::Stop,
+            "rollback" => Reaction::Rollback,
+            _ => {
+                return Err(invalid(
+                    TABLE,
+                    "on_failure",
+                    "expected \"retry\", \"skip\", \"stop\" or \"rollback\"",
+                ));
+            }
+        };
+    }
+    // Only `retry` retries by default; the others may opt in with max_retries.
+    f.max_retries = match opt_u32(t, TABLE, "max_retries")? {
+        Some(n) => n,
+        None if f.on_failure == Reaction::Retry => 3,
+        None => 0,
+    };
+    if let Some(v) = opt_duration(t, TABLE, "backoff")? {
+        f.backoff = v;
+    }
+    if let Some(v) = opt_u32(t, TABLE, "backoff_factor")? {
+        if v == 0 {
+            return Err(invalid(TABLE, "backoff_factor", "must be at least 1"));
+        }
+        f.backoff_factor = v;
+    }
+    if let Some(v) = opt_duration(t, TABLE, "max_backoff")? {
+        f.max_backoff = v;
+    }
+    if f.max_retries > 200 {
+        return Err(invalid(TABLE, "max_retries", "at most 200"));
+    }
+    Ok(f)
+}
+
+fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
+    const TABLE: &str = "rollout";
+    check_keys(
+        t,
+        TABLE,
+        &[
+            "strategy",
+            "batch_size",
+            "batch_percent",
+            "pause",
+            "canary",
+            "canary_wait",
+            "max_failures",
+            "max_failure_percent",
+        ],
+    )?;
+    let mut r = RolloutConfig::default();
+    if let Some(s) = opt_str(t, TABLE, "strategy")? {
+        r.strategy = match s {
+            "all-at-once" => Strategy::AllAtOnce,
+            "batches" => Strategy::Batches,
+            "canary" => Strategy::Canary,
+            _ => {
+                return Err(invalid(
+                    TABLE,
+                    "strategy",
+                    "expected \"all-at-once\", \"batches\" or \"canary\"",
+                ));
+            }
+        };
+    }
+    r.batch_size = opt_u32(t, TABLE, "batch_size")?;
+    if r.batch_size == Some(0) {
+        return Err(invalid(TABLE, "batch_size", "must be at least 1"));
+    }
+    r.batch_percent = opt_f64(t, TABLE, "batch_percent")?;
+    if r.batch_percent.is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
+        return Err(invalid(TABLE, "batch_percent", "must be in (0, 100]"));
+    }
+    if r.batch_size.is_some() && r.batch_percent.is_some() {
+        return Err(invalid(
+            TABLE,
+            "batch_percent",
+            "give batch_size or batch_percent, not both",
+        ));
+    }
+    if r.strategy == Strategy::Batches && r.batch_size.is_none() && r.batch_percent.is_none() {
+        return Err(invalid(
+            TABLE,
+            "strategy",
+            "\"batches\" needs batch_size or batch_percent",
+        ));
+    }
+    if let Some(v) = opt_duration(t, TABLE, "pause")? {
+        r.pause = v;
+    }
+    if let Some(s) = opt_str(t, TABLE, "canary")? {
+        r.canary = match s {
+            "node" => CanaryUnit::Node,
+            "vu" => CanaryUnit::Vu,
+            _ => return Err(invalid(TABLE, "canary", "expected \"node\" or \"vu\"")),
+        };
+    }
+    if let Some(v) = opt_duration(t, TABLE, "canary_wait")? {
+        r.canary_wait = v;
+    }
+    r.max_failures = opt_u32(t, TABLE, "max_failures")?;
+    r.max_failure_percent = opt_f64(t, TABLE, "max_failure_percent")?;
+    if r.max_failure_percent
+        .is_some_and(|p| !(0.0..=100.0).contains(&p))
+    {
+        return Err(invalid(TABLE, "max_failure_percent", "must be in [0, 100]"));
+    }
+    Ok(r)
+}
+
+// ---------------------------------------------------------------------------------
+// Small typed getters. Each names the table and key in its error.
+
+pub(crate) fn invalid(table: &str, key: &str, message: impl Into<String>) -> TimingError {
+    TimingError::InvalidValue {
+        table: table.to_owned(),
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+pub(crate) fn check_keys(t: &Table, table: &str, allowed: &[&str]) -> Result<(), TimingError> {
+    for key in t.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(TimingError::UnknownKey {
+                table: table.to_owned(),
+                key: key.clone(),
+                allowed: allowed.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn opt_table<'a>(
+    t: &'a Table,
+    table: &str,
+    key: &str,
+) -> Result<Option<&'a Table>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::Table(x)) => Ok(Some(x)),
+        Some(_) => Err(invalid(table, key, "expected a table")),
+    }
+}
+
+pub(crate) fn opt_str<'a>(
+    t: &'a Table,
+    table: &str,
+    key: &str,
+) -> Result<Option<&'a str>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(invalid(table, key, "expected a string")),
+    }
+}
+
+pub(crate) fn opt_u32(t: &Table, table: &str, key: &str) -> Result<Option<u32>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::Integer(i)) => u32::try_from(*i)
+            .map(Some)
+            .map_err(|_| invalid(table, key, "expected a non-negative integer below 2^32")),
+        Some(_) => Err(invalid(table, key, "expected an integer")),
+    }
+}
+
+pub(crate) fn opt_f64(t: &Table, table: &str, key: &str) -> Result<Option<f64>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::Float(f)) if f.is_finite() => Ok(Some(*f)),
+        Some(Value::Integer(i)) => Ok(Some(*i as f64)),
+        Some(_) => Err(invalid(table, key, "expected a number")),
+    }
+}
+
+fn opt_probability(t: &Table, table: &str, key: &str) -> Result<Option<f64>, TimingError> {
+    let p = opt_f64(t, table, key)?;
+    if p.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return Err(invalid(table, key, "a probability must be in [0, 1]"));
+    }
+    Ok(p)
+}
+
+pub(crate) fn opt_duration(
+    t: &Table,
+    table: &str,
+    key: &str,
+) -> Result<Option<Micros>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => parse_duration(s)
+            .map(Some)
+            .map_err(|m| invalid(table, key, m)),
+        Some(Value::Integer(0)) => Ok(Some(0)),
+        Some(_) => Err(invalid(
+            table,
+            key,
+            "expected a duration string with a unit, e.g. \"250ms\", \"30s\", \"2m\"",
+        )),
+    }
+}
+
+pub(crate) fn opt_bandwidth(t: &Table, table: &str, key: &str) -> Result<Option<u64>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::Integer(i)) if *i > 0 => Ok(Some(*i as u64)),
+        Some(Value::String(s)) => parse_bandwidth(s)
+            .map(Some)
+            .map_err(|m| invalid(table, key, m)),
+        Some(_) => Err(invalid(
+            table,
+            key,
+            "expected bytes per second or a string like \"1Gbit/s\", \"50MB/s\"",
+        )),
+    }
+}
+
+pub(crate) fn opt_size(t: &Table, table: &str, key: &str) -> Result<Option<u64>, TimingError> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::Integer(i)) if *i >= 0 => Ok(Some(*i as u64)),
+        Some(Value::String(s)) => parse_size(s).map(Some).map_err(|m| invalid(table, key, m)),
+        Some(_) => Err(invalid(
+            table,
+            key,
+            "expected bytes or a string like \"20MiB\"",
+        )),
+    }
+}
+
+/// A distribution: a duration string (fixed) or a table with `dist`.
+pub(crate) fn opt_dist(t: &Table, table: &str, key: &str) -> Result<Option<Dist>, TimingError> {
+    let Some(v) = t.get(key) else {
+        return Ok(None);
+    };
+    let name = format!("{table}.{key}");
+    match v {
+        Value::String(_) | Value::Integer(0) => {
+            Ok(opt_duration(t, table, key)?.map(|value| Dist::Fixed { value }))
+        }
+        Value::Table(d) => {
+            let kind = opt_str(d, &name, "dist")?.ok_or_else(|| {
+                invalid(
+                    &name,
+                    "dist",
+                    "missing: \"fixed\", \"uniform\" or \"lognormal\"",
+                )
+            })?;
+            let need = |k: &str| -> Result<Micros, TimingError> {
+                opt_duration(d, &name, k)?.ok_or_else(|| invalid(&name, k, "missing"))
+            };
+            match kind {
+                "fixed" => {
+                    check_keys(d, &name, &["dist", "value"])?;
+                    Ok(Some(Dist::Fixed {
+                        value: need("value")?,
+                    }))
+                }
+                "uniform" => {
+                    check_keys(d, &name, &["dist", "min", "max"])?;
+                    let (min, max) = (need("min")?, need("max")?);
+                    if min > max {
+                        return Err(invalid(&name, "max", "must not be below min"));
+                    }
+                    Ok(Some(Dist::Uniform { min, max }))
+                }
+                "lognormal" => {
+                    check_keys(d, &name, &["dist", "median", "sigma", "max"])?;
+                    let median = need("median")?;
+                    let sigma = opt_f64(d, &name, "sigma")?
+                        .ok_or_else(|| invalid(&name, "sigma", "missing"))?;
+                    if !(0.0..=5.0).contains(&sigma) {
+                        return Err(invalid(&name, "sigma", "must be in [0, 5]"));
+                    }
+                    let max = opt_duration(d, &name, "max")?;
+                    Ok(Some(Dist::LogNormal { median, sigma, max }))
+                }
+                _ => Err(invalid(
+                    &name,
+                    "dist",
+                    "expected \"fixed\", \"uniform\" or \"lognormal\"",
+                )),
+            }
+        }
+        _ => Err(invalid(
+            table,
+            key,
+            "expected a duration (\"30s\") or a table { dist = ..., ... }",
+        )),
+    }
+}
+
+/// Splits `"1.5 s"` into an exact decimal `(digits, scale)` and the unit: 15, 1, "s".
+fn split_number(s: &str) -> Result<(u128, u32, &str), String> {
+    let s = s.trim();
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(end);
+    if num.is_empty() {
+        return Err(format!("`{s}` does not start with a number"));
+    }
+    let mut digits: u128 = 0;
+    let mut scale = 0u32;
+    let mut seen_dot = false;
+    for c in num.chars() {
+        match c {
+            '_' => {}
+            '.' if !seen_dot => seen_dot = true,
+            '.' => return Err(format!("`{s}` has two decimal points")),
+            _ => {
+                digits = digits
+                    .checked_mul(10)
+                    .and_then(|d| d.checked_add(u128::from(c as u8 - b'0')))
+                    .ok_or_else(|| format!("`{s}` is too large"))?;
+                if seen_dot {
+                    scale += 1;
+                }
+            }
+        }
+    }
+    if scale > 9 {
+        return Err(format!("`{s}` has more than 9 decimals"));
+    }
+    Ok((digits, scale, unit.trim()))
+}
+
+fn scaled(s: &str, digits: u128, scale: u32, num: u128, den: u128) -> Result<u64, String> {
+    let v = digits * num / (10u128.pow(scale) * den);
+    u64::try_from(v).map_err(|_| format!("`{s}` is too large"))
+}
+
+/// `"250ms"` → 250_000 µs. Units: us, ms, s, m (or min), h.
+pub fn parse_duration(s: &str) -> Result<Micros, String> {
+    let (d, sc, unit) = split_number(s)?;
+    let mul: u128 = match unit {
+        "us" | "µs" => 1,
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" | "min" => 60_000_000,
+        "h" => 3_600_000_000,
+        "" if d == 0 => 1,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown or missing duration unit (use us, ms, s, m, h)"
+            ));
+        }
+    };
+    scaled(s, d, sc, mul, 1)
+}
+
+/// `"1Gbit/s"` → 125_000_000 bytes/s.
+pub fn parse_bandwidth(s: &str) -> Result<u64, String> {
+    let (d, sc, unit) = split_number(s)?;
+    let (num, den): (u128, u128) = match unit {
+        "bit/s" | "bps" => (1, 8),
+        "kbit/s" | "kbps" => (1_000, 8),
+        "Mbit/s" | "Mbps" => (1_000_000, 8),
+        "Gbit/s" | "Gbps" => (1_000_000_000, 8),
+        "B/s" | "" => (1, 1),
+        "kB/s" | "KB/s" => (1_000, 1),
+        "MB/s" => (1_000_000, 1),
+        "GB/s" => (1_000_000_000, 1),
+        "KiB/s" => (1 << 10, 1),
+        "MiB/s" => (1 << 20, 1),
+        "GiB/s" => (1 << 30, 1),
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown bandwidth unit (use bit/s, Mbit/s, Gbit/s, B/s, MB/s, MiB/s, ...)"
+            ));
+        }
+    };
+    let v = scaled(s, d, sc, num, den)?;
+    if v == 0 {
+        return Err(format!("`{s}`: bandwidth must be positive"));
+    }
+    Ok(v)
+}
+
+/// `"20MiB"` → 20_971_520 bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (d, sc, unit) = split_number(s)?;
+    let mul: u128 = match unit {
+        "B" | "" => 1,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown size unit (use B, kB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    scaled(s, d, sc, mul, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_exactly() {
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000));
+        assert_eq!(parse_duration("250 ms"), Ok(250_000));
+        assert_eq!(parse_duration("2m"), Ok(120_000_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert!(parse_duration("30").is_err());
+        assert_eq!(parse_bandwidth("1Gbit/s"), Ok(125_000_000));
+        assert_eq!(parse_bandwidth("100 Mbit/s"), Ok(12_500_000));
+        assert_eq!(parse_bandwidth("10MiB/s"), Ok(10_485_760));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let t: Table = toml::from_str("latnecy = \"5ms\"").expect("toml");
+        let err = TimingConfig::from_tables(Some(&t), None, None).expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("latnecy") && msg.contains("[timing]"), "{msg}");
+        let t: Table = toml::from_str("apply = { dist = \"uniform\", min = \"1s\", mx = \"2s\" }")
+            .expect("toml");
+        let msg = TimingConfig::from_tables(Some(&t), None, None)
+            .expect_err("must fail")
+            .to_string();
+        assert!(msg.contains("mx"), "{msg}");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let f = FaultConfig {
+            backoff: 1,
+            backoff_factor: 3,
+            max_backoff: 20,
+            ..FaultConfig::default()
+        };
+        assert_eq!(
+            (1..=5).map(|r| f.backoff_for(r)).collect::<Vec<_>>(),
+            vec![1, 3, 9, 20, 20]
+        );
+    }
+
+    #[test]
+    fn uniform_and_lognormal_samples_stay_in_range_and_repeat() {
+        let u = Dist::Uniform { min: 10, max: 20 };
+        for i in 0..1000 {
+            let v = u.sample(7, Stream::Apply, i, 0);
+            assert!((10..=20).contains(&v));
+            assert_eq!(v, u.sample(7, Stream::Apply, i, 0));
+        }
+        let l = Dist::LogNormal {
+            median: 1_000_000,
+            sigma: 0.5,
+            max: Some(3_000_000),
+        };
+        let mut below = 0;
+        for i in 0..2000 {
+            let v = l.sample(7, Stream::Apply, i, 0);
+            assert!(v <= 3_000_000);
+            if v < 1_000_000 {
+                below += 1;
+            }
+        }
+        // The median splits the samples roughly in half.
+        assert!((800..1200).contains(&below), "{below}");
+    }
+}

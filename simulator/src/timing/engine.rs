@@ -1,0 +1,1335 @@
+//! The discrete-event engine: one thread, one event queue, struct-of-arrays state.
+//!
+//! Resources modelled:
+//! - the **IA** is one sequential operator: its actions take their latency one after the
+//!   other (`ia_free_at`), and cost no events (their times are added up arithmetically);
+//! - **transfers** hold one of `max_parallel_transfers` slots from the start of the
+//!   connection (`latency`) to the last byte. While `n` transfers are in their data phase,
+//!   each runs at `min(link, floor(uplink / n))` bytes/s (processor sharing). This is
+//!   simulated exactly with a virtual clock `vs` (micro-bytes served to each transfer so
+//!   far): a transfer of `b` bytes that starts when the clock reads `vs0` ends when it
+//!   reads `vs0 + b·10^6`, so only the earliest end is ever scheduled;
+//! - **applies** hold one of `max_parallel_applies` slots for their drawn duration;
+//! - **workstations** hold one of `concurrency` push slots for remove + install.
+//!
+//! Per rollout wave: every node of the wave is synchronized (transfer), then every node
+//! that received its files is applied; the wave ends when all are done or given up.
+//! Must never panic on any scenario input: every count and index is checked before use.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use super::config::{
+    Activation, CanaryUnit, Dist, Micros, NodeRef, Procedure, Reaction, Strategy, TimingConfig,
+};
+use super::queue::EventQueue;
+use super::result::{
+    Convergence, Downtime, MixedWindow, NodeCounts, Retries, Series, StopInfo, TimingResult,
+    WorkstationCounts, secs,
+};
+use super::rng::{self, Stream, chance, prob_threshold};
+use super::topology::Topology;
+use super::{Plan, Step, TimingError};
+
+/// Counters the engine reports besides the result.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub events: u64,
+    pub peak_queue: u64,
+    pub state_bytes: usize,
+}
+
+// Event kinds, packed into the top 5 bits of the payload.
+const EV_STEP_DONE: u32 = 0;
+const EV_LATENCY_DONE: u32 = 1;
+const EV_TRANSFER_TIMEOUT: u32 = 2;
+const EV_TRANSFER_COMPLETION: u32 = 3;
+const EV_TRANSFER_RETRY: u32 = 4;
+const EV_APPLY_DONE: u32 = 5;
+const EV_APPLY_FAILED: u32 = 6;
+const EV_APPLY_RETRY: u32 = 7;
+const EV_WAVE_START: u32 = 8;
+const EV_ROLLBACK_DONE: u32 = 9;
+const EV_WS_REMOVED: u32 = 10;
+const EV_WS_INSTALLED: u32 = 11;
+const EV_WS_FAILED: u32 = 12;
+const EV_WS_RETRY: u32 = 13;
+
+const KIND_SHIFT: u32 = 27;
+const TARGET_MASK: u32 = (1 << KIND_SHIFT) - 1;
+
+#[inline]
+fn ev(kind: u32, target: u32) -> u32 {
+    (kind << KIND_SHIFT) | (target & TARGET_MASK)
+}
+
+// Node states.
+const N_IDLE: u8 = 0;
+const N_QUEUED: u8 = 1;
+const N_TRANSFERRING: u8 = 2;
+const N_TRANSFERRED: u8 = 3;
+const N_APPLYING: u8 = 4;
+const N_CONVERGED: u8 = 5;
+const N_FAILED: u8 = 6;
+const N_ROLLED_BACK: u8 = 7;
+const N_ROLLING_BACK: u8 = 8;
+
+// Workstation states.
+const W_IDLE: u8 = 0;
+const W_BUSY: u8 = 1;
+const W_DONE: u8 = 2;
+const W_FAILED: u8 = 3;
+
+const NEVER: Micros = u64::MAX;
+const NO_PKG: u32 = u32::MAX;
+const MULTI: u32 = 1 << 31;
+
+/// Micro-bytes per byte: the unit of the virtual transfer clock.
+const MICRO: u128 = 1_000_000;
+
+struct Engine<'a> {
+    topo: &'a Topology,
+    cfg: &'a TimingConfig,
+    plan: &'a Plan,
+    seed: u64,
+    q: EventQueue,
+    now: Micros,
+    events: u64,
+    step: usize,
+    ia_free_at: Micros,
+
+    // Node → distinct affected packages: the package itself when there is one (the usual
+    // case, one memory access), else `MULTI | i` with `pkg_multi[i]` = count, then the
+    // packages. `NO_PKG` for unaffected nodes.
+    node_pkg: Vec<u32>,
+    pkg_multi: Vec<u32>,
+    // Per-node state (struct of arrays).
+    state: Vec<u8>,
+    attempt: Vec<u8>,
+    conv_at: Vec<Micros>,
+    outages: BTreeMap<u32, Micros>,
+    unreachable_p: Option<u64>,
+    transfer_fail_p: Option<u64>,
+    apply_fail_p: Option<u64>,
+    ws_fail_p: Option<u64>,
+    affected: u32,
+
+    // Node → VUs, only when VUs are activated as they converge.
+    node_vu_off: Vec<u32>,
+    node_vus: Vec<u32>,
+    vu_left: Vec<u32>,
+    vu_inactive_at: Vec<Micros>,
+    vu_active_at: Vec<Micros>,
+
+    // Per package: nodes in total, nodes on the new version, mixed-time bookkeeping.
+    pkg_total: Vec<u32>,
+    pkg_new: Vec<u32>,
+    pkg_mixed: Vec<Micros>,
+    pkg_last: Vec<Micros>,
+    pkg_first: Vec<Micros>,
+    pkg_end: Vec<Micros>,
+
+    // Rollout waves over `order`.
+    order: Vec<u32>,
+    wave_bounds: Vec<u32>,
+    wave: usize,
+    wave_transfers_left: u32,
+    wave_applies_left: u32,
+    wave_ready: Vec<u32>,
+    canary: bool,
+    stopping: bool,
+    stop: Option<StopInfo>,
+    rolled_back_nodes: u32,
+    failed_nodes: u32,
+    rollback_left: u32,
+    rollback_times: Vec<Micros>,
+    rollout_start: Micros,
+    rollout_end: Micros,
+
+    // Transfers.
+    tq: VecDeque<u32>,
+    slots: u32,
+    peak_slots: u32,
+    data: BinaryHeap<Reverse<(u128, u32)>>,
+    vs: u128,
+    vs_at: Micros,
+    rate: u64,
+    next_completion: Micros,
+    bytes_sent: u64,
+
+    // Applies.
+    aq: VecDeque<u32>,
+    applying: u32,
+
+    // Workstations.
+    ws_state: Vec<u8>,
+    ws_attempt: Vec<u8>,
+    ws_next: u32,
+    ws_busy: u32,
+    ws_retry_q: VecDeque<u32>,
+    ws_left: u32,
+    ws_enabled: bool,
+
+    retries: Retries,
+}
+
+pub(crate) fn run(
+    topo: &Topology,
+    plan: &Plan,
+    cfg: &TimingConfig,
+    seed: u64,
+) -> Result<(TimingResult, Counters), TimingError> {
+    let mut e = Engine::new(topo, plan, cfg, seed)?;
+    e.start_step(0);
+    while let Some(entry) = e.q.pop() {
+        e.now = entry.time;
+        e.events += 1;
+        e.handle(entry.payload >> KIND_SHIFT, entry.payload & TARGET_MASK);
+    }
+    let counters = Counters {
+        events: e.events,
+        peak_queue: e.q.peak_len() as u64,
+        state_bytes: e.state_bytes(),
+    };
+    Ok((e.finish(), counters))
+}
+
+/// Sorted, deduplicated `(a, b)` pairs as CSR over `a` in `0..n`.
+fn csr_from_pairs(n: u32, mut pairs: Vec<u64>) -> (Vec<u32>, Vec<u32>) {
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut off = vec![0u32; n as usize + 1];
+    for &p in &pairs {
+        off[(p >> 32) as usize + 1] += 1;
+    }
+    for i in 0..n as usize {
+        off[i + 1] += off[i];
+    }
+    let vals = pairs.into_iter().map(|p| p as u32).collect();
+    (off, vals)
+}
+
+impl<'a> Engine<'a> {
+    fn new(
+        topo: &'a Topology,
+        plan: &'a Plan,
+        cfg: &'a TimingConfig,
+        seed: u64,
+    ) -> Result<Self, TimingError> {
+        let n = topo.node_count;
+        let v = topo.vu_count();
+        // Node → distinct affected packages.
+        let mut pairs = Vec::with_capacity(topo.vu_nodes.len());
+        for vu in 0..v {
+            for &node in topo.nodes_of(vu) {
+                for &p in topo.packages_of(vu) {
+                    pairs.push((u64::from(node) << 32) | u64::from(p));
+                }
+            }
+        }
+        let (off, pkgs) = csr_from_pairs(n, pairs);
+        let mut pkg_total = vec![0u32; topo.packages.len()];
+        for &p in &pkgs {
+            pkg_total[p as usize] += 1;
+        }
+        let mut node_pkg = vec![NO_PKG; n as usize];
+        let mut pkg_multi = Vec::new();
+        for i in 0..n as usize {
+            let list = &pkgs[off[i] as usize..off[i + 1] as usize];
+            match list {
+                [] => {}
+                [p] => node_pkg[i] = *p,
+                _ => {
+                    node_pkg[i] = MULTI | pkg_multi.len() as u32;
+                    pkg_multi.push(list.len() as u32);
+                    pkg_multi.extend_from_slice(list);
+                }
+            }
+        }
+        drop((off, pkgs));
+        let order: Vec<u32> = (0..n).filter(|&i| node_pkg[i as usize] != NO_PKG).collect();
+        let affected = order.len() as u32;
+
+        let (node_vu_off, node_vus, vu_left) = if cfg.activate == Activation::WhenConverged {
+            let mut pairs = Vec::with_capacity(topo.vu_nodes.len());
+            for vu in 0..v {
+                if topo.packages_of(vu).is_empty() {
+                    continue;
+                }
+                for &node in topo.nodes_of(vu) {
+                    pairs.push((u64::from(node) << 32) | u64::from(vu));
+                }
+            }
+            let (off, vals) = csr_from_pairs(n, pairs);
+            let mut left = vec![0u32; v as usize];
+            for &vu in &vals {
+                left[vu as usize] += 1;
+            }
+            (off, vals, left)
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
+        };
+
+        let mut outages = BTreeMap::new();
+        for &u in &topo.unreachable {
+            outages.insert(u, 0);
+        }
+        for o in &cfg.faults.unreachable {
+            let idx = match &o.node {
+                NodeRef::Index(i) => Some(*i).filter(|&i| i < n),
+                NodeRef::Name(s) => topo.find_node(s),
+            };
+            let Some(idx) = idx else {
+                return Err(TimingError::InvalidValue {
+                    table: "faults.unreachable".into(),
+                    key: "node".into(),
+                    message: format!("no node {:?} in the topology ({n} nodes)", o.node),
+                });
+            };
+            let slot = outages.entry(idx).or_insert(o.from);
+            *slot = (*slot).min(o.from);
+        }
+
+        let f = &cfg.faults;
+        let ws = if topo.msi_count > 0 {
+            topo.workstations
+        } else {
+            0
+        };
+        Ok(Engine {
+            topo,
+            cfg,
+            plan,
+            seed,
+            q: EventQueue::new(),
+            now: 0,
+            events: 0,
+            step: 0,
+            ia_free_at: 0,
+            state: vec![N_IDLE; n as usize],
+            attempt: vec![0; n as usize],
+            conv_at: vec![NEVER; n as usize],
+            node_pkg,
+            pkg_multi,
+            outages,
+            unreachable_p: prob_threshold(f.node_unreachable_probability),
+            transfer_fail_p: prob_threshold(f.transfer_failure_probability),
+            apply_fail_p: prob_threshold(f.apply_failure_probability),
+            ws_fail_p: prob_threshold(f.workstation_failure_probability),
+            affected,
+            node_vu_off,
+            node_vus,
+            vu_left,
+            vu_inactive_at: vec![NEVER; v as usize],
+            vu_active_at: vec![NEVER; v as usize],
+            pkg_new: vec![0; pkg_total.len()],
+            pkg_mixed: vec![0; pkg_total.len()],
+            pkg_last: vec![0; pkg_total.len()],
+            pkg_first: vec![NEVER; pkg_total.len()],
+            pkg_end: vec![NEVER; pkg_total.len()],
+            pkg_total,
+            order,
+            wave_bounds: Vec::new(),
+            wave: 0,
+            wave_transfers_left: 0,
+            wave_applies_left: 0,
+            wave_ready: Vec::new(),
+            canary: cfg.rollout.strategy == Strategy::Canary,
+            stopping: false,
+            stop: None,
+            rolled_back_nodes: 0,
+            failed_nodes: 0,
+            rollback_left: 0,
+            rollback_times: Vec::new(),
+            rollout_start: 0,
+            rollout_end: 0,
+            tq: VecDeque::new(),
+            slots: 0,
+            peak_slots: 0,
+            data: BinaryHeap::new(),
+            vs: 0,
+            vs_at: 0,
+            rate: 0,
+            next_completion: NEVER,
+            bytes_sent: 0,
+            aq: VecDeque::new(),
+            applying: 0,
+            ws_state: vec![W_IDLE; ws as usize],
+            ws_attempt: vec![0; ws as usize],
+            ws_next: 0,
+            ws_busy: 0,
+            ws_retry_q: VecDeque::new(),
+            ws_left: 0,
+            ws_enabled: false,
+            retries: Retries::default(),
+        })
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.node_pkg.capacity() * 4
+            + self.pkg_multi.capacity() * 4
+            + self.state.capacity()
+            + self.attempt.capacity()
+            + self.conv_at.capacity() * 8
+            + self.node_vu_off.capacity() * 4
+            + self.node_vus.capacity() * 4
+            + self.vu_left.capacity() * 4
+            + self.vu_inactive_at.capacity() * 8
+            + self.vu_active_at.capacity() * 8
+            + self.order.capacity() * 4
+            + self.wave_bounds.capacity() * 4
+            + self.wave_ready.capacity() * 4
+            + self.tq.capacity() * 4
+            + self.aq.capacity() * 4
+            + self.data.capacity() * 32
+            + self.ws_state.capacity() * 2
+            + self.q.peak_len() * 16
+    }
+
+    #[inline]
+    fn at(&mut self, time: Micros, kind: u32, target: u32) {
+        self.q.push(time, ev(kind, target));
+    }
+
+    // ------------------------------------------------------------------ plan steps
+
+    /// Runs an IA action now (or when the IA is free) and returns when it finishes.
+    fn ia(&mut self, d: &Dist, index: u32) -> Micros {
+        let start = self.now.max(self.ia_free_at);
+        // Each (step, index) has its own draw so IA latencies do not depend on order.
+        let lat = d.sample(self.seed, Stream::Ia, index, self.step as u32);
+        self.ia_free_at = start.saturating_add(lat);
+        self.ia_free_at
+    }
+
+    fn start_step(&mut self, i: usize) {
+        self.step = i;
+        let Some(&step) = self.plan.steps.get(i) else {
+            return;
+        };
+        let ia = &self.cfg.ia;
+        let done = match step {
+            Step::SetMode => Some(self.ia(&ia.set_mode, 0)),
+            Step::AddToBase => Some(self.ia(&ia.add_to_base, 0)),
+            Step::RemoveFromBase => Some(self.ia(&ia.remove_from_base, 0)),
+            Step::RefreshAllNodes => Some(self.ia(&ia.refresh_all_nodes, 0)),
+            Step::SaveModel => Some(self.ia(&ia.save_model, 0)),
+            Step::InactivateVus => {
+                let mut t = self.now;
+                for vu in 0..self.topo.vu_count() {
+                    if self.vu_inactive_at[vu as usize] == NEVER {
+                        t = self.ia(&ia.inactivate, vu);
+                        self.vu_inactive_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ActivateVus => {
+                let mut t = self.now.max(self.ia_free_at);
+                for vu in 0..self.topo.vu_count() {
+                    let inactive = self.vu_inactive_at[vu as usize] != NEVER;
+                    if inactive && self.vu_active_at[vu as usize] == NEVER {
+                        t = self.ia(&ia.activate, vu);
+                        self.vu_active_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ChangePackages => {
+                let d = match self.plan.procedure {
+                    Procedure::Install => &ia.add_to_package,
+                    Procedure::Remove => &ia.delete_from_package,
+                };
+                let mut t = self.now.max(self.ia_free_at);
+                let mut k = 0u32;
+                for vu in 0..self.topo.vu_count() {
+                    for _ in self.topo.packages_of(vu) {
+                        t = self.ia(d, k);
+                        k = k.wrapping_add(1);
+                    }
+                }
+                Some(t)
+            }
+            Step::Rollout => {
+                self.start_rollout();
+                None
+            }
+            Step::Workstations => {
+                if self.stopping || self.ws_state.is_empty() {
+                    Some(self.now)
+                } else {
+                    self.ws_enabled = true;
+                    self.ws_left = self.ws_state.len() as u32;
+                    self.dispatch_ws();
+                    None
+                }
+            }
+        };
+        if let Some(t) = done {
+            self.at(t, EV_STEP_DONE, 0);
+        }
+    }
+
+    fn next_step(&mut self) {
+        self.start_step(self.step + 1);
+    }
+
+    fn handle(&mut self, kind: u32, target: u32) {
+        match kind {
+            EV_STEP_DONE => self.next_step(),
+            EV_LATENCY_DONE => self.latency_done(target),
+            EV_TRANSFER_TIMEOUT => self.transfer_finished(target, false),
+            EV_TRANSFER_COMPLETION => self.transfer_completion(),
+            EV_TRANSFER_RETRY => self.transfer_retry(target),
+            EV_APPLY_DONE => self.apply_done(target),
+            EV_APPLY_FAILED => self.apply_failed(target),
+            EV_APPLY_RETRY => self.apply_retry(target),
+            EV_WAVE_START => self.start_wave(),
+            EV_ROLLBACK_DONE => self.rollback_done(target),
+            EV_WS_REMOVED => self.ws_removed(target),
+            EV_WS_INSTALLED => self.ws_installed(target),
+            EV_WS_FAILED => self.ws_failed(target),
+            EV_WS_RETRY => self.ws_retry(target),
+            _ => debug_assert!(false, "unknown event kind {kind}"),
+        }
+    }
+
+    // ------------------------------------------------------------------ rollout waves
+
+    fn start_rollout(&mut self) {
+        self.rollout_start = self.now;
+        let n = self.order.len() as u32;
+        let r = &self.cfg.rollout;
+        let mut bounds = vec![0u32];
+        if r.strategy == Strategy::Canary && n > 0 {
+            // The canary wave goes first: move its nodes to the front of `order`.
+            let first: Vec<u32> = match r.canary {
+                CanaryUnit::Node => vec![self.order[0]],
+                CanaryUnit::Vu => {
+                    let vu =
+                        (0..self.topo.vu_count()).find(|&v| !self.topo.packages_of(v).is_empty());
+                    let mut nodes: Vec<u32> = vu
+                        .map(|v| self.topo.nodes_of(v).to_vec())
+                        .unwrap_or_default();
+                    nodes.sort_unstable();
+                    nodes.dedup();
+                    nodes
+                }
+            };
+            if !first.is_empty() {
+                let mut is_first = vec![false; self.topo.node_count as usize];
+                for &x in &first {
+                    is_first[x as usize] = true;
+                }
+                let len = first.len() as u32;
+                let mut reordered = first;
+                reordered.extend(
+                    self.order
+                        .iter()
+                        .copied()
+                        .filter(|&x| !is_first[x as usize]),
+                );
+                self.order = reordered;
+                bounds.push(len);
+            }
+        }
+        let start = *bounds.last().unwrap_or(&0);
+        let remaining = n - start;
+        let batch = match (r.strategy, r.batch_size, r.batch_percent) {
+            (Strategy::AllAtOnce, _, _) => remaining.max(1),
+            (_, Some(k), _) => k,
+            (_, None, Some(p)) => {
+                // ceil(p% of all affected nodes), at least one.
+                let k = (f64::from(n) * p / 100.0).ceil() as u32;
+                k.max(1)
+            }
+            (_, None, None) => remaining.max(1),
+        };
+        let mut b = start;
+        while b < n {
+            b = b.saturating_add(batch).min(n);
+            bounds.push(b);
+        }
+        self.wave_bounds = bounds;
+        self.wave = 0;
+        if self.wave_bounds.len() < 2 {
+            self.end_rollout();
+        } else {
+            self.start_wave();
+        }
+    }
+
+    fn start_wave(&mut self) {
+        if self.stopping {
+            self.end_rollout();
+            return;
+        }
+        let (a, b) = (
+            self.wave_bounds[self.wave] as usize,
+            self.wave_bounds[self.wave + 1] as usize,
+        );
+        self.wave_transfers_left = (b - a) as u32;
+        self.wave_ready.clear();
+        for i in a..b {
+            let node = self.order[i];
+            self.state[node as usize] = N_QUEUED;
+            self.tq.push_back(node);
+        }
+        self.dispatch_transfers();
+        if self.wave_transfers_left == 0 {
+            self.transfers_complete();
+        }
+    }
+
+    fn wave_count(&self) -> usize {
+        self.wave_bounds.len().saturating_sub(1)
+    }
+
+    fn transfers_complete(&mut self) {
+        if self.stopping {
+            // The files are on the node, the change stays pending: nothing new starts.
+            self.wave_ready.clear();
+            self.wave_done();
+            return;
+        }
+        self.wave_applies_left = self.wave_ready.len() as u32;
+        let ready = std::mem::take(&mut self.wave_ready);
+        self.aq.extend(ready.iter().copied());
+        self.wave_ready = ready;
+        self.wave_ready.clear();
+        for &node in &self.aq {
+            self.attempt[node as usize] = 0;
+        }
+        self.dispatch_applies();
+        if self.wave_applies_left == 0 {
+            self.wave_done();
+        }
+    }
+
+    fn wave_done(&mut self) {
+        self.wave += 1;
+        if self.stopping || self.wave >= self.wave_count() {
+            self.end_rollout();
+            return;
+        }
+        let wait = if self.canary && self.wave == 1 {
+            self.cfg.rollout.canary_wait
+        } else {
+            self.cfg.rollout.pause
+        };
+        if wait == 0 {
+            self.start_wave();
+        } else {
+            let t = self.now.saturating_add(wait);
+            self.at(t, EV_WAVE_START, 0);
+        }
+    }
+
+    fn end_rollout(&mut self) {
+        if self.stopping
+            && self.cfg.faults.on_failure == Reaction::Rollback
+            && self.stop.as_ref().is_some_and(|s| !s.rolled_back)
+        {
+            if let Some(s) = self.stop.as_mut() {
+                s.rolled_back = true;
+            }
+            // Roll back every converged node, in rollout order, on the apply slots.
+            let back: Vec<u32> = self
+                .order
+                .iter()
+                .copied()
+                .filter(|&x| self.state[x as usize] == N_CONVERGED)
+                .collect();
+            self.rollback_left = back.len() as u32;
+            if self.rollback_left > 0 {
+                self.aq.extend(back);
+                self.dispatch_rollbacks();
+                return;
+            }
+        }
+        self.rollout_end = self.now;
+        self.next_step();
+    }
+
+    fn dispatch_rollbacks(&mut self) {
+        let max = self.cfg.max_parallel_applies;
+        while max == 0 || self.applying < max {
+            let Some(node) = self.aq.pop_front() else {
+                break;
+            };
+            self.applying += 1;
+            self.state[node as usize] = N_ROLLING_BACK;
+            let d = self.cfg.apply.sample(self.seed, Stream::Rollback, node, 0);
+            let t = self.now.saturating_add(d);
+            self.at(t, EV_ROLLBACK_DONE, node);
+        }
+    }
+
+    fn rollback_done(&mut self, node: u32) {
+        self.applying -= 1;
+        self.state[node as usize] = N_ROLLED_BACK;
+        self.rolled_back_nodes += 1;
+        self.rollback_times.push(self.now);
+        self.pkg_update(node, false);
+        self.rollback_left -= 1;
+        self.dispatch_rollbacks();
+        if self.rollback_left == 0 {
+            self.rollout_end = self.now;
+            self.next_step();
+        }
+    }
+
+    // ------------------------------------------------------------------ failures
+
+    fn unreachable_since(&self, node: u32) -> Micros {
+        let mut t = self.outages.get(&node).copied().unwrap_or(NEVER);
+        if chance(self.seed, Stream::Unreachable, node, 0, self.unreachable_p) {
+            t = t.min(self.cfg.faults.node_unreachable_from);
+        }
+        t
+    }
+
+    #[inline]
+    fn is_unreachable(&self, node: u32) -> bool {
+        (self.unreachable_p.is_some() || !self.outages.is_empty())
+            && self.unreachable_since(node) <= self.now
+    }
+
+    /// A node has finally failed: mark it and react as the scenario says.
+    fn node_failed(&mut self, node: u32, what: &str) {
+        self.state[node as usize] = N_FAILED;
+        self.failed_nodes += 1;
+        let r = &self.cfg.rollout;
+        let reason = match self.cfg.faults.on_failure {
+            Reaction::Stop | Reaction::Rollback => Some(format!(
+                "{what} failed on {} and the runbook says {}",
+                self.topo.node_name(node),
+                if self.cfg.faults.on_failure == Reaction::Stop {
+                    "stop"
+                } else {
+                    "roll back"
+                }
+            )),
+            Reaction::Retry | Reaction::Skip => {
+                let failed = self.failed_nodes;
+                if self.canary && self.wave == 0 {
+                    Some(format!(
+                        "canary failed: {what} failed on {}",
+                        self.topo.node_name(node)
+                    ))
+                } else if r.max_failures.is_some_and(|m| failed > m) {
+                    Some(format!(
+                        "{failed} failed nodes exceed max_failures = {}",
+                        r.max_failures.unwrap_or(0)
+                    ))
+                } else if r
+                    .max_failure_percent
+                    .is_some_and(|p| f64::from(failed) * 100.0 > p * f64::from(self.affected))
+                {
+                    Some(format!(
+                        "{failed} failed nodes exceed max_failure_percent = {}%",
+                        r.max_failure_percent.unwrap_or(0.0)
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(reason) = reason {
+            self.trigger_stop(reason);
+        }
+    }
+
+    fn trigger_stop(&mut self, reason: String) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.stop = Some(StopInfo {
+            at_s: secs(self.now),
+            reason,
+            rolled_back: false,
+        });
+        // Nothing new starts: queued nodes are never attempted.
+        while let Some(node) = self.tq.pop_front() {
+            self.state[node as usize] = N_IDLE;
+            self.wave_transfers_left -= 1;
+        }
+        while let Some(node) = self.aq.pop_front() {
+            // Files received, never applied: the change stays pending.
+            self.state[node as usize] = N_TRANSFERRED;
+            self.wave_applies_left -= 1;
+        }
+        // The wave may now be complete; callers check counts after this returns.
+    }
+
+    // ------------------------------------------------------------------ transfers
+
+    /// The distinct affected packages on `node`.
+    fn pkgs_of(&self, node: u32) -> &[u32] {
+        let code = &self.node_pkg[node as usize];
+        if *code == NO_PKG {
+            &[]
+        } else if code & MULTI == 0 {
+            std::slice::from_ref(code)
+        } else {
+            let i = (code & !MULTI) as usize;
+            let count = self.pkg_multi[i] as usize;
+            &self.pkg_multi[i + 1..i + 1 + count]
+        }
+    }
+
+    fn node_bytes(&self, node: u32) -> u64 {
+        match self.plan.procedure {
+            Procedure::Remove => self.cfg.removal_bytes,
+            Procedure::Install => self
+                .pkgs_of(node)
+                .iter()
+                .map(|&p| self.topo.packages[p as usize].payload_bytes)
+                .fold(0u64, u64::saturating_add),
+        }
+    }
+
+    fn dispatch_transfers(&mut self) {
+        let max = self.cfg.max_parallel_transfers;
+        while !self.stopping && (max == 0 || self.slots < max) {
+            let Some(node) = self.tq.pop_front() else {
+                break;
+            };
+            self.slots += 1;
+            self.peak_slots = self.peak_slots.max(self.slots);
+            self.state[node as usize] = N_TRANSFERRING;
+            if self.is_unreachable(node) {
+                let t = self.now.saturating_add(self.cfg.transfer_timeout);
+                self.at(t, EV_TRANSFER_TIMEOUT, node);
+            } else {
+                let t = self.now.saturating_add(self.cfg.latency);
+                self.at(t, EV_LATENCY_DONE, node);
+            }
+        }
+    }
+
+    fn latency_done(&mut self, node: u32) {
+        if self.is_unreachable(node) {
+            let rest = self.cfg.transfer_timeout.saturating_sub(self.cfg.latency);
+            let t = self.now.saturating_add(rest);
+            self.at(t, EV_TRANSFER_TIMEOUT, node);
+            return;
+        }
+        let bytes = self.node_bytes(node);
+        let attempt = u32::from(self.attempt[node as usize]);
+        let fail = chance(
+            self.seed,
+            Stream::TransferFail,
+            node,
+            attempt,
+            self.transfer_fail_p,
+        );
+        // A failing attempt breaks off after a uniform fraction of its bytes.
+        let sent = if fail {
+            let x = rng::draw(self.seed, Stream::TransferFailPoint, node, attempt);
+            ((u128::from(bytes) * u128::from(x)) >> 64) as u64
+        } else {
+            bytes
+        };
+        self.bytes_sent = self.bytes_sent.saturating_add(sent);
+        self.advance_clock();
+        let tag = self.vs + u128::from(sent) * MICRO;
+        // The low bit of the node slot carries the outcome (node index < 2^27).
+        self.data
+            .push(Reverse((tag, (node << 1) | u32::from(fail))));
+        self.reschedule_completion();
+    }
+
+    fn advance_clock(&mut self) {
+        if self.now > self.vs_at {
+            self.vs += u128::from(self.now - self.vs_at) * u128::from(self.rate);
+        }
+        self.vs_at = self.now;
+    }
+
+    /// Recomputes the per-transfer rate and schedules the earliest completion.
+    fn reschedule_completion(&mut self) {
+        let n = self.data.len() as u64;
+        self.rate = match self.cfg.uplink_bandwidth.checked_div(n) {
+            None => 0,
+            Some(share) => self.cfg.link_bandwidth.min(share).max(1),
+        };
+        let Some(Reverse((tag, _))) = self.data.peek() else {
+            self.next_completion = NEVER;
+            return;
+        };
+        let left = tag.saturating_sub(self.vs);
+        let rate = u128::from(self.rate);
+        let dt = left.div_ceil(rate);
+        let t = self
+            .now
+            .saturating_add(u64::try_from(dt).unwrap_or(u64::MAX / 2));
+        if t != self.next_completion {
+            self.next_completion = t;
+            self.at(t, EV_TRANSFER_COMPLETION, 0);
+        }
+    }
+
+    fn transfer_completion(&mut self) {
+        if self.now != self.next_completion {
+            return; // superseded by a later reschedule
+        }
+        self.advance_clock();
+        self.next_completion = NEVER;
+        while let Some(&Reverse((tag, packed))) = self.data.peek() {
+            if tag > self.vs {
+                break;
+            }
+            self.data.pop();
+            let node = packed >> 1;
+            let ok = packed & 1 == 0 && !self.is_unreachable(node);
+            self.transfer_finished(node, ok);
+        }
+        self.reschedule_completion();
+    }
+
+    fn transfer_finished(&mut self, node: u32, ok: bool) {
+        self.slots -= 1;
+        if ok {
+            self.state[node as usize] = N_TRANSFERRED;
+            self.wave_ready.push(node);
+            self.transfer_outcome();
+        } else {
+            let a = self.attempt[node as usize];
+            if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
+                self.attempt[node as usize] = a + 1;
+                self.retries.transfer += 1;
+                let t = self
+                    .now
+                    .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
+                self.state[node as usize] = N_QUEUED;
+                self.at(t, EV_TRANSFER_RETRY, node);
+            } else {
+                self.node_failed(node, "transfer");
+                self.transfer_outcome();
+            }
+        }
+        self.dispatch_transfers();
+    }
+
+    /// One node of the wave is done with synchronizing (either way).
+    fn transfer_outcome(&mut self) {
+        self.wave_transfers_left -= 1;
+        if self.wave_transfers_left == 0 {
+            self.transfers_complete();
+        }
+    }
+
+    fn transfer_retry(&mut self, node: u32) {
+        if self.stopping {
+            self.state[node as usize] = N_FAILED;
+            self.failed_nodes += 1;
+            self.transfer_outcome();
+            return;
+        }
+        self.tq.push_back(node);
+        self.dispatch_transfers();
+    }
+
+    // ------------------------------------------------------------------ applies
+
+    fn dispatch_applies(&mut self) {
+        let max = self.cfg.max_parallel_applies;
+        while !self.stopping && (max == 0 || self.applying < max) {
+            let Some(node) = self.aq.pop_front() else {
+                break;
+            };
+            self.applying += 1;
+            self.state[node as usize] = N_APPLYING;
+            let attempt = u32::from(self.attempt[node as usize]);
+            if self.is_unreachable(node) {
+                let t = self.now.saturating_add(self.cfg.transfer_timeout);
+                self.at(t, EV_APPLY_FAILED, node);
+                continue;
+            }
+            let d = self
+                .cfg
+                .apply
+                .sample(self.seed, Stream::Apply, node, attempt);
+            let t = self.now.saturating_add(d);
+            let fail = chance(
+                self.seed,
+                Stream::ApplyFail,
+                node,
+                attempt,
+                self.apply_fail_p,
+            );
+            self.at(t, if fail { EV_APPLY_FAILED } else { EV_APPLY_DONE }, node);
+        }
+    }
+
+    fn apply_done(&mut self, node: u32) {
+        self.applying -= 1;
+        if self.is_unreachable(node) {
+            // Went down while applying.
+            self.applying += 1;
+            self.apply_failed(node);
+            return;
+        }
+        self.state[node as usize] = N_CONVERGED;
+        self.conv_at[node as usize] = self.now;
+        self.pkg_update(node, true);
+        if !self.vu_left.is_empty() {
+            let (a, b) = (
+                self.node_vu_off[node as usize] as usize,
+                self.node_vu_off[node as usize + 1] as usize,
+            );
+            for i in a..b {
+                let vu = self.node_vus[i] as usize;
+                self.vu_left[vu] -= 1;
+                if self.vu_left[vu] == 0
+                    && self.vu_inactive_at[vu] != NEVER
+                    && self.vu_active_at[vu] == NEVER
+                {
+                    let t = self.ia(&self.cfg.ia.activate, vu as u32);
+                    self.vu_active_at[vu] = t;
+                }
+            }
+        }
+        self.apply_outcome();
+    }
+
+    fn apply_failed(&mut self, node: u32) {
+        self.applying -= 1;
+        let a = self.attempt[node as usize];
+        if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
+            self.attempt[node as usize] = a + 1;
+            self.retries.apply += 1;
+            let t = self
+                .now
+                .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
+            self.state[node as usize] = N_TRANSFERRED;
+            self.at(t, EV_APPLY_RETRY, node);
+        } else {
+            self.node_failed(node, "apply");
+            self.apply_outcome();
+        }
+        self.dispatch_applies();
+    }
+
+    fn apply_retry(&mut self, node: u32) {
+        if self.stopping {
+            self.state[node as usize] = N_FAILED;
+            self.failed_nodes += 1;
+            self.apply_outcome();
+            return;
+        }
+        self.aq.push_back(node);
+        self.dispatch_applies();
+    }
+
+    fn apply_outcome(&mut self) {
+        self.wave_applies_left -= 1;
+        self.dispatch_applies();
+        if self.wave_applies_left == 0 {
+            self.wave_done();
+        }
+    }
+
+    /// A node moved to (`true`) or from the new version: update each package's window.
+    fn pkg_update(&mut self, node: u32, to_new: bool) {
+        let code = self.node_pkg[node as usize];
+        if code == NO_PKG {
+            return;
+        }
+        let count = if code & MULTI == 0 {
+            1
+        } else {
+            self.pkg_multi[(code & !MULTI) as usize]
+        };
+        for k in 0..count {
+            let p = if code & MULTI == 0 {
+                code as usize
+            } else {
+                self.pkg_multi[(code & !MULTI) as usize + 1 + k as usize] as usize
+            };
+            let total = self.pkg_total[p];
+            let was_mixed = self.pkg_new[p] > 0 && self.pkg_new[p] < total;
+            if was_mixed {
+                self.pkg_mixed[p] += self.now - self.pkg_last[p];
+            }
+            if to_new {
+                self.pkg_new[p] += 1;
+            } else {
+                self.pkg_new[p] -= 1;
+            }
+            self.pkg_last[p] = self.now;
+            let is_mixed = self.pkg_new[p] > 0 && self.pkg_new[p] < total;
+            if is_mixed && self.pkg_first[p] == NEVER {
+                self.pkg_first[p] = self.now;
+            }
+            if was_mixed && !is_mixed {
+                self.pkg_end[p] = self.now;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ workstations
+
+    fn dispatch_ws(&mut self) {
+        let max = self.cfg.workstations.concurrency;
+        while self.ws_busy < max && !self.stopping {
+            let w = if let Some(w) = self.ws_retry_q.pop_front() {
+                // A retry reinstalls only: the old version is already gone.
+                self.ws_busy += 1;
+                self.start_ws_install(w);
+                continue;
+            } else if (self.ws_next as usize) < self.ws_state.len() {
+                self.ws_next += 1;
+                self.ws_next - 1
+            } else {
+                break;
+            };
+            self.ws_busy += 1;
+            self.ws_state[w as usize] = W_BUSY;
+            let d = self
+                .cfg
+                .workstations
+                .remove
+                .sample(self.seed, Stream::WsRemove, w, 0);
+            let t = self.now.saturating_add(d);
+            self.at(t, EV_WS_REMOVED, w);
+        }
+    }
+
+    fn start_ws_install(&mut self, w: u32) {
+        let attempt = u32::from(self.ws_attempt[w as usize]);
+        let d = self
+            .cfg
+            .workstations
+            .install
+            .sample(self.seed, Stream::WsInstall, w, attempt);
+        let fail = chance(self.seed, Stream::WsFail, w, attempt, self.ws_fail_p);
+        let t = self.now.saturating_add(d);
+        self.at(t, if fail { EV_WS_FAILED } else { EV_WS_INSTALLED }, w);
+    }
+
+    fn ws_removed(&mut self, w: u32) {
+        self.start_ws_install(w);
+    }
+
+    fn ws_installed(&mut self, w: u32) {
+        self.ws_busy -= 1;
+        self.ws_state[w as usize] = W_DONE;
+        self.ws_finished();
+    }
+
+    fn ws_failed(&mut self, w: u32) {
+        self.ws_busy -= 1;
+        let a = self.ws_attempt[w as usize];
+        if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
+            self.ws_attempt[w as usize] = a + 1;
+            self.retries.workstation += 1;
+            let t = self
+                .now
+                .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
+            self.at(t, EV_WS_RETRY, w);
+            self.dispatch_ws();
+            return;
+        }
+        self.ws_state[w as usize] = W_FAILED;
+        match self.cfg.faults.on_failure {
+            Reaction::Stop | Reaction::Rollback => {
+                let reason = format!("MSI install failed on workstation {w}");
+                self.trigger_stop(reason);
+            }
+            Reaction::Retry | Reaction::Skip => {}
+        }
+        self.ws_finished();
+    }
+
+    fn ws_retry(&mut self, w: u32) {
+        if self.stopping {
+            self.ws_state[w as usize] = W_FAILED;
+            self.ws_finished();
+            return;
+        }
+        self.ws_retry_q.push_back(w);
+        self.dispatch_ws();
+    }
+
+    fn ws_finished(&mut self) {
+        self.ws_left -= 1;
+        self.dispatch_ws();
+        let untouched = if self.stopping {
+            self.ws_state.len() as u32 - self.ws_next
+        } else {
+            0
+        };
+        if self.ws_enabled && self.ws_left == untouched && self.ws_busy == 0 {
+            self.ws_enabled = false;
+            self.next_step();
+        }
+    }
+
+    // ------------------------------------------------------------------ results
+
+    fn finish(mut self) -> TimingResult {
+        let end = self.now;
+        // Close mixed windows still open.
+        let mut mixed = Vec::with_capacity(self.pkg_total.len());
+        for p in 0..self.pkg_total.len() {
+            let total = self.pkg_total[p];
+            let open = self.pkg_new[p] > 0 && self.pkg_new[p] < total;
+            if open {
+                self.pkg_mixed[p] += end - self.pkg_last[p];
+                self.pkg_end[p] = end;
+            }
+            mixed.push(MixedWindow {
+                package: self.topo.packages[p].name.clone(),
+                nodes: total,
+                window_s: secs(self.pkg_mixed[p]),
+                first_s: (self.pkg_first[p] != NEVER).then(|| secs(self.pkg_first[p])),
+                last_s: (self.pkg_end[p] != NEVER).then(|| secs(self.pkg_end[p])),
+                open_at_end: open,
+            });
+        }
+
+        let mut counts = NodeCounts {
+            affected: self.affected,
+            ..NodeCounts::default()
+        };
+        let mut conv: Vec<Micros> = Vec::with_capacity(self.affected as usize);
+        let mut ever: Vec<Micros> = Vec::with_capacity(self.affected as usize);
+        for &node in &self.order {
+            let i = node as usize;
+            if self.conv_at[i] != NEVER {
+                ever.push(self.conv_at[i]);
+            }
+            match self.state[i] {
+                N_CONVERGED => {
+                    counts.converged += 1;
+                    conv.push(self.conv_at[i]);
+                }
+                N_FAILED => counts.failed += 1,
+                N_TRANSFERRED => counts.pending_change += 1,
+                N_ROLLED_BACK => counts.rolled_back += 1,
+                _ => counts.not_attempted += 1,
+            }
+        }
+        conv.sort_unstable();
+        let pct = |q: usize| -> f64 {
+            let n = conv.len();
+            let idx = (q * n).div_ceil(100).saturating_sub(1);
+            secs(conv[idx.min(n - 1)])
+        };
+        let convergence = (!conv.is_empty()).then(|| Convergence {
+            p50_s: pct(50),
+            p95_s: pct(95),
+            p99_s: pct(99),
+            max_s: secs(*conv.last().unwrap_or(&0)),
+        });
+
+        // Curve of nodes on the new version over time: +1 per convergence, −1 per rollback.
+        ever.sort_unstable();
+        let series_converged = curve(&ever, &self.rollback_times, end);
+
+        let mut downtimes = Vec::with_capacity(self.vu_inactive_at.len());
+        for v in 0..self.vu_inactive_at.len() {
+            let (a, b) = (self.vu_inactive_at[v], self.vu_active_at[v]);
+            if a != NEVER {
+                let b = if b == NEVER { end } else { b };
+                downtimes.push(b.saturating_sub(a));
+            }
+        }
+        let vu_downtime = (!downtimes.is_empty()).then(|| {
+            let sum: u128 = downtimes.iter().map(|&d| u128::from(d)).sum();
+            Downtime {
+                vus: downtimes.len() as u32,
+                mean_s: sum as f64 / downtimes.len() as f64 / 1e6,
+                max_s: secs(downtimes.iter().copied().max().unwrap_or(0)),
+            }
+        });
+
+        let mut ws = WorkstationCounts {
+            total: self.ws_state.len() as u32,
+            ..WorkstationCounts::default()
+        };
+        for &s in &self.ws_state {
+            match s {
+                W_DONE => ws.updated += 1,
+                W_FAILED => ws.failed += 1,
+                _ => ws.not_attempted += 1,
+            }
+        }
+
+        let passed = counts.converged == counts.affected
+            && counts.pending_change == 0
+            && ws.updated == ws.total
+            && self.stop.is_none();
+        TimingResult {
+            seed: self.seed,
+            procedure: self.plan.procedure,
+            strategy: self.cfg.rollout.strategy,
+            passed,
+            makespan_s: secs(end),
+            rollout_start_s: secs(self.rollout_start),
+            rollout_end_s: secs(self.rollout_end),
+            waves: self.wave_count() as u32,
+            nodes: counts,
+            convergence_s: convergence,
+            vu_downtime_s: vu_downtime,
+            mixed_version: mixed,
+            bytes_sent: self.bytes_sent,
+            retries: self.retries.clone(),
+            workstations: ws,
+            peak_concurrent_transfers: self.peak_slots,
+            stopped: self.stop.clone(),
+            series: Series {
+                converged: series_converged,
+                vu_downtime: downtimes,
+                makespan: end,
+                rollout_start: self.rollout_start,
+                rollout_end: self.rollout_end,
+            },
+        }
+    }
+}
+
+/// Step curve of `+1` at each time in `up` and `−1` at each in `down` (both sorted),
+/// reduced to at most ~512 points (the last value in each time bucket).
+fn curve(up: &[Micros], down: &[Micros], end: Micros) -> Vec<(Micros, u32)> {
+    const POINTS: u64 = 512;
+    let bucket_of = |t: Micros| -> u64 {
+        if end == 0 {
+            0
+        } else {
+            (u128::from(t) * u128::from(POINTS) / u128::from(end)) as u64
+        }
+    };
+    let mut out: Vec<(Micros, u32)> = vec![(0, 0)];
+    let (mut i, mut j) = (0, 0);
+    let mut level: i64 = 0;
+    while i < up.len() || j < down.len() {
+        let t = match (up.get(i), down.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        while i < up.len() && up[i] == t {
+            level += 1;
+            i += 1;
+        }
+        while j < down.len() && down[j] == t {
+            level -= 1;
+            j += 1;
+        }
+        let point = (t, level.max(0) as u32);
+        match out.last_mut() {
+            Some(last) if last.0 != 0 && bucket_of(last.0) == bucket_of(t) => *last = point,
+            _ => out.push(point),
+        }
+    }
+    if out.last().is_some_and(|l| l.0 < end) {
+        let level = out.last().map_or(0, |l| l.1);
+        out.push((end, level));
+    }
+    out
+}

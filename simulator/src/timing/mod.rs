@@ -1,0 +1,243 @@
+//! Seeded discrete-event timing model of a hotfix rollout: transfers, applies, IA
+//! operations, workstation MSI pushes, faults, retries and rollout strategies.
+//!
+//! The model runs on a compact [`Topology`] (nodes, affected VUs and their instance
+//! nodes) following a [`Plan`] (the steps of the standard install or removal procedure)
+//! with a [`TimingConfig`] (the `[timing]`, `[faults]` and `[rollout]` tables) and a seed.
+//! Time is integer microseconds and every random draw is a pure function of the seed and
+//! what it is for (see `rng`), so the same inputs give the same [`TimingResult`] byte for
+//! byte, on any platform and whatever else runs in the process.
+//!
+//! It must never read the wall clock, use a global RNG or depend on hash order; the
+//! engine's own figures (events, events/s, wall time, memory) are kept apart in
+//! [`EngineStats`] and never enter the result.
+//!
+//! ```
+//! use hotfix_sim::timing::{self, Plan, TimingConfig, TopologySpec, PackageInfo};
+//! let topo = TopologySpec {
+//!     nodes: 100, vus: 50, instances: 2,
+//!     packages: vec![PackageInfo { name: "ChatServer".into(), payload_bytes: 1 << 20 }],
+//!     workstations: 0, msi: 0,
+//! }.generate();
+//! let result = timing::simulate(&topo, &Plan::install(), &TimingConfig::default(), 7).unwrap();
+//! assert_eq!(result.nodes.converged, 100);
+//! ```
+
+mod config;
+mod engine;
+mod from_model;
+mod queue;
+mod result;
+mod rng;
+mod scenario;
+mod topology;
+
+pub use config::{
+    Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, Micros, NodeRef, Outage, Procedure,
+    Reaction, RolloutConfig, SECOND, Strategy, TimingConfig, WorkstationTiming, parse_bandwidth,
+    parse_duration, parse_size,
+};
+pub use result::{
+    Convergence, Downtime, MixedWindow, NodeCounts, Retries, Series, StopInfo, TimingResult,
+    WorkstationCounts,
+};
+pub use scenario::{TimingScenario, digest, tables};
+pub use topology::{MAX_ITEMS, PackageInfo, Topology, TopologySpec};
+
+use serde::Serialize;
+
+/// Errors of the timing model: bad scenario values, bad topology, unreadable files.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimingError {
+    #[error("unknown key `{key}` in [{table}] (known keys: {allowed})")]
+    UnknownKey {
+        table: String,
+        key: String,
+        allowed: String,
+    },
+    #[error("[{table}] `{key}`: {message}")]
+    InvalidValue {
+        table: String,
+        key: String,
+        message: String,
+    },
+    #[error("topology: {0}")]
+    Topology(String),
+    #[error("plan: {0}")]
+    Plan(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+/// One step of a procedure as the timing model sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Step {
+    /// IA: switch mode (Monitoring ↔ Deployment).
+    SetMode,
+    /// IA: inactivate every affected VU, one after the other.
+    InactivateVus,
+    /// IA: add the hotfix to the base installation.
+    AddToBase,
+    /// IA: remove the hotfix from the base installation.
+    RemoveFromBase,
+    /// IA: refresh all nodes.
+    RefreshAllNodes,
+    /// IA: add (install) or delete (removal) the hotfix on every (VU, package) pair.
+    ChangePackages,
+    /// Synchronize instances and apply changes on every affected node, in waves chosen by
+    /// the rollout strategy.
+    Rollout,
+    /// IA: activate every VU still inactive.
+    ActivateVus,
+    /// IA: save the system model.
+    SaveModel,
+    /// Remove the old MSI and install the new one on every workstation.
+    Workstations,
+}
+
+/// The steps the engine follows, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub procedure: Procedure,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The vendor's install procedure (DOMAIN.md steps 2–11, then the workstations).
+    pub fn install() -> Self {
+        use Step::*;
+        Plan {
+            procedure: Procedure::Install,
+            steps: vec![
+                InactivateVus,
+                SetMode,
+                AddToBase,
+                RefreshAllNodes,
+                ChangePackages,
+                Rollout,
+                SetMode,
+                ActivateVus,
+                SaveModel,
+                Workstations,
+            ],
+        }
+    }
+
+    /// The vendor's removal procedure. Its per-VU "delete, synchronize" pairs are timed as
+    /// all deletes, then the synchronize + apply waves (the same work in another order).
+    pub fn remove() -> Self {
+        use Step::*;
+        Plan {
+            procedure: Procedure::Remove,
+            steps: vec![
+                SetMode,
+                InactivateVus,
+                ChangePackages,
+                RemoveFromBase,
+                Rollout,
+                ActivateVus,
+                SetMode,
+                SaveModel,
+                Workstations,
+            ],
+        }
+    }
+
+    /// The standard plan for `procedure`.
+    pub fn standard(procedure: Procedure) -> Self {
+        match procedure {
+            Procedure::Install => Self::install(),
+            Procedure::Remove => Self::remove(),
+        }
+    }
+}
+
+/// The engine's own figures: never part of the (deterministic) result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStats {
+    pub events: u64,
+    pub peak_queue: u64,
+    pub wall_seconds: f64,
+    pub events_per_second: f64,
+    /// Bytes of the engine's per-node state and the topology.
+    pub model_bytes: u64,
+    /// Peak resident set size of the process (Linux only), bytes.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl std::fmt::Display for EngineStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "engine: {} events in {:.3} s ({:.2} M events/s), peak queue {}, model {:.1} MiB",
+            self.events,
+            self.wall_seconds,
+            self.events_per_second / 1e6,
+            self.peak_queue,
+            self.model_bytes as f64 / (1 << 20) as f64
+        )?;
+        if let Some(rss) = self.peak_rss_bytes {
+            write!(f, ", peak RSS {:.1} MiB", rss as f64 / (1 << 20) as f64)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the timing model. Same inputs, same result, byte for byte.
+pub fn simulate(
+    topo: &Topology,
+    plan: &Plan,
+    cfg: &TimingConfig,
+    seed: u64,
+) -> Result<TimingResult, TimingError> {
+    simulate_with_stats(topo, plan, cfg, seed).map(|(r, _)| r)
+}
+
+/// [`simulate`], also returning the engine's figures (wall time is measured here, outside
+/// the model).
+pub fn simulate_with_stats(
+    topo: &Topology,
+    plan: &Plan,
+    cfg: &TimingConfig,
+    seed: u64,
+) -> Result<(TimingResult, EngineStats), TimingError> {
+    topo.validate()?;
+    if plan.steps.iter().filter(|s| **s == Step::Rollout).count() > 1 {
+        return Err(TimingError::Plan("at most one rollout step".into()));
+    }
+    let started = std::time::Instant::now();
+    let (result, counters) = engine::run(topo, plan, cfg, seed)?;
+    let wall = started.elapsed().as_secs_f64();
+    let stats = EngineStats {
+        events: counters.events,
+        peak_queue: counters.peak_queue,
+        wall_seconds: wall,
+        events_per_second: if wall > 0.0 {
+            counters.events as f64 / wall
+        } else {
+            0.0
+        },
+        model_bytes: (counters.state_bytes + topo.heap_bytes()) as u64,
+        peak_rss_bytes: peak_rss_bytes(),
+    };
+    Ok((result, stats))
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

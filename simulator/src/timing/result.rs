@@ -1,0 +1,194 @@
+//! What a timing run measured. Everything here is derived from integer simulated time,
+//! so it serializes to the same bytes on every run with the same inputs.
+
+use serde::Serialize;
+
+use super::config::{Micros, Procedure, Strategy};
+
+/// Seconds from integer microseconds (exactly rounded, hence portable).
+pub(crate) fn secs(us: Micros) -> f64 {
+    us as f64 / 1e6
+}
+
+/// Node outcome counts (affected nodes only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NodeCounts {
+    /// Nodes hosting an instance of an affected VU.
+    pub affected: u32,
+    /// On the target version at the end.
+    pub converged: u32,
+    /// Finally failed (transfer or apply, after retries).
+    pub failed: u32,
+    /// Received the files but were never applied (rollout stopped in between).
+    pub pending_change: u32,
+    /// Never attempted (rollout stopped before their turn).
+    pub not_attempted: u32,
+    /// Converged, then rolled back to the previous version.
+    pub rolled_back: u32,
+}
+
+/// Per-node convergence time (from the start of the run), over converged nodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Convergence {
+    pub p50_s: f64,
+    pub p95_s: f64,
+    pub p99_s: f64,
+    pub max_s: f64,
+}
+
+/// Per-VU downtime: time between its inactivation and its activation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Downtime {
+    pub vus: u32,
+    pub mean_s: f64,
+    pub max_s: f64,
+}
+
+/// How long instances of one package disagreed (some nodes on the new version, some not).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixedWindow {
+    pub package: String,
+    pub nodes: u32,
+    /// Total time with mixed versions.
+    pub window_s: f64,
+    /// First moment of disagreement, if any.
+    pub first_s: Option<f64>,
+    /// Last moment of disagreement (the end of the run if still open).
+    pub last_s: Option<f64>,
+    /// Still mixed when the run ended.
+    pub open_at_end: bool,
+}
+
+/// Retries, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Retries {
+    pub transfer: u64,
+    pub apply: u64,
+    pub workstation: u64,
+}
+
+/// Workstation outcome counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkstationCounts {
+    pub total: u32,
+    pub updated: u32,
+    /// Old version removed, new one failed to install after retries: has neither.
+    pub failed: u32,
+    /// Never touched (rollout stopped).
+    pub not_attempted: u32,
+}
+
+/// Why and when the rollout stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StopInfo {
+    pub at_s: f64,
+    pub reason: String,
+    pub rolled_back: bool,
+}
+
+/// Time series for the report; not serialized into the result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// (time, nodes on the target version), at most a few hundred points.
+    pub converged: Vec<(Micros, u32)>,
+    /// Downtime per VU.
+    pub vu_downtime: Vec<Micros>,
+    pub makespan: Micros,
+    pub rollout_start: Micros,
+    pub rollout_end: Micros,
+}
+
+/// The measured outcome of one timing run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingResult {
+    pub seed: u64,
+    pub procedure: Procedure,
+    pub strategy: Strategy,
+    /// Every affected node converged, none is left pending, every workstation updated.
+    pub passed: bool,
+    pub makespan_s: f64,
+    pub rollout_start_s: f64,
+    pub rollout_end_s: f64,
+    pub waves: u32,
+    pub nodes: NodeCounts,
+    pub convergence_s: Option<Convergence>,
+    pub vu_downtime_s: Option<Downtime>,
+    pub mixed_version: Vec<MixedWindow>,
+    pub bytes_sent: u64,
+    pub retries: Retries,
+    pub workstations: WorkstationCounts,
+    pub peak_concurrent_transfers: u32,
+    pub stopped: Option<StopInfo>,
+    #[serde(skip)]
+    pub series: Series,
+}
+
+impl TimingResult {
+    /// The timing properties, each pass/fail by name (for the report and the exit code).
+    pub fn properties(&self) -> Vec<(String, bool)> {
+        vec![
+            (
+                "every affected node reached the target version".to_owned(),
+                self.nodes.converged == self.nodes.affected,
+            ),
+            (
+                "no node is left with a pending change".to_owned(),
+                self.nodes.pending_change == 0,
+            ),
+            (
+                "every workstation ends with exactly the target MSI".to_owned(),
+                self.workstations.updated == self.workstations.total,
+            ),
+            (
+                "the rollout was not stopped".to_owned(),
+                self.stopped.is_none(),
+            ),
+        ]
+    }
+
+    /// Scalar metrics by name, for sweeps: integers only (times in microseconds), so a
+    /// sweep's per-seed records survive a JSON round trip exactly and `merge` of shards
+    /// reproduces a single sweep bit for bit. `None` when not defined (nothing converged).
+    pub fn flat_metrics(&self) -> Vec<(&'static str, Option<u64>)> {
+        let us = |s: f64| (s * 1e6).round() as u64;
+        let conv = self.convergence_s.as_ref();
+        let down = self.vu_downtime_s.as_ref();
+        let max_window = self
+            .mixed_version
+            .iter()
+            .map(|w| us(w.window_s))
+            .max()
+            .unwrap_or(0);
+        vec![
+            ("passed", Some(u64::from(self.passed))),
+            ("makespan_us", Some(self.series.makespan)),
+            (
+                "rollout_us",
+                Some(self.series.rollout_end - self.series.rollout_start),
+            ),
+            ("convergence_p50_us", conv.map(|c| us(c.p50_s))),
+            ("convergence_p95_us", conv.map(|c| us(c.p95_s))),
+            ("convergence_p99_us", conv.map(|c| us(c.p99_s))),
+            ("convergence_max_us", conv.map(|c| us(c.max_s))),
+            ("vu_downtime_mean_us", down.map(|d| us(d.mean_s))),
+            ("vu_downtime_max_us", down.map(|d| us(d.max_s))),
+            ("mixed_window_max_us", Some(max_window)),
+            ("bytes_sent", Some(self.bytes_sent)),
+            (
+                "retries",
+                Some(self.retries.transfer + self.retries.apply + self.retries.workstation),
+            ),
+            ("converged_nodes", Some(u64::from(self.nodes.converged))),
+            ("failed_nodes", Some(u64::from(self.nodes.failed))),
+            (
+                "failed_workstations",
+                Some(u64::from(self.workstations.failed)),
+            ),
+            (
+                "peak_concurrent_transfers",
+                Some(u64::from(self.peak_concurrent_transfers)),
+            ),
+            ("stopped", Some(u64::from(self.stopped.is_some()))),
+        ]
+    }
+}
