@@ -38,6 +38,19 @@ pub enum Command {
     /// Generate or check system model files.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Run a scenario's timing model under many seeds (in parallel) and summarize each
+    /// metric over the seeds (min, p50, p95, max, mean).
+    ///
+    /// Examples:
+    ///   hotfix sim sweep simulator/scenarios/timing-batches.toml --seeds 1..=100 --jobs 2
+    ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json > shard-3.json
+    Sweep(SweepArgs),
+    /// Combine the JSON outputs of `sim sweep --shard K/N` (all N shards) into exactly the
+    /// output of one unsharded sweep.
+    ///
+    /// Example:
+    ///   hotfix sim merge shard-*.json > sweep.json
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +65,13 @@ pub struct RunArgs {
     /// Save the model as the run leaves it (system model XML).
     #[arg(long, value_name = "OUT.xml")]
     pub save_model: Option<PathBuf>,
+    /// Write a self-contained HTML report of the timing run (charts, property table).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Print the timing engine's own figures (events, events/s, wall time, peak RSS) to
+    /// stderr; they never enter the result.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// `--output-format` of `hotfix sim plan`.
@@ -127,6 +147,8 @@ pub fn run(cmd: Command, global: &Global) -> CmdResult {
         Command::Plan(args) => plan(args),
         Command::Model(ModelCommand::Generate(args)) => generate(args),
         Command::Model(ModelCommand::Check(args)) => check(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
@@ -279,6 +301,9 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, CliError> {
 }
 
 fn run_scenario(args: RunArgs) -> CmdResult {
+    if hotfix_sim::timing::TimingScenario::is_timing_only(&args.scenario) {
+        return run_timing_only(&args);
+    }
     let Loaded {
         scenario,
         info,
@@ -287,6 +312,7 @@ fn run_scenario(args: RunArgs) -> CmdResult {
         ..
     } = load(&args.scenario)?;
     let seed = args.seed.unwrap_or(scenario.seed);
+    let timing = timing_for(&args, &scenario, &info, &model, &runbooks, seed)?;
     let report = hotfix_sim::run::run(
         &mut model,
         &info,
@@ -297,6 +323,7 @@ fn run_scenario(args: RunArgs) -> CmdResult {
             record_trace: false,
         },
     );
+    let report = with_timing(report, timing.as_ref(), &runbooks);
     if let Some(out) = &args.save_model {
         hotfix_sim::model_xml::save_file(&model, out)
             .map_err(|e| CliError::usage(e.to_string()))?;
@@ -305,6 +332,9 @@ fn run_scenario(args: RunArgs) -> CmdResult {
     match args.output_format {
         OutputFormat::Json => print_json(&result_json(&args.scenario, seed, &info, &report))?,
         OutputFormat::Text => print_text(&args.scenario, seed, &info, &runbooks, &report),
+    }
+    if let Some(t) = &timing {
+        finish_timing(&args, t, &timing_property_rows(&report))?;
     }
     if !report.passed {
         note(format!(
@@ -480,4 +510,477 @@ fn check(args: CheckArgs) -> CmdResult {
         }
         Err(e) => Err(model_error(e)),
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Timing engine, HTML report, sweeps and merges (issue 6; docs/SIMULATOR-TIMING.md).
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML): a full scenario, or a timing-only one with [timing.topology].
+    pub scenario: PathBuf,
+    /// Seeds to run: A..B (B excluded), A..=B (B included) or one seed.
+    #[arg(long, value_name = "A..B")]
+    pub seeds: hotfix_sim::sweep::SeedRange,
+    /// Run only shard K of N (0-based): the seeds A+K, A+K+N, ... (for job arrays).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<hotfix_sim::sweep::Shard>,
+    /// Worker threads (default: one per core). The output does not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// JSON outputs of `hotfix sim sweep --shard K/N --output-format json`, all N of them.
+    #[arg(required = true, value_name = "SHARD.json")]
+    pub shards: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output_format: OutputFormat,
+}
+
+/// A timing run of `hotfix sim run`, kept for the report and `--stats`.
+struct TimingRun {
+    result: hotfix_sim::timing::TimingResult,
+    stats: hotfix_sim::timing::EngineStats,
+    topology: hotfix_sim::timing::Topology,
+    title: String,
+}
+
+fn timing_error(e: hotfix_sim::timing::TimingError) -> CliError {
+    CliError::usage(e.to_string())
+        .hint("see docs/SIMULATOR-TIMING.md for the [timing], [faults] and [rollout] tables")
+}
+
+fn timing_procedure(p: hotfix_sim::runbook::Procedure) -> hotfix_sim::timing::Procedure {
+    match p {
+        hotfix_sim::runbook::Procedure::Install => hotfix_sim::timing::Procedure::Install,
+        hotfix_sim::runbook::Procedure::Remove => hotfix_sim::timing::Procedure::Remove,
+    }
+}
+
+/// Config, topology and plan of a full scenario (model + package + runbooks). The
+/// topology comes from the model as it is before the run; the procedure from
+/// `[timing] procedure`, else from the first runbook.
+fn timing_setup(
+    scenario: &Scenario,
+    info: &HotfixInfo,
+    model: &Model,
+    runbooks: &[Runbook],
+) -> Result<
+    (
+        hotfix_sim::timing::TimingConfig,
+        hotfix_sim::timing::Topology,
+        hotfix_sim::timing::Plan,
+    ),
+    CliError,
+> {
+    let t = &scenario.timing_tables;
+    let cfg = hotfix_sim::timing::TimingConfig::from_tables(
+        t.timing.as_ref(),
+        t.faults.as_ref(),
+        t.rollout.as_ref(),
+    )
+    .map_err(timing_error)?;
+    if cfg.topology.is_some() {
+        return Err(CliError::usage(format!(
+            "{}: [timing.topology] is only for scenarios without a model",
+            scenario.path.display()
+        ))
+        .hint("remove [timing.topology]: the topology comes from the scenario's model"));
+    }
+    let procedure = cfg.procedure.unwrap_or_else(|| {
+        runbooks
+            .first()
+            .map_or(hotfix_sim::timing::Procedure::Install, |r| {
+                timing_procedure(r.procedure)
+            })
+    });
+    let topology =
+        hotfix_sim::timing::Topology::from_model(model, info, procedure).map_err(timing_error)?;
+    Ok((cfg, topology, hotfix_sim::timing::Plan::standard(procedure)))
+}
+
+/// Runs the timing model when the scenario has a [timing], [faults] or [rollout] table,
+/// or when a report or the engine's figures are asked for.
+fn timing_for(
+    args: &RunArgs,
+    scenario: &Scenario,
+    info: &HotfixInfo,
+    model: &Model,
+    runbooks: &[Runbook],
+    seed: u64,
+) -> Result<Option<TimingRun>, CliError> {
+    let t = &scenario.timing_tables;
+    let wanted = t.timing.is_some()
+        || t.faults.is_some()
+        || t.rollout.is_some()
+        || args.report.is_some()
+        || args.stats;
+    if !wanted {
+        return Ok(None);
+    }
+    let (cfg, topology, plan) = timing_setup(scenario, info, model, runbooks)?;
+    let (result, stats) = hotfix_sim::timing::simulate_with_stats(&topology, &plan, &cfg, seed)
+        .map_err(timing_error)?;
+    Ok(Some(TimingRun {
+        result,
+        stats,
+        topology,
+        title: format!("{} — {}", args.scenario.display(), info.id),
+    }))
+}
+
+/// Adds the timing result to the run report: `metrics.timing` and the timing properties.
+fn with_timing(
+    mut report: RunReport,
+    timing: Option<&TimingRun>,
+    runbooks: &[Runbook],
+) -> RunReport {
+    let Some(t) = timing else {
+        return report;
+    };
+    report.metrics.insert(
+        "timing".into(),
+        serde_json::to_value(&t.result).unwrap_or(serde_json::Value::Null),
+    );
+    let procedure = runbooks
+        .first()
+        .map_or(hotfix_sim::runbook::Procedure::Install, |r| r.procedure);
+    for (name, passed, detail) in t.result.properties() {
+        report
+            .properties
+            .push(hotfix_sim::properties::PropertyResult {
+                name,
+                passed,
+                kind: hotfix_sim::properties::Kind::Eventually,
+                procedure,
+                detail: (!passed).then_some(detail),
+            });
+    }
+    report.passed &= t.result.passed;
+    report
+}
+
+fn timing_property_rows(report: &RunReport) -> Vec<(String, bool)> {
+    report
+        .properties
+        .iter()
+        .map(|p| (p.name.to_owned(), p.passed))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.html".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::io(format!("cannot write {}", path.display()), e)
+        })
+}
+
+/// The report file, `--stats`, and the timing summary in text mode.
+fn finish_timing(
+    args: &RunArgs,
+    t: &TimingRun,
+    properties: &[(String, bool)],
+) -> Result<(), CliError> {
+    if let Some(path) = &args.report {
+        let html = hotfix_sim::report::render_html(&t.title, &t.result, properties, &|v| {
+            t.topology.vu_name(v)
+        });
+        write_atomic(path, html.as_bytes())?;
+        note(format!("wrote the report to {}", path.display()));
+    }
+    if args.stats {
+        anstream::eprintln!("{}", t.stats);
+    }
+    if args.output_format == OutputFormat::Text {
+        use std::io::Write as _;
+        let mut out = anstream::stdout().lock();
+        let _ = writeln!(out, "{}", timing_summary(&t.result));
+    }
+    Ok(())
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s >= 7200.0 {
+        format!("{:.2} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// Timing in a few lines of text.
+fn timing_summary(r: &hotfix_sim::timing::TimingResult) -> String {
+    let mut s = format!(
+        "timing (seed {}, {:?}, {:?}): makespan {}, {} of {} nodes converged",
+        r.seed,
+        r.procedure,
+        r.strategy,
+        fmt_secs(r.makespan_s),
+        r.nodes.converged,
+        r.nodes.affected
+    );
+    if let Some(c) = &r.convergence_s {
+        s += &format!(
+            " (p50 {}, p95 {}, p99 {}, max {})",
+            fmt_secs(c.p50_s),
+            fmt_secs(c.p95_s),
+            fmt_secs(c.p99_s),
+            fmt_secs(c.max_s)
+        );
+    }
+    if r.nodes.failed + r.nodes.rolled_back + r.nodes.pending_change + r.nodes.not_attempted > 0 {
+        s += &format!(
+            "\n  nodes: {} failed, {} rolled back, {} left pending, {} not attempted",
+            r.nodes.failed, r.nodes.rolled_back, r.nodes.pending_change, r.nodes.not_attempted
+        );
+    }
+    if let Some(d) = &r.vu_downtime_s {
+        s += &format!(
+            "\n  VU downtime: mean {}, max {} over {} VUs",
+            fmt_secs(d.mean_s),
+            fmt_secs(d.max_s),
+            d.vus
+        );
+    }
+    for w in &r.mixed_version {
+        s += &format!(
+            "\n  mixed versions of {}: {}{}",
+            w.package,
+            fmt_secs(w.window_s),
+            if w.open_at_end {
+                " (still mixed at the end)"
+            } else {
+                ""
+            }
+        );
+    }
+    s += &format!(
+        "\n  {} bytes sent, peak {} transfers, retries: {} transfer, {} apply, {} workstation",
+        r.bytes_sent,
+        r.peak_concurrent_transfers,
+        r.retries.transfer,
+        r.retries.apply,
+        r.retries.workstation
+    );
+    if r.workstations.total > 0 {
+        s += &format!(
+            "\n  workstations: {} of {} updated, {} failed",
+            r.workstations.updated, r.workstations.total, r.workstations.failed
+        );
+    }
+    if let Some(stop) = &r.stopped {
+        s += &format!(
+            "\n  stopped at {}: {}{}",
+            fmt_secs(stop.at_s),
+            stop.reason,
+            if stop.rolled_back {
+                " (rolled back)"
+            } else {
+                ""
+            }
+        );
+    }
+    s
+}
+
+/// `hotfix sim run` on a timing-only scenario ([timing.topology], no model).
+fn run_timing_only(args: &RunArgs) -> CmdResult {
+    if args.save_model.is_some() {
+        return Err(
+            CliError::usage("--save-model needs a scenario with a model")
+                .hint("timing-only scenarios have a generated topology, not a system model"),
+        );
+    }
+    let sc = hotfix_sim::timing::TimingScenario::load(&args.scenario).map_err(timing_error)?;
+    let seed = args.seed.unwrap_or(sc.seed);
+    let (result, stats) =
+        hotfix_sim::timing::simulate_with_stats(&sc.topology, &sc.plan, &sc.config, seed)
+            .map_err(timing_error)?;
+    let props = result.properties();
+    let rows: Vec<(String, bool)> = props
+        .iter()
+        .map(|(n, ok, _)| ((*n).to_owned(), *ok))
+        .collect();
+    match args.output_format {
+        OutputFormat::Json => print_json(&json!({
+            "scenario": args.scenario.display().to_string(),
+            "seed": seed,
+            "passed": result.passed,
+            "properties": props.iter().map(|(n, ok, d)| {
+                let mut p = json!({ "name": n, "passed": ok, "kind": "eventually" });
+                if !ok {
+                    p["detail"] = json!(d);
+                }
+                p
+            }).collect::<Vec<_>>(),
+            "violations": [],
+            "metrics": { "timing": &result },
+        }))?,
+        OutputFormat::Text => {
+            use std::io::Write as _;
+            let mut out = anstream::stdout().lock();
+            let _ = writeln!(
+                out,
+                "scenario {} (seed {seed}): timing only, {} nodes",
+                args.scenario.display(),
+                sc.topology.node_count
+            );
+            for (n, ok, d) in &props {
+                let _ = writeln!(
+                    out,
+                    "  {} {n}{}",
+                    if *ok { "pass" } else { "FAIL" },
+                    if *ok { String::new() } else { format!(": {d}") }
+                );
+            }
+        }
+    }
+    let run = TimingRun {
+        result,
+        stats,
+        topology: sc.topology,
+        title: sc.name.clone(),
+    };
+    finish_timing(args, &run, &rows)?;
+    if !run.result.passed {
+        note(format!(
+            "replay: hotfix sim run {} --seed {seed}",
+            args.scenario.display()
+        ));
+    }
+    Ok(if run.result.passed {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+/// `hotfix sim sweep`.
+fn sweep(args: SweepArgs) -> CmdResult {
+    use hotfix_sim::sweep::{RunRecord, output, run_seeds};
+    use hotfix_sim::timing::{TimingScenario, digest, simulate};
+    let bytes = std::fs::read(&args.scenario)
+        .map_err(|e| CliError::io(format!("cannot read {}", args.scenario.display()), e))?;
+    let (name, cfg, topology, plan) = if TimingScenario::is_timing_only(&args.scenario) {
+        let sc = TimingScenario::load(&args.scenario).map_err(timing_error)?;
+        (sc.name, sc.config, sc.topology, sc.plan)
+    } else {
+        let loaded = load(&args.scenario)?;
+        let (cfg, topology, plan) = timing_setup(
+            &loaded.scenario,
+            &loaded.info,
+            &loaded.model,
+            &loaded.runbooks,
+        )?;
+        let name = args
+            .scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (name, cfg, topology, plan)
+    };
+    let seeds = args.seeds.seeds(args.shard);
+    let bar = if crate::cli::progress_enabled() {
+        let bar = indicatif::ProgressBar::new(seeds.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("seeds [{bar:30}] {pos}/{len} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let runs = run_seeds(
+        &seeds,
+        args.jobs,
+        |seed| {
+            let r = simulate(&topology, &plan, &cfg, seed).map_err(|e| e.to_string())?;
+            Ok(RunRecord {
+                seed,
+                passed: r.passed,
+                metrics: r
+                    .flat_metrics()
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                    .collect(),
+            })
+        },
+        &|| bar.inc(1),
+    )
+    .map_err(|e| {
+        CliError::usage(e.to_string()).hint(format!(
+            "replay one seed: hotfix sim run {} --seed N",
+            args.scenario.display()
+        ))
+    })?;
+    bar.finish_and_clear();
+    let out = output(&name, &digest(&bytes), args.seeds, args.shard, runs);
+    note(format!(
+        "{} seeds in {:.2} s",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    match args.output_format {
+        OutputFormat::Json => print_json(&out)?,
+        OutputFormat::Text => {
+            use std::io::Write as _;
+            let _ = write!(
+                anstream::stdout().lock(),
+                "{}",
+                hotfix_sim::sweep::render_text(&out)
+            );
+        }
+    }
+    // Failed seeds are results, not errors: a job array must not retry them.
+    Ok(EXIT_OK)
+}
+
+/// `hotfix sim merge`.
+fn merge(args: MergeArgs) -> CmdResult {
+    let mut parts = Vec::with_capacity(args.shards.len());
+    for path in &args.shards {
+        let text = std::fs::read(path)
+            .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+        let part: hotfix_sim::sweep::SweepOutput = serde_json::from_slice(&text).map_err(|e| {
+            CliError::usage(format!("{}: not a sweep output: {e}", path.display())).hint(
+                "give the files written by `hotfix sim sweep --shard K/N --output-format json`",
+            )
+        })?;
+        parts.push(part);
+    }
+    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| {
+        CliError::usage(e.to_string())
+            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)")
+    })?;
+    match args.output_format {
+        OutputFormat::Json => print_json(&merged)?,
+        OutputFormat::Text => {
+            use std::io::Write as _;
+            let _ = write!(
+                anstream::stdout().lock(),
+                "{}",
+                hotfix_sim::sweep::render_text(&merged)
+            );
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -95,7 +95,7 @@ fn axes(svg: &mut String, xmax: f64, ymax: f64, xlabel: &str, ylabel: &str) {
     }
     let ys = nice_step(ymax, 5.0);
     let mut t = 0.0;
-    while t <= ymax * 1.0001 {
+    while ymax > 0.0 && t <= ymax * 1.0001 {
         let y = y0 - (y0 - y1) * t / ymax.max(f64::MIN_POSITIVE);
         let _ = write!(
             svg,
@@ -162,7 +162,7 @@ fn convergence_chart(r: &TimingResult) -> String {
         svg,
         r##"<path class="series" d="{d}"/><text x="{}" y="{}" text-anchor="end">{} of {} converged</text></svg>"##,
         W - MR - 4.0,
-        MT + 14.0,
+        H - MB - 8.0,
         r.nodes.converged,
         r.nodes.affected
     );
@@ -234,15 +234,29 @@ fn mixed_chart(r: &TimingResult) -> String {
     let xmax = (r.series.makespan as f64 / 1e6).max(1e-6);
     let rows = r.mixed_version.len().max(1);
     axes(&mut svg, xmax, 0.0, "time (s)", "");
-    let rh = ((H - MB - MT) / rows as f64).min(36.0);
+    let rh = ((H - MB - MT) / rows as f64).min(44.0);
     for (i, w) in r.mixed_version.iter().enumerate() {
         let y = MT + rh * i as f64;
         let _ = write!(
             svg,
-            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-            ML - 6.0,
-            y + rh * 0.6,
-            escape(&truncate(&w.package, 9))
+            r##"<text x="{}" y="{:.1}">{} ({} nodes): {}</text>"##,
+            ML + 4.0,
+            y + rh * 0.3,
+            escape(&truncate(&w.package, 40)),
+            w.nodes,
+            if w.first_s.is_some() {
+                format!(
+                    "mixed for {}{}",
+                    fmt_dur(w.window_s),
+                    if w.open_at_end {
+                        ", still at the end"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                "never mixed".to_owned()
+            }
         );
         if let (Some(a), Some(b)) = (w.first_s, w.last_s) {
             let x0 = ML + (W - MR - ML) * a / xmax;
@@ -251,9 +265,9 @@ fn mixed_chart(r: &TimingResult) -> String {
                 svg,
                 r##"<rect class="{}" x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: mixed for {}{}</title></rect>"##,
                 if w.open_at_end { "bar open" } else { "bar" },
-                y + rh * 0.15,
+                y + rh * 0.4,
                 (x1 - x0).max(1.0),
-                rh * 0.7,
+                rh * 0.45,
                 escape(&w.package),
                 fmt_dur(w.window_s),
                 if w.open_at_end {
@@ -286,7 +300,9 @@ fn truncate(s: &str, n: usize) -> String {
 /// let topo = TopologySpec { nodes: 4, vus: 2, instances: 2, workstations: 0, msi: 0,
 ///     packages: vec![PackageInfo { name: "Chat".into(), payload_bytes: 1000 }] }.generate();
 /// let r = timing::simulate(&topo, &Plan::install(), &TimingConfig::default(), 1).unwrap();
-/// let html = hotfix_sim::report::render_html("demo", &r, &r.properties(), &|v| topo.vu_name(v));
+/// let props: Vec<(String, bool)> =
+///     r.properties().into_iter().map(|(n, ok, _)| (n.to_owned(), ok)).collect();
+/// let html = hotfix_sim::report::render_html("demo", &r, &props, &|v| topo.vu_name(v));
 /// assert!(html.contains(r#"id="chart-convergence""#));
 /// ```
 pub fn render_html(

@@ -23,6 +23,13 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
+fn props(r: &TimingResult) -> Vec<(String, bool)> {
+    r.properties()
+        .into_iter()
+        .map(|(name, ok, _)| (name.to_owned(), ok))
+        .collect()
+}
+
 fn json(r: &TimingResult) -> String {
     serde_json::to_string_pretty(r).expect("serializes")
 }
@@ -563,7 +570,7 @@ fn shards_merged_equal_a_single_sweep_byte_for_byte() {
 fn report_is_self_contained_and_has_the_charts() {
     let s = scenario(NOISY);
     let r = timing::simulate(&s.topology, &s.plan, &s.config, 21).expect("runs");
-    let html = report::render_html("noisy <test>", &r, &r.properties(), &|v| {
+    let html = report::render_html("noisy <test>", &r, &props(&r), &|v| {
         s.topology.vu_name(v)
     });
     for id in [
@@ -583,7 +590,7 @@ fn report_is_self_contained_and_has_the_charts() {
     }
     assert_eq!(
         html,
-        report::render_html("noisy <test>", &r, &r.properties(), &|v| s
+        report::render_html("noisy <test>", &r, &props(&r), &|v| s
             .topology
             .vu_name(v))
     );
@@ -611,7 +618,7 @@ fn report_renders_in_headless_chromium() {
     };
     let s = scenario(NOISY);
     let r = timing::simulate(&s.topology, &s.plan, &s.config, 22).expect("runs");
-    let html = report::render_html("chromium check", &r, &r.properties(), &|v| {
+    let html = report::render_html("chromium check", &r, &props(&r), &|v| {
         s.topology.vu_name(v)
     });
     let dir = tempfile::tempdir().expect("tempdir");

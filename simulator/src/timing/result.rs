@@ -124,24 +124,40 @@ pub struct TimingResult {
 }
 
 impl TimingResult {
-    /// The timing properties, each pass/fail by name (for the report and the exit code).
-    pub fn properties(&self) -> Vec<(String, bool)> {
+    /// The timing properties: `(id, passed, what failed)`, for the property table and the
+    /// exit code. Ids are kebab-case like the core's property names.
+    pub fn properties(&self) -> Vec<(&'static str, bool, String)> {
+        let n = &self.nodes;
+        let w = &self.workstations;
         vec![
             (
-                "every affected node reached the target version".to_owned(),
-                self.nodes.converged == self.nodes.affected,
+                "timing-nodes-converged",
+                n.converged == n.affected,
+                format!(
+                    "{} of {} affected nodes on the target version ({} failed, {} rolled back, {} not attempted)",
+                    n.converged, n.affected, n.failed, n.rolled_back, n.not_attempted
+                ),
             ),
             (
-                "no node is left with a pending change".to_owned(),
-                self.nodes.pending_change == 0,
+                "timing-no-pending-change",
+                n.pending_change == 0,
+                format!("{} nodes received the files but were never applied", n.pending_change),
             ),
             (
-                "every workstation ends with exactly the target MSI".to_owned(),
-                self.workstations.updated == self.workstations.total,
+                "timing-workstations-updated",
+                w.updated == w.total,
+                format!(
+                    "{} of {} workstations updated ({} failed with neither version, {} not attempted)",
+                    w.updated, w.total, w.failed, w.not_attempted
+                ),
             ),
             (
-                "the rollout was not stopped".to_owned(),
+                "timing-rollout-completed",
                 self.stopped.is_none(),
+                self.stopped
+                    .as_ref()
+                    .map(|s| format!("stopped at {:.3}s: {}", s.at_s, s.reason))
+                    .unwrap_or_default(),
             ),
         ]
     }

@@ -14,7 +14,7 @@ use super::topology::Topology;
 use super::{Plan, TimingError};
 
 /// Top-level keys a timing-only scenario may have.
-const KEYS: &[&str] = &["name", "description", "timing", "faults", "rollout"];
+const KEYS: &[&str] = &["name", "description", "seed", "timing", "faults", "rollout"];
 
 /// A parsed timing-only scenario.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct TimingScenario {
     pub path: PathBuf,
     pub name: String,
     pub description: Option<String>,
+    /// Default seed (`seed = N`, else 0); a command-line seed overrides it.
+    pub seed: u64,
     pub config: TimingConfig,
     pub topology: Topology,
     pub plan: Plan,
@@ -59,6 +61,16 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 impl TimingScenario {
+    /// Whether the file at `path` is a timing-only scenario: valid TOML without a `model`
+    /// key. Unreadable or invalid files answer `false`, so that the core's loader reports
+    /// them with line and column.
+    pub fn is_timing_only(path: &Path) -> bool {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| toml::from_str::<Table>(&text).ok())
+            .is_some_and(|doc| !doc.contains_key("model") && doc.contains_key("timing"))
+    }
+
     /// Reads and parses a timing-only scenario file.
     pub fn load(path: &Path) -> Result<Self, TimingError> {
         let text = std::fs::read_to_string(path).map_err(|source| TimingError::Io {
@@ -104,10 +116,22 @@ impl TimingScenario {
                     .unwrap_or_default()
             });
         let description = opt_str(&doc, "scenario", "description")?.map(str::to_owned);
+        let seed = match doc.get("seed") {
+            None => 0,
+            Some(Value::Integer(i)) if *i >= 0 => *i as u64,
+            Some(_) => {
+                return Err(TimingError::InvalidValue {
+                    table: "scenario".into(),
+                    key: "seed".into(),
+                    message: "expected a non-negative integer".into(),
+                });
+            }
+        };
         Ok(TimingScenario {
             path: path.to_owned(),
             name,
             description,
+            seed,
             config,
             topology,
             plan,
