@@ -136,6 +136,10 @@ impl From<VerifyError> for ExtractError {
                 ExtractError::Refused { rule, message }
             }
             VerifyError::Sink(SinkError::Cancelled) => ExtractError::Cancelled,
+            e => ExtractError::Io {
+                path: PathBuf::new(),
+                source: std::io::Error::other(e.to_string()),
+            },
         }
     }
 }

@@ -140,6 +140,9 @@ pub enum VerifyError {
     },
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// A bug: an internal invariant broke (never caused by package content).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Why a sink stopped.
@@ -578,6 +581,24 @@ fn run<R: Read + Seek>(
     }
 
     // 4. The payload, streamed once.
+    std::thread::scope(|scope| {
+        let mut pipe = HashPipe::start(scope);
+        walk_payload(
+            &mut rd, &files, &expected, &reported, report, sink, &mut pipe,
+        )
+    })
+}
+
+/// Streams every payload entry against the manifest: names, listing, order, size, hash.
+fn walk_payload<R: Read + Seek>(
+    rd: &mut PackageReader<R>,
+    files: &[&FileEntry],
+    expected: &HashMap<&str, usize>,
+    reported: &HashSet<String>,
+    report: &mut VerifyReport,
+    sink: &mut dyn EntrySink,
+    pipe: &mut HashPipe,
+) -> Result<(), VerifyError> {
     let mut seen = vec![false; files.len()];
     let mut last: Option<usize> = None;
     let mut broken = false;
@@ -656,26 +677,57 @@ fn run<R: Read + Seek>(
         if writing {
             sink.start_file(file)?;
         }
-        let mut hasher = sha2::Sha256::new();
+        // Large files are hashed on a second thread while the next chunk is read and
+        // inflated; small ones inline, where the hand-off would cost more than it saves.
+        let piped = file.size > CHUNK_BYTES as u64;
+        let mut inline = sha2::Sha256::new();
         let mut total: u64 = 0;
         let outcome: Result<(), Option<ReadError>> = loop {
+            let mut chunk = if piped {
+                pipe.buffer()?
+            } else {
+                std::mem::take(&mut buf)
+            };
             let room = file.size.saturating_sub(total).saturating_add(1);
-            let len = usize::try_from(room).map_or(buf.len(), |r| r.min(buf.len()));
-            match entry.read_chunk(&mut buf[..len]) {
-                Ok(0) => break Ok(()),
+            let len = usize::try_from(room).map_or(chunk.len(), |r| r.min(chunk.len()));
+            let step = match entry.read_chunk(&mut chunk[..len]) {
+                Ok(0) => Err(Ok(())),
                 Ok(n) => {
                     total += n as u64;
                     if total > file.size {
-                        break Err(None);
-                    }
-                    hasher.update(&buf[..n]);
-                    writing &= report.failures.is_empty();
-                    if writing {
-                        sink.write(&buf[..n])?;
+                        Err(Err(None))
+                    } else {
+                        Ok(n)
                     }
                 }
-                Err(e) => break Err(Some(e)),
+                Err(e) => Err(Err(Some(e))),
+            };
+            let n = match step {
+                Ok(n) => n,
+                Err(end) => {
+                    if piped {
+                        pipe.recycle(chunk);
+                    } else {
+                        buf = chunk;
+                    }
+                    break end;
+                }
+            };
+            writing &= report.failures.is_empty();
+            if writing {
+                sink.write(&chunk[..n])?;
             }
+            if piped {
+                pipe.submit(chunk, n)?;
+            } else {
+                inline.update(&chunk[..n]);
+                buf = chunk;
+            }
+        };
+        let digest: [u8; 32] = if piped {
+            pipe.finish()?
+        } else {
+            inline.finalize().into()
         };
         report.files += 1;
         report.bytes += total.min(file.size);
@@ -692,7 +744,6 @@ fn run<R: Read + Seek>(
                 }
             }
             Ok(()) => {
-                let digest: [u8; 32] = hasher.finalize().into();
                 if total < file.size {
                     report.fail_rule(
                         Some(&name),
@@ -727,6 +778,99 @@ fn run<R: Read + Seek>(
         }
     }
     Ok(())
+}
+
+/// Buffers in flight between the reading thread and the hashing thread: memory stays at
+/// `PIPE_BUFFERS * CHUNK_BYTES` whatever the file size.
+const PIPE_BUFFERS: usize = 3;
+
+enum ToHasher {
+    Data(Vec<u8>, usize),
+    Finish,
+}
+
+enum FromHasher {
+    Buffer(Vec<u8>),
+    Digest([u8; 32]),
+}
+
+/// SHA-256 on a second thread, one file at a time, fed in order.
+struct HashPipe {
+    tx: std::sync::mpsc::SyncSender<ToHasher>,
+    rx: std::sync::mpsc::Receiver<FromHasher>,
+    pool: Vec<Vec<u8>>,
+    made: usize,
+}
+
+fn pipe_stopped() -> VerifyError {
+    VerifyError::Internal("the hashing thread stopped".into())
+}
+
+impl HashPipe {
+    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> HashPipe {
+        let (tx, hrx) = std::sync::mpsc::sync_channel::<ToHasher>(PIPE_BUFFERS);
+        let (htx, rx) = std::sync::mpsc::channel::<FromHasher>();
+        scope.spawn(move || {
+            let mut h = sha2::Sha256::new();
+            for msg in hrx {
+                let reply = match msg {
+                    ToHasher::Data(buf, n) => {
+                        h.update(&buf[..n]);
+                        FromHasher::Buffer(buf)
+                    }
+                    ToHasher::Finish => {
+                        FromHasher::Digest(std::mem::take(&mut h).finalize().into())
+                    }
+                };
+                if htx.send(reply).is_err() {
+                    return;
+                }
+            }
+        });
+        HashPipe {
+            tx,
+            rx,
+            pool: Vec::new(),
+            made: 0,
+        }
+    }
+
+    /// A free buffer: from the pool, a new one while fewer than [`PIPE_BUFFERS`] exist,
+    /// else the next one the hasher gives back.
+    fn buffer(&mut self) -> Result<Vec<u8>, VerifyError> {
+        if let Some(b) = self.pool.pop() {
+            return Ok(b);
+        }
+        if self.made < PIPE_BUFFERS {
+            self.made += 1;
+            return Ok(vec![0u8; CHUNK_BYTES]);
+        }
+        match self.rx.recv().map_err(|_| pipe_stopped())? {
+            FromHasher::Buffer(b) => Ok(b),
+            FromHasher::Digest(_) => Err(pipe_stopped()),
+        }
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.pool.push(buf);
+    }
+
+    fn submit(&mut self, buf: Vec<u8>, n: usize) -> Result<(), VerifyError> {
+        self.tx
+            .send(ToHasher::Data(buf, n))
+            .map_err(|_| pipe_stopped())
+    }
+
+    /// The digest of everything submitted since the last `finish`.
+    fn finish(&mut self) -> Result<[u8; 32], VerifyError> {
+        self.tx.send(ToHasher::Finish).map_err(|_| pipe_stopped())?;
+        loop {
+            match self.rx.recv().map_err(|_| pipe_stopped())? {
+                FromHasher::Buffer(b) => self.pool.push(b),
+                FromHasher::Digest(d) => return Ok(d),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -525,3 +525,73 @@ mod mutations {
         }
     }
 }
+
+/// Files larger than one chunk take the pipelined hashing path: it must agree with the
+/// inline one on good and bad data.
+#[test]
+fn large_files_are_hashed_correctly_in_the_pipeline() {
+    use support::rawzip;
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big_text: Vec<u8> = (0..60_000u32)
+        .flat_map(|i| format!("row {i}\n").into_bytes())
+        .collect();
+    let payload: corpus::Payload = vec![
+        (
+            "server/ChatServer/big.bin".into(),
+            corpus::noise(1_100_000, 9),
+            0,
+        ),
+        ("server/ChatServer/big.txt".into(), big_text, 8),
+        ("server/ChatServer/small.txt".into(), b"small".to_vec(), 0),
+    ];
+    let good = corpus::package_with(&[&keys.signer], "HF-BIG", 1, &[], &payload);
+    let report = verify_bytes(dir.path(), "big.zip", &good, &trust, 1);
+    assert!(report.ok, "{:#?}", report.failures);
+    let install = tempfile::tempdir().expect("install");
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "big.zip",
+        &good,
+        &trust,
+        1,
+        false,
+    )
+    .expect("extract");
+    for (path, data, _) in &payload {
+        assert_eq!(&std::fs::read(r.target.join(path)).expect("file"), data);
+    }
+
+    let xml = corpus::manifest_for("HF-BIG", 1, &[], &payload).to_xml();
+    let sig = corpus::signature(&keys.signer, &xml, "HF-BIG", 1);
+    let mut entries = corpus::entries(&xml, &[sig], &payload);
+    for e in entries
+        .iter_mut()
+        .filter(|e| e.name.starts_with(b"server/ChatServer/big"))
+    {
+        let mid = e.data.len() - 1000;
+        e.data[mid] ^= 0x40;
+    }
+    let bad = rawzip::write_zip(&entries);
+    let report = verify_bytes(dir.path(), "bad.zip", &bad, &trust, 1);
+    let hits: Vec<_> = report
+        .failures
+        .iter()
+        .map(|f| (f.entry.clone().unwrap_or_default(), f.rule))
+        .collect();
+    assert_eq!(
+        hits,
+        vec![
+            (
+                "server/ChatServer/big.bin".to_owned(),
+                "entry-sha256-mismatch"
+            ),
+            (
+                "server/ChatServer/big.txt".to_owned(),
+                "entry-sha256-mismatch"
+            ),
+        ]
+    );
+}
