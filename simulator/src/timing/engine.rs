@@ -150,7 +150,8 @@ struct Engine<'a> {
     tq: VecDeque<u32>,
     slots: u32,
     peak_slots: u32,
-    data: BinaryHeap<Reverse<(u128, u32)>>,
+    /// Transfers in their data phase: `finish tag << 28 | node << 1 | fails`.
+    data: BinaryHeap<Reverse<u128>>,
     vs: u128,
     vs_at: Micros,
     rate: u64,
@@ -194,18 +195,43 @@ pub(crate) fn run(
     Ok((e.finish(), counters))
 }
 
-/// Sorted, deduplicated `(a, b)` pairs as CSR over `a` in `0..n`.
-fn csr_from_pairs(n: u32, mut pairs: Vec<u64>) -> (Vec<u32>, Vec<u32>) {
-    pairs.sort_unstable();
-    pairs.dedup();
+/// CSR over `0..n` of the pairs `(a, b)` that `each` produces (it is called twice: to
+/// count, then to fill), each row sorted and deduplicated. No global sort: two linear
+/// passes plus a sort of each (short) row.
+fn csr_build(n: u32, each: impl Fn(&mut dyn FnMut(u32, u32))) -> (Vec<u32>, Vec<u32>) {
     let mut off = vec![0u32; n as usize + 1];
-    for &p in &pairs {
-        off[(p >> 32) as usize + 1] += 1;
-    }
+    each(&mut |a, _| off[a as usize + 1] += 1);
     for i in 0..n as usize {
         off[i + 1] += off[i];
     }
-    let vals = pairs.into_iter().map(|p| p as u32).collect();
+    let mut vals = vec![0u32; off[n as usize] as usize];
+    let mut fill = off.clone();
+    each(&mut |a, b| {
+        vals[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
+    });
+    // Sort and deduplicate each row in place, compacting as we go.
+    let mut w = 0usize;
+    let mut start = 0usize;
+    for i in 0..n as usize {
+        let end = off[i + 1] as usize;
+        let row = &mut vals[start..end];
+        if row.len() > 1 {
+            row.sort_unstable();
+        }
+        let row_start = w;
+        for k in start..end {
+            let v = vals[k];
+            if w == row_start || vals[w - 1] != v {
+                vals[w] = v;
+                w += 1;
+            }
+        }
+        off[i] = row_start as u32;
+        start = end;
+    }
+    off[n as usize] = w as u32;
+    vals.truncate(w);
     (off, vals)
 }
 
@@ -219,15 +245,15 @@ impl<'a> Engine<'a> {
         let n = topo.node_count;
         let v = topo.vu_count();
         // Node → distinct affected packages.
-        let mut pairs = Vec::with_capacity(topo.vu_nodes.len());
-        for vu in 0..v {
-            for &node in topo.nodes_of(vu) {
-                for &p in topo.packages_of(vu) {
-                    pairs.push((u64::from(node) << 32) | u64::from(p));
+        let (off, pkgs) = csr_build(n, |emit| {
+            for vu in 0..v {
+                for &node in topo.nodes_of(vu) {
+                    for &p in topo.packages_of(vu) {
+                        emit(node, p);
+                    }
                 }
             }
-        }
-        let (off, pkgs) = csr_from_pairs(n, pairs);
+        });
         let mut pkg_total = vec![0u32; topo.packages.len()];
         for &p in &pkgs {
             pkg_total[p as usize] += 1;
@@ -251,16 +277,16 @@ impl<'a> Engine<'a> {
         let affected = order.len() as u32;
 
         let (node_vu_off, node_vus, vu_left) = if cfg.activate == Activation::WhenConverged {
-            let mut pairs = Vec::with_capacity(topo.vu_nodes.len());
-            for vu in 0..v {
-                if topo.packages_of(vu).is_empty() {
-                    continue;
+            let (off, vals) = csr_build(n, |emit| {
+                for vu in 0..v {
+                    if topo.packages_of(vu).is_empty() {
+                        continue;
+                    }
+                    for &node in topo.nodes_of(vu) {
+                        emit(node, vu);
+                    }
                 }
-                for &node in topo.nodes_of(vu) {
-                    pairs.push((u64::from(node) << 32) | u64::from(vu));
-                }
-            }
-            let (off, vals) = csr_from_pairs(n, pairs);
+            });
             let mut left = vec![0u32; v as usize];
             for &vu in &vals {
                 left[vu as usize] += 1;
@@ -381,7 +407,7 @@ impl<'a> Engine<'a> {
             + self.wave_ready.capacity() * 4
             + self.tq.capacity() * 4
             + self.aq.capacity() * 4
-            + self.data.capacity() * 32
+            + self.data.capacity() * 16
             + self.ws_state.capacity() * 2
             + self.q.peak_len() * 16
     }
@@ -835,9 +861,9 @@ impl<'a> Engine<'a> {
         self.bytes_sent = self.bytes_sent.saturating_add(sent);
         self.advance_clock();
         let tag = self.vs + u128::from(sent) * MICRO;
-        // The low bit of the node slot carries the outcome (node index < 2^27).
-        self.data
-            .push(Reverse((tag, (node << 1) | u32::from(fail))));
+        // Node index < 2^27, so node and outcome fit in the low 28 bits.
+        let key = (tag.min(u128::MAX >> 28) << 28) | u128::from((node << 1) | u32::from(fail));
+        self.data.push(Reverse(key));
         self.reschedule_completion();
     }
 
@@ -855,13 +881,17 @@ impl<'a> Engine<'a> {
             None => 0,
             Some(share) => self.cfg.link_bandwidth.min(share).max(1),
         };
-        let Some(Reverse((tag, _))) = self.data.peek() else {
+        let Some(&Reverse(key)) = self.data.peek() else {
             self.next_completion = NEVER;
             return;
         };
+        let tag = key >> 28;
         let left = tag.saturating_sub(self.vs);
-        let rate = u128::from(self.rate);
-        let dt = left.div_ceil(rate);
+        // u64 division when it fits (always, below 18 TB in flight): u128 division is slow.
+        let dt = match u64::try_from(left) {
+            Ok(l) => u128::from(l.div_ceil(self.rate)),
+            Err(_) => left.div_ceil(u128::from(self.rate)),
+        };
         let t = self
             .now
             .saturating_add(u64::try_from(dt).unwrap_or(u64::MAX / 2));
@@ -877,11 +907,12 @@ impl<'a> Engine<'a> {
         }
         self.advance_clock();
         self.next_completion = NEVER;
-        while let Some(&Reverse((tag, packed))) = self.data.peek() {
-            if tag > self.vs {
+        while let Some(&Reverse(key)) = self.data.peek() {
+            if key >> 28 > self.vs {
                 break;
             }
             self.data.pop();
+            let packed = (key & ((1 << 28) - 1)) as u32;
             let node = packed >> 1;
             let ok = packed & 1 == 0 && !self.is_unreachable(node);
             self.transfer_finished(node, ok);

@@ -1,9 +1,12 @@
 //! The event queue: a monotone radix heap over integer times, FIFO among equal times.
 //!
 //! A discrete-event simulation never schedules into the past, so the keys popped are
-//! non-decreasing and a radix heap applies: each element moves down at most 64 buckets
-//! over its life, and every move is an append to a `Vec`, which is much friendlier to
-//! caches than a binary heap of a million entries. Events with the same time come out in
+//! non-decreasing and a radix heap applies. This one uses byte digits: an entry sits in
+//! bucket (level, digit) where `level` is the highest byte in which its time differs from
+//! the last time popped and `digit` is its time's byte there. An entry moves down at most
+//! 8 levels over its life (2–4 for times within minutes of each other), every move is an
+//! append to a `Vec`, and finding the next bucket is a scan of a few bitmap words. That is
+//! much friendlier to caches than a binary heap of a million entries. Events with the same time come out in
 //! the order they were pushed (a sequence number breaks ties), so the simulation is
 //! deterministic without depending on hash or allocation order.
 //!
@@ -11,6 +14,8 @@
 //! engine; it is caught by a debug assertion and clamped in release builds).
 
 use std::collections::VecDeque;
+
+const BUCKETS: usize = 8 * 256;
 
 /// One queued event: time in microseconds, sequence number, and a packed payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +31,14 @@ pub(crate) struct EventQueue {
     last: u64,
     /// Entries whose time equals `last`, in sequence order.
     current: VecDeque<Entry>,
-    /// Bucket `i` (1..=64) holds entries whose time differs from `last` first at bit `i-1`.
+    /// Bucket `level * 256 + digit`, see the module comment.
     buckets: Vec<Vec<Entry>>,
+    /// Smallest time in each bucket (kept on push, so a refill needs one pass, not two).
+    mins: Vec<u64>,
+    /// Per level, a 256-bit map of the non-empty digits.
+    nonempty: [[u64; 4]; 8],
+    /// Bit `level` set when any bucket of that level is non-empty.
+    levels: u8,
     len: usize,
     seq: u32,
     peak_len: usize,
@@ -44,16 +55,22 @@ impl EventQueue {
         EventQueue {
             last: 0,
             current: VecDeque::new(),
-            buckets: (0..65).map(|_| Vec::new()).collect(),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            mins: vec![u64::MAX; BUCKETS],
+            nonempty: [[0; 4]; 8],
+            levels: 0,
             len: 0,
             seq: 0,
             peak_len: 0,
         }
     }
 
+    /// Bucket of a time different from `last`.
     #[inline]
     fn bucket_of(&self, time: u64) -> usize {
-        (64 - (time ^ self.last).leading_zeros()) as usize
+        let level = (63 - (time ^ self.last).leading_zeros()) / 8;
+        let digit = (time >> (8 * level)) & 0xff;
+        (level as usize) << 8 | digit as usize
     }
 
     /// Schedules `payload` at `time` (not earlier than the last popped time).
@@ -72,13 +89,24 @@ impl EventQueue {
         if time == self.last {
             self.current.push_back(entry);
         } else {
-            let b = self.bucket_of(time);
-            self.buckets[b].push(entry);
+            self.put(entry);
         }
         self.len += 1;
         if self.len > self.peak_len {
             self.peak_len = self.len;
         }
+    }
+
+    #[inline]
+    fn put(&mut self, e: Entry) {
+        let b = self.bucket_of(e.time);
+        self.buckets[b].push(e);
+        if e.time < self.mins[b] {
+            self.mins[b] = e.time;
+        }
+        let (level, digit) = (b >> 8, b & 0xff);
+        self.nonempty[level][digit >> 6] |= 1 << (digit & 63);
+        self.levels |= 1 << level;
     }
 
     /// Removes and returns the earliest event (first pushed among equal times).
@@ -93,27 +121,38 @@ impl EventQueue {
 
     /// Moves the smallest non-empty bucket down; false when the queue is empty.
     fn refill(&mut self) -> bool {
-        let Some(i) = (1..65).find(|&i| !self.buckets[i].is_empty()) else {
+        if self.levels == 0 {
             return false;
+        }
+        let level = self.levels.trailing_zeros() as usize;
+        let words = &mut self.nonempty[level];
+        let Some(w) = words.iter().position(|&x| x != 0) else {
+            return false; // unreachable: `levels` says this level has a bucket
         };
+        let digit = w * 64 + words[w].trailing_zeros() as usize;
+        words[w] &= !(1 << (digit & 63));
+        if words.iter().all(|&x| x == 0) {
+            self.levels &= !(1 << level);
+        }
+        let i = level << 8 | digit;
         let mut bucket = std::mem::take(&mut self.buckets[i]);
-        let min = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
+        let min = self.mins[i];
+        self.mins[i] = u64::MAX;
         self.last = min;
         for e in bucket.drain(..) {
             if e.time == min {
                 self.current.push_back(e);
             } else {
-                let b = self.bucket_of(e.time);
-                self.buckets[b].push(e);
+                self.put(e);
             }
         }
-        // Give the allocation back so the bucket does not have to grow again.
-        if self.buckets[i].is_empty() {
-            self.buckets[i] = bucket;
+        // Every entry went to a lower bucket: give the allocation back for reuse.
+        self.buckets[i] = bucket;
+        if self.current.len() > 1 {
+            self.current
+                .make_contiguous()
+                .sort_unstable_by_key(|e| e.seq);
         }
-        self.current
-            .make_contiguous()
-            .sort_unstable_by_key(|e| e.seq);
         true
     }
 

@@ -141,7 +141,10 @@ impl TimingResult {
             (
                 "timing-no-pending-change",
                 n.pending_change == 0,
-                format!("{} nodes received the files but were never applied", n.pending_change),
+                format!(
+                    "{} nodes received the files but were never applied",
+                    n.pending_change
+                ),
             ),
             (
                 "timing-workstations-updated",
