@@ -1,0 +1,32 @@
+//! minisign text parsers on arbitrary bytes: `Signature::parse`, `PublicKey::parse`,
+//! `SecretKey::parse` (no passphrase, so scrypt never runs: its cost parameters come
+//! from the input, see docs/FUZZING.md), `SecretKey::is_encrypted`. Whatever parses
+//! must write back to text that parses to the same value, and a parsed signature is
+//! checked against a fixed key (it must simply fail, not panic).
+#![no_main]
+
+use hotfix_sign::{PublicKey, SecretKey, Signature};
+use libfuzzer_sys::fuzz_target;
+
+/// The fixed test key (fuzz/keys/fuzz.pub) that signed the seed packages.
+const FUZZ_PUB: &str = include_str!("../keys/fuzz.pub");
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(sig) = Signature::parse(text) {
+        let back = Signature::parse(&sig.to_file_text()).expect("written signature parses");
+        assert_eq!(sig, back, "signature text round trip");
+        let key = PublicKey::parse(FUZZ_PUB).expect("fuzz.pub parses");
+        let _ = key.verify(&sig, data);
+    }
+    if let Ok(key) = PublicKey::parse(text) {
+        let back = PublicKey::parse(&key.to_file_text("round trip")).expect("written key parses");
+        assert_eq!(key, back, "public key text round trip");
+    }
+    let _ = SecretKey::is_encrypted(text);
+    if let Ok(secret) = SecretKey::parse(text, None) {
+        let _ = secret.public_key();
+    }
+});
