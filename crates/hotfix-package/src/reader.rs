@@ -632,7 +632,7 @@ fn diagnose_missing_end<R: Read + Seek>(src: &mut BufReader<R>, file_len: u64) -
         ReadError::fatal(
             Rule::Truncated,
             None,
-            "no end record: the archive is truncated",
+            "no end record at the end of the file: the archive is truncated (or has more than 64 KiB appended)",
         )
     } else {
         ReadError::fatal(Rule::NoEndRecord, None, "no end record: not a zip archive")

@@ -595,3 +595,58 @@ fn large_files_are_hashed_correctly_in_the_pipeline() {
         ]
     );
 }
+
+/// The ZIP64 forms (extra fields in both headers, ZIP64 end record and locator) as the
+/// real writer produces them, forced on a small package.
+#[test]
+fn a_package_in_zip64_form_verifies_and_extracts() {
+    use hotfix_package::zipwrite::{
+        CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header,
+    };
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let mut out = Vec::new();
+    let mut cd = CentralDirectory::new(Zip64::ALWAYS);
+    let modified =
+        DosDateTime::from_utc(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000));
+    for e in corpus::good_entries(&keys) {
+        let body = e.stored_bytes();
+        let name = e.name_str();
+        let h = EntryHeader {
+            name: &name,
+            method: e.method,
+            crc32: support::rawzip::crc32(&e.data),
+            compressed_size: body.len() as u64,
+            size: e.data.len() as u64,
+            modified,
+        };
+        let offset = out.len() as u64;
+        out.extend_from_slice(&local_header(&h, offset, Zip64::ALWAYS));
+        out.extend_from_slice(&body);
+        cd.push(&h, offset);
+    }
+    let cd_offset = out.len() as u64;
+    out.extend_from_slice(&cd.finish(cd_offset));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = verify_bytes(dir.path(), "zip64.zip", &out, &trust, 1);
+    assert!(report.ok, "{:#?}", report.failures);
+    let install = tempfile::tempdir().expect("install");
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "zip64.zip",
+        &out,
+        &trust,
+        1,
+        false,
+    )
+    .expect("extract");
+    // The same archive with bytes after its end record is still refused.
+    out.extend_from_slice(b"x");
+    let report = verify_bytes(dir.path(), "zip64-appended.zip", &out, &trust, 1);
+    assert!(
+        report.has_rule("archive-appended-data"),
+        "{:#?}",
+        report.failures
+    );
+}
