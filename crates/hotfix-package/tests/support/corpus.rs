@@ -299,7 +299,7 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
         let name = format::signature_entry_name(keys.signer.key_id());
         add(
             "manifest-changed-one-byte",
-            rawzip::write_zip(&entries(&changed, &[sig.clone()], &p)),
+            rawzip::write_zip(&entries(&changed, std::slice::from_ref(&sig), &p)),
             "signature-invalid",
             Some(&name),
         );
@@ -308,7 +308,7 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
         let other_sig = signature(&keys.signer, &other_xml, "HF-7.0.3-0043", 1);
         add(
             "manifest-from-another-package",
-            rawzip::write_zip(&entries(&other_xml, &[sig.clone()], &p)),
+            rawzip::write_zip(&entries(&other_xml, std::slice::from_ref(&sig), &p)),
             "signature-invalid",
             Some(&name),
         );
