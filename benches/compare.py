@@ -149,7 +149,7 @@ def sha256_file(p: Path) -> str:
 
 
 def run_corpus(name, src: Path, work: Path, hotfix: Path, runs: int):
-    out = work / f"out-{name}"
+    out = work / ("out-" + name.replace(" ", "-"))
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     key = work / "bench"
@@ -184,8 +184,12 @@ def run_corpus(name, src: Path, work: Path, hotfix: Path, runs: int):
     rows.append(("verify", v, o, "openssl dgst -sha256", "throughput ≥ 0.9×", o["median_s"] / v["median_s"] >= 0.9))
     rows.append(("verify", v, t, "unzip -t", "(info)", None))
 
+    def fresh_install():
+        rm(install)()
+        install.mkdir()
+
     e = bench("hotfix extract", [hotfix, "extract", pkg, "--install-dir", install, "--trusted", f"{key}.pub"], runs,
-              before=rm(install))
+              before=fresh_install)
     u = bench("unzip", ["unzip", "-qq", pkg, "-d", unz], runs, before=rm(unz))
     rows.append(("extract", e, u, "unzip", "time ≤ 1.2×", e["median_s"] / u["median_s"] <= 1.2))
     rm(install, unz)()
