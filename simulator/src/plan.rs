@@ -223,8 +223,8 @@ pub fn checklist(model: &Model, info: &HotfixInfo, runbooks: &[Runbook]) -> Chec
             let (text, commands) = texts.get(n as usize - 1).cloned().unwrap_or_default();
             let tr = report
                 .trace
-                .iter()
-                .find(|t| t.step == n && t.phase == rb_i as u32);
+                .get(n as usize - 1)
+                .filter(|t| t.step == n && t.phase == rb_i as u32);
             let mut item = Item {
                 number: n,
                 action: step.action.name(),

@@ -223,6 +223,7 @@ pub fn run(
             .collect();
         let mut conv = Convergence::new(model, info, rb.procedure);
         let mut inactivated: Vec<VuId> = Vec::new();
+        let mut was_inactivated = vec![false; model.vus.len()];
         let mut last_change: Option<u32> = None;
         let mut last_save: Option<u32> = None;
         let mut broken: BTreeSet<&'static str> = BTreeSet::new();
@@ -259,7 +260,8 @@ pub fn run(
                 } else {
                     inactive_since[vi] = Some(step_no);
                     vus_inactivated += 1;
-                    if !inactivated.contains(&v) {
+                    if !was_inactivated[vi] {
+                        was_inactivated[vi] = true;
                         inactivated.push(v);
                     }
                 }

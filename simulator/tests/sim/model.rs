@@ -124,3 +124,36 @@ fn a_node_costs_well_under_two_kilobytes() {
     let per_node = m.approx_heap_bytes() / m.nodes.len();
     assert!(per_node < 512, "{per_node} bytes per node");
 }
+
+mod hostile_xml {
+    use proptest::prelude::*;
+
+    fn base_text() -> String {
+        std::fs::read_to_string(
+            crate::support::scenarios_dir().join("models/contact-center-installed.xml"),
+        )
+        .expect("read")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Truncated or corrupted model files give problems, never a panic; whatever
+        /// loads saves back canonically.
+        #[test]
+        fn corrupted_models_never_panic(cut in 0usize..4000, at in 0usize..4000, byte in any::<u8>()) {
+            let text = base_text();
+            let mut bytes = text.into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            bytes.truncate(cut.max(1) * bytes.len() / 4000 + 1);
+            if let Ok(s) = String::from_utf8(bytes)
+                && let Ok(m) = hotfix_sim::model_xml::load_str(&s)
+            {
+                let saved = hotfix_sim::model_xml::save_string(&m);
+                let again = hotfix_sim::model_xml::load_str(&saved).expect("saved model loads");
+                prop_assert_eq!(hotfix_sim::model_xml::save_string(&again), saved);
+            }
+        }
+    }
+}

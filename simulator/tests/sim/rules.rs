@@ -462,3 +462,28 @@ mod random_runbooks {
         }
     }
 }
+
+#[test]
+fn docs_list_every_rule_and_property() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SIMULATOR.md"),
+    )
+    .expect("docs/SIMULATOR.md");
+    for r in hotfix_sim::ops::RULES {
+        assert!(
+            docs.contains(&format!("`{}`", r.id)),
+            "rule {} undocumented",
+            r.id
+        );
+    }
+    for p in hotfix_sim::properties::PROPERTIES {
+        assert!(
+            docs.contains(&format!("`{}`", p.name)),
+            "property {} undocumented",
+            p.name
+        );
+    }
+    for a in hotfix_sim::ops::ACTION_NAMES {
+        assert!(docs.contains(&format!("`{a}`")), "action {a} undocumented");
+    }
+}
