@@ -52,21 +52,24 @@ pub(crate) fn inspect_error_message(err: &InspectError, message: String) -> CliE
 }
 
 fn write_text(out: &mut impl Write, seen: &Inspection) -> std::io::Result<()> {
+    // Everything shown comes from the unverified package: escape what could drive the
+    // terminal or reorder the text (control and bidi characters).
+    let p = crate::verify::printable;
     let m = &seen.manifest;
     let list = |ids: &[String]| {
         if ids.is_empty() {
             "(none)".to_owned()
         } else {
-            ids.join(", ")
+            crate::verify::printable(&ids.join(", "))
         }
     };
     writeln!(out, "{BANNER}")?;
-    writeln!(out, "package:     {}", seen.path.display())?;
-    writeln!(out, "id:          {}", m.id)?;
+    writeln!(out, "package:     {}", p(&seen.path.display().to_string()))?;
+    writeln!(out, "id:          {}", p(&m.id))?;
     writeln!(out, "version:     {}", m.version)?;
-    writeln!(out, "title:       {}", m.title)?;
-    writeln!(out, "base:        {}", m.base)?;
-    writeln!(out, "created:     {}", m.created)?;
+    writeln!(out, "title:       {}", p(&m.title))?;
+    writeln!(out, "base:        {}", p(&m.base.to_string()))?;
+    writeln!(out, "created:     {}", p(&m.created))?;
     writeln!(out, "supersedes:  {}", list(&m.supersedes))?;
     writeln!(out, "requires:    {}", list(&m.requires))?;
     if !m.description.is_empty() {
@@ -75,33 +78,33 @@ fn write_text(out: &mut impl Write, seen: &Inspection) -> std::io::Result<()> {
             if line.is_empty() {
                 writeln!(out)?;
             } else {
-                writeln!(out, "  {line}")?;
+                writeln!(out, "  {}", p(line))?;
             }
         }
     }
     let file_line = |out: &mut dyn Write, f: &FileEntry| {
-        writeln!(out, "    {:>12}  {}  {}", f.size, f.sha256, f.path)
+        writeln!(out, "    {:>12}  {}  {}", f.size, f.sha256, p(&f.path))
     };
-    for p in &m.software_packages {
+    for pkg in &m.software_packages {
         writeln!(
             out,
             "software package {} {} ({}):",
-            p.name,
-            p.version,
-            count(p.files.len(), "file")
+            p(&pkg.name),
+            p(&pkg.version),
+            count(pkg.files.len(), "file")
         )?;
-        for f in &p.files {
+        for f in &pkg.files {
             file_line(out, f)?;
         }
     }
     for msi in &m.msis {
-        writeln!(out, "msi {}:", msi.file.path)?;
+        writeln!(out, "msi {}:", p(&msi.file.path))?;
         file_line(out, &msi.file)?;
-        writeln!(out, "    ProductCode:    {}", msi.product_code)?;
-        writeln!(out, "    UpgradeCode:    {}", msi.upgrade_code)?;
-        writeln!(out, "    ProductVersion: {}", msi.product_version)?;
-        writeln!(out, "    ProductName:    {}", msi.product_name)?;
-        writeln!(out, "    replaces:       {}", msi.replaces_version)?;
+        writeln!(out, "    ProductCode:    {}", p(&msi.product_code))?;
+        writeln!(out, "    UpgradeCode:    {}", p(&msi.upgrade_code))?;
+        writeln!(out, "    ProductVersion: {}", p(&msi.product_version))?;
+        writeln!(out, "    ProductName:    {}", p(&msi.product_name))?;
+        writeln!(out, "    replaces:       {}", p(&msi.replaces_version))?;
     }
     if !m.docs.is_empty() {
         writeln!(out, "docs ({}):", count(m.docs.len(), "file"))?;
@@ -120,12 +123,12 @@ fn write_text(out: &mut impl Write, seen: &Inspection) -> std::io::Result<()> {
         writeln!(out, "    (none)")?;
     }
     for s in &seen.signers {
-        writeln!(out, "    {}  {}", s.key_id, s.entry)?;
+        writeln!(out, "    {}  {}", s.key_id, p(&s.entry))?;
     }
     if !seen.problems.is_empty() {
         writeln!(out, "problems:")?;
-        for p in &seen.problems {
-            writeln!(out, "    {p}")?;
+        for problem in &seen.problems {
+            writeln!(out, "    {}", p(problem))?;
         }
     }
     Ok(())

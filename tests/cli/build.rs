@@ -608,3 +608,28 @@ fn inspect_refuses_what_is_not_a_package() {
     let err = fails_with_usage(hotfix().arg("inspect").arg(dir.path().join("missing.zip")));
     assert!(err.contains("missing.zip"), "{err}");
 }
+
+#[test]
+fn inspect_escapes_characters_that_could_disguise_the_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, _) = keygen(dir.path(), "release");
+    let src = tiny_source(dir.path(), "");
+    let toml = src.join("hotfix.toml");
+    let text = std::fs::read_to_string(&toml).expect("read");
+    // U+202E RIGHT-TO-LEFT OVERRIDE would make the rest of the line read backwards.
+    std::fs::write(
+        &toml,
+        text.replacen("title = \"Test\"", "title = \"Fix \u{202e}exe.txt\"", 1),
+    )
+    .expect("write");
+    let pkg = dir.path().join("HF-TEST-0001.zip");
+    build(&src, &key_file(&key), &pkg).assert().success();
+    let out = hotfix().arg("inspect").arg(&pkg).output().expect("inspect");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let shown = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(!shown.contains('\u{202e}'), "{shown}");
+    assert!(
+        shown.contains("title:       Fix \\u{202e}exe.txt"),
+        "{shown}"
+    );
+}

@@ -36,6 +36,13 @@ const PROBE_BYTES: usize = 64 * 1024;
 /// Deflate must bring the probe below this percentage of its size, or the file is stored.
 const PROBE_PERCENT: usize = 97;
 
+/// Files up to this size skip the probe: deflating them outright costs about as much.
+const SMALL_BYTES: usize = 4096;
+
+/// The probe uses the fastest level: it only has to tell "compresses" from "does not",
+/// and at level 1 it costs a few percent of deflating the probe at [`DEFLATE_LEVEL`].
+const PROBE_LEVEL: u32 = 1;
+
 /// Where an entry's data is until the writer copies it into the package.
 #[derive(Debug)]
 pub(crate) enum Data {
@@ -90,7 +97,7 @@ pub(crate) fn prepare(
         done.fetch_add(expected, Ordering::Relaxed);
         let sha256 = sha2::Sha256::digest(&data).into();
         let crc32 = crc32fast::hash(&data);
-        let worth_it = data.len() <= PROBE_BYTES || probe_compressible(&data[..PROBE_BYTES]);
+        let worth_it = looks_compressible(&data);
         let prepared = match worth_it.then(|| deflate_smaller(&data)).flatten() {
             Some(deflated) => Prepared {
                 method: METHOD_DEFLATE,
@@ -128,7 +135,7 @@ pub(crate) fn prepare(
         let chunk = &buf[..n];
         sha.update(chunk);
         crc.update(chunk);
-        if total == 0 && probe_compressible(&chunk[..n.min(PROBE_BYTES)]) {
+        if total == 0 && looks_compressible(chunk) {
             deflater = Some(Deflater::new(spool_dir));
         }
         total += n as u64;
@@ -224,10 +231,18 @@ impl Prepared {
     }
 }
 
-/// Whether deflate shrinks `sample` enough to be worth running on the whole file.
+/// Whether deflating a file that starts with `start` is worth trying. Small files are
+/// always tried (cheap); otherwise the first [`PROBE_BYTES`] must deflate at
+/// [`PROBE_LEVEL`] to under [`PROBE_PERCENT`] of their size. Already compressed or
+/// encrypted data (jars, MSIs, media) fails fast here instead of costing a full deflate.
+fn looks_compressible(start: &[u8]) -> bool {
+    start.len() <= SMALL_BYTES || probe_compressible(&start[..start.len().min(PROBE_BYTES)])
+}
+
+/// Deflate must bring `sample` under [`PROBE_PERCENT`] of its size at [`PROBE_LEVEL`].
 fn probe_compressible(sample: &[u8]) -> bool {
     let limit = sample.len() * PROBE_PERCENT / 100;
-    deflate_within(sample, limit).is_some()
+    deflate_within(sample, limit, PROBE_LEVEL).is_some()
 }
 
 /// The deflated form of `data` when it is strictly smaller than `data` (ties: stored).
@@ -235,12 +250,12 @@ fn deflate_smaller(data: &[u8]) -> Option<Vec<u8>> {
     if data.is_empty() {
         return None;
     }
-    deflate_within(data, data.len() - 1)
+    deflate_within(data, data.len() - 1, DEFLATE_LEVEL)
 }
 
 /// Deflates `data` into at most `limit` bytes, or gives up as soon as that cannot be.
-fn deflate_within(data: &[u8], limit: usize) -> Option<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(DEFLATE_LEVEL), false);
+fn deflate_within(data: &[u8], limit: usize, level: u32) -> Option<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(level), false);
     let mut out = Vec::with_capacity(limit);
     match c.compress_vec(data, &mut out, FlushCompress::Finish) {
         Ok(Status::StreamEnd) => Some(out),
