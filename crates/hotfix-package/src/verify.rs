@@ -411,8 +411,8 @@ fn run<R: Read + Seek>(
             );
             continue;
         }
-        // Sorted by key id (byte order, as the writer sorts), which also makes a second
-        // signature by one key impossible to miss.
+        // Sorted by key id as its hex digits read (FORMAT.md 2.1, `format::key_id_order`),
+        // which also makes a second signature by one key impossible to miss.
         if let Some(prev) = previous_key {
             if prev == key_id {
                 report.fail_rule(
@@ -422,7 +422,7 @@ fn run<R: Read + Seek>(
                 );
                 continue;
             }
-            if prev > key_id {
+            if format::key_id_order(&prev, &key_id) == std::cmp::Ordering::Greater {
                 report.fail_rule(
                     Some(&name),
                     Rule::EntryOrder,

@@ -650,3 +650,19 @@ fn a_package_in_zip64_form_verifies_and_extracts() {
         report.failures
     );
 }
+
+#[test]
+fn two_signers_in_key_id_order_meet_threshold_2() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = corpus::package_with(
+        &[&keys.second, &keys.signer],
+        corpus::ID,
+        corpus::VERSION,
+        &[],
+        &corpus::payload(),
+    );
+    let report = verify_bytes(dir.path(), "two.zip", &pkg, &keys.trust(), 2);
+    assert!(report.ok, "{:#?}", report.failures);
+    assert_eq!(report.trusted_signers, 2);
+}

@@ -148,7 +148,7 @@ pub fn entries(xml: &[u8], sigs: &[(KeyId, Vec<u8>)], payload: &Payload) -> Vec<
         format::METHOD_STORED,
     )];
     let mut sigs = sigs.to_vec();
-    sigs.sort_by_key(|s| s.0);
+    sigs.sort_by(|a, b| format::key_id_order(&a.0, &b.0));
     for (id, text) in sigs {
         out.push(RawEntry::new(
             &format::signature_entry_name(id),
@@ -369,6 +369,21 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
             rawzip::write_zip(&e),
             "signature-name-mismatch",
             Some(&format::signature_entry_name(keys.second.key_id())),
+        );
+        let mut two = entries(
+            &xml,
+            &[
+                signature(&keys.signer, &xml, ID, VERSION),
+                signature(&keys.second, &xml, ID, VERSION),
+            ],
+            &p,
+        );
+        two.swap(1, 2);
+        add(
+            "signatures-out-of-order",
+            rawzip::write_zip(&two),
+            "entry-order",
+            Some(&two[2].name_str()),
         );
         add(
             "no-signatures",
