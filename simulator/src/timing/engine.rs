@@ -106,7 +106,9 @@ struct Engine<'a> {
     // Per-node state (struct of arrays).
     state: Vec<u8>,
     attempt: Vec<u8>,
-    conv_at: Vec<Micros>,
+    /// Convergences in the order they happened (so already sorted by time): appending
+    /// here is cheaper than a random write into a per-node array, and needs no sort.
+    converged: Vec<(Micros, u32)>,
     outages: BTreeMap<u32, Micros>,
     unreachable_p: Option<u64>,
     transfer_fail_p: Option<u64>,
@@ -151,7 +153,7 @@ struct Engine<'a> {
     slots: u32,
     peak_slots: u32,
     /// Transfers in their data phase: `finish tag << 28 | node << 1 | fails`.
-    data: BinaryHeap<Reverse<u128>>,
+    data: TagQueue,
     vs: u128,
     vs_at: Micros,
     rate: u64,
@@ -193,6 +195,59 @@ pub(crate) fn run(
         state_bytes: e.state_bytes(),
     };
     Ok((e.finish(), counters))
+}
+
+/// Min-queue of packed transfer tags. Tags pushed in increasing order (the usual case:
+/// equal payloads started one after the other) go to a FIFO, which costs O(1); the others
+/// go to a binary heap. `peek`/`pop` take the smaller head of the two.
+#[derive(Debug, Default)]
+struct TagQueue {
+    fifo: VecDeque<u128>,
+    heap: BinaryHeap<Reverse<u128>>,
+}
+
+impl TagQueue {
+    #[inline]
+    fn push(&mut self, key: u128) {
+        if self.fifo.back().is_none_or(|&b| b <= key) {
+            self.fifo.push_back(key);
+        } else {
+            self.heap.push(Reverse(key));
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u128> {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some(&a), Some(&Reverse(b))) => Some(a.min(b)),
+            (Some(&a), None) => Some(a),
+            (None, Some(&Reverse(b))) => Some(b),
+            (None, None) => None,
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some(&a), Some(&Reverse(b))) if b < a => {
+                self.heap.pop();
+            }
+            (Some(_), _) => {
+                self.fifo.pop_front();
+            }
+            _ => {
+                self.heap.pop();
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.fifo.len() + self.heap.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.fifo.capacity() + self.heap.capacity()
+    }
 }
 
 /// CSR over `0..n` of the pairs `(a, b)` that `each` produces (it is called twice: to
@@ -334,7 +389,7 @@ impl<'a> Engine<'a> {
             ia_free_at: 0,
             state: vec![N_IDLE; n as usize],
             attempt: vec![0; n as usize],
-            conv_at: vec![NEVER; n as usize],
+            converged: Vec::with_capacity(affected as usize),
             node_pkg,
             pkg_multi,
             outages,
@@ -372,7 +427,7 @@ impl<'a> Engine<'a> {
             tq: VecDeque::new(),
             slots: 0,
             peak_slots: 0,
-            data: BinaryHeap::new(),
+            data: TagQueue::default(),
             vs: 0,
             vs_at: 0,
             rate: 0,
@@ -396,7 +451,7 @@ impl<'a> Engine<'a> {
             + self.pkg_multi.capacity() * 4
             + self.state.capacity()
             + self.attempt.capacity()
-            + self.conv_at.capacity() * 8
+            + self.converged.capacity() * 16
             + self.node_vu_off.capacity() * 4
             + self.node_vus.capacity() * 4
             + self.vu_left.capacity() * 4
@@ -863,7 +918,7 @@ impl<'a> Engine<'a> {
         let tag = self.vs + u128::from(sent) * MICRO;
         // Node index < 2^27, so node and outcome fit in the low 28 bits.
         let key = (tag.min(u128::MAX >> 28) << 28) | u128::from((node << 1) | u32::from(fail));
-        self.data.push(Reverse(key));
+        self.data.push(key);
         self.reschedule_completion();
     }
 
@@ -881,7 +936,7 @@ impl<'a> Engine<'a> {
             None => 0,
             Some(share) => self.cfg.link_bandwidth.min(share).max(1),
         };
-        let Some(&Reverse(key)) = self.data.peek() else {
+        let Some(key) = self.data.peek() else {
             self.next_completion = NEVER;
             return;
         };
@@ -907,7 +962,7 @@ impl<'a> Engine<'a> {
         }
         self.advance_clock();
         self.next_completion = NEVER;
-        while let Some(&Reverse(key)) = self.data.peek() {
+        while let Some(key) = self.data.peek() {
             if key >> 28 > self.vs {
                 break;
             }
@@ -1004,7 +1059,7 @@ impl<'a> Engine<'a> {
             return;
         }
         self.state[node as usize] = N_CONVERGED;
-        self.conv_at[node as usize] = self.now;
+        self.converged.push((self.now, node));
         self.pkg_update(node, true);
         if !self.vu_left.is_empty() {
             let (a, b) = (
@@ -1226,25 +1281,23 @@ impl<'a> Engine<'a> {
             affected: self.affected,
             ..NodeCounts::default()
         };
-        let mut conv: Vec<Micros> = Vec::with_capacity(self.affected as usize);
-        let mut ever: Vec<Micros> = Vec::with_capacity(self.affected as usize);
         for &node in &self.order {
-            let i = node as usize;
-            if self.conv_at[i] != NEVER {
-                ever.push(self.conv_at[i]);
-            }
-            match self.state[i] {
-                N_CONVERGED => {
-                    counts.converged += 1;
-                    conv.push(self.conv_at[i]);
-                }
+            match self.state[node as usize] {
+                N_CONVERGED => counts.converged += 1,
                 N_FAILED => counts.failed += 1,
                 N_TRANSFERRED => counts.pending_change += 1,
                 N_ROLLED_BACK => counts.rolled_back += 1,
                 _ => counts.not_attempted += 1,
             }
         }
-        conv.sort_unstable();
+        // Times of nodes still converged at the end, in time order (no sort needed).
+        let conv: Vec<Micros> = self
+            .converged
+            .iter()
+            .filter(|&&(_, n)| self.state[n as usize] == N_CONVERGED)
+            .map(|&(t, _)| t)
+            .collect();
+        let ever: Vec<Micros> = self.converged.iter().map(|&(t, _)| t).collect();
         let pct = |q: usize| -> f64 {
             let n = conv.len();
             let idx = (q * n).div_ceil(100).saturating_sub(1);
@@ -1258,7 +1311,6 @@ impl<'a> Engine<'a> {
         });
 
         // Curve of nodes on the new version over time: +1 per convergence, −1 per rollback.
-        ever.sort_unstable();
         let series_converged = curve(&ever, &self.rollback_times, end);
 
         let mut downtimes = Vec::with_capacity(self.vu_inactive_at.len());
@@ -1363,4 +1415,45 @@ fn curve(up: &[Micros], down: &[Micros], end: Micros) -> Vec<(Micros, u32)> {
         out.push((end, level));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_queue_pops_in_order_whatever_the_push_order() {
+        let mut q = TagQueue::default();
+        let mut x: u64 = 12345;
+        let mut keys = Vec::new();
+        for i in 0..2000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly increasing, sometimes not: both halves of the queue are used.
+            let k = u128::from(if x.is_multiple_of(4) { x % 5000 } else { i * 3 });
+            q.push(k);
+            keys.push(k);
+        }
+        keys.sort_unstable();
+        let mut out = Vec::new();
+        while let Some(k) = q.peek() {
+            q.pop();
+            out.push(k);
+        }
+        assert_eq!(out, keys);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn csr_rows_are_sorted_and_deduplicated() {
+        let pairs = [(2, 5), (0, 1), (2, 3), (2, 5), (0, 1), (3, 0)];
+        let (off, vals) = csr_build(4, |emit| {
+            for &(a, b) in &pairs {
+                emit(a, b);
+            }
+        });
+        assert_eq!(off, vec![0, 1, 1, 3, 4]);
+        assert_eq!(vals, vec![1, 3, 5, 0]);
+    }
 }
