@@ -530,6 +530,7 @@ fn run<R: Read + Seek>(
     let mut expected: HashMap<&str, usize> = HashMap::with_capacity(files.len());
     let mut keys: HashMap<String, &str> = HashMap::with_capacity(files.len());
     let mut folder_keys: HashMap<String, &str> = HashMap::new();
+    let mut spellings: HashMap<String, &str> = HashMap::new();
     for (i, f) in files.iter().enumerate() {
         let p = f.path.as_str();
         if let Err(e) = names::validate_entry_name(p) {
@@ -563,6 +564,29 @@ fn run<R: Read + Seek>(
             );
             reported.insert(p.to_owned());
             continue;
+        }
+        // One folder, one spelling: `Lib/a` and `lib/b` are two folders on Linux and one
+        // on Windows, so the extracted tree would differ between them.
+        let respelled = p.match_indices('/').find_map(|(at, _)| {
+            let folder = &p[..at];
+            spellings
+                .get(&names::collision_key(folder))
+                .filter(|other| **other != folder)
+                .map(|other| (folder, *other))
+        });
+        if let Some((folder, other)) = respelled {
+            report.fail_rule(
+                Some(p),
+                Rule::NameCollision,
+                format!("folder {folder:?} is also spelled {other:?}"),
+            );
+            reported.insert(p.to_owned());
+            continue;
+        }
+        for (at, _) in p.match_indices('/') {
+            spellings
+                .entry(names::collision_key(&p[..at]))
+                .or_insert(&p[..at]);
         }
         for (at, _) in key.match_indices('/') {
             folder_keys.entry(key[..at].to_owned()).or_insert(p);

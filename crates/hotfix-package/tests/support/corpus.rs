@@ -652,6 +652,15 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
             Some("docs/cafe\u{301}.txt"),
         );
         let mut p = payload();
+        p.push(("server/ChatServer/Lib/a.dll".to_owned(), b"a".to_vec(), 0));
+        p.push(("server/ChatServer/lib/b.dll".to_owned(), b"b".to_vec(), 0));
+        add(
+            "folder-spelled-two-ways",
+            resigned(keys, &p),
+            "name-collision",
+            Some("server/ChatServer/lib/b.dll"),
+        );
+        let mut p = payload();
         p.push(("server/ChatServer/bin".to_owned(), b"a".to_vec(), 0));
         add(
             "file-and-folder-collision",
