@@ -309,6 +309,16 @@ fn a_file_and_a_folder_with_the_same_name_are_refused() {
 }
 
 #[test]
+fn one_folder_spelled_two_ways_is_refused() {
+    let fx = fixture();
+    let dir = &fx.spec.software_packages[1].dir;
+    write(&dir.join("Conf/extra.txt"), b"x");
+    let err =
+        build(&fx.spec, &fx.key, &BuildOptions::new(fx.root.join("x.zip"))).expect_err("collision");
+    assert!(matches!(err, BuildError::NameCollision { .. }), "{err}");
+}
+
+#[test]
 fn unsafe_entry_names_are_refused_with_the_path() {
     let fx = fixture();
     let dir = &fx.spec.software_packages[1].dir;
