@@ -884,6 +884,10 @@ impl<W: Write> Write for CountingWriter<W> {
 /// in-memory results capped at [`compress::IN_MEMORY_MAX`] this bounds memory use.
 const WINDOW_PER_THREAD: usize = 4;
 
+/// At most this many files in flight whatever the core count (about 2 MiB each at most:
+/// read data plus deflated data held in memory).
+const MAX_WINDOW: usize = 64;
+
 /// Compresses and hashes `files` in parallel and writes them in order to `out`.
 fn write_payload<W: Write>(
     out: &mut CountingWriter<W>,
@@ -894,7 +898,8 @@ fn write_payload<W: Write>(
     total: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Vec<Written>, BuildError> {
-    let window = WINDOW_PER_THREAD * rayon::current_num_threads().max(1);
+    let window =
+        (WINDOW_PER_THREAD * rayon::current_num_threads()).clamp(WINDOW_PER_THREAD, MAX_WINDOW);
     let done = AtomicU64::new(0);
     let cancel = AtomicBool::new(false);
     let in_pool = rayon::current_thread_index().is_some();
