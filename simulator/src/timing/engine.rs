@@ -101,11 +101,11 @@ struct Engine<'a> {
     // Node → distinct affected packages: the package itself when there is one (the usual
     // case, one memory access), else `MULTI | i` with `pkg_multi[i]` = count, then the
     // packages. `NO_PKG` for unaffected nodes.
-    node_pkg: Vec<u32>,
+    /// Hot per-node fields packed in one word, so that an event on a node touches one
+    /// cache line (at a million nodes, events arrive in random node order).
+    node: Vec<NodeWord>,
     pkg_multi: Vec<u32>,
     // Per-node state (struct of arrays).
-    state: Vec<u8>,
-    attempt: Vec<u8>,
     /// Convergences in the order they happened (so already sorted by time): appending
     /// here is cheaper than a random write into a per-node array, and needs no sort.
     converged: Vec<(Micros, u32)>,
@@ -195,6 +195,15 @@ pub(crate) fn run(
         state_bytes: e.state_bytes(),
     };
     Ok((e.finish(), counters))
+}
+
+/// The hot state of one node: its affected package (or `MULTI | i`, or `NO_PKG`), its
+/// state (`N_*`) and the attempt number of its current phase.
+#[derive(Debug, Clone, Copy)]
+struct NodeWord {
+    pkg: u32,
+    state: u8,
+    attempt: u8,
 }
 
 /// Min-queue of packed transfer tags. Tags pushed in increasing order (the usual case:
@@ -387,10 +396,15 @@ impl<'a> Engine<'a> {
             events: 0,
             step: 0,
             ia_free_at: 0,
-            state: vec![N_IDLE; n as usize],
-            attempt: vec![0; n as usize],
             converged: Vec::with_capacity(affected as usize),
-            node_pkg,
+            node: node_pkg
+                .into_iter()
+                .map(|pkg| NodeWord {
+                    pkg,
+                    state: N_IDLE,
+                    attempt: 0,
+                })
+                .collect(),
             pkg_multi,
             outages,
             unreachable_p: prob_threshold(f.node_unreachable_probability),
@@ -447,10 +461,8 @@ impl<'a> Engine<'a> {
     }
 
     fn state_bytes(&self) -> usize {
-        self.node_pkg.capacity() * 4
+        self.node.capacity() * std::mem::size_of::<NodeWord>()
             + self.pkg_multi.capacity() * 4
-            + self.state.capacity()
-            + self.attempt.capacity()
             + self.converged.capacity() * 16
             + self.node_vu_off.capacity() * 4
             + self.node_vus.capacity() * 4
@@ -653,7 +665,7 @@ impl<'a> Engine<'a> {
         self.wave_ready.clear();
         for i in a..b {
             let node = self.order[i];
-            self.state[node as usize] = N_QUEUED;
+            self.node[node as usize].state = N_QUEUED;
             self.tq.push_back(node);
         }
         self.dispatch_transfers();
@@ -679,7 +691,7 @@ impl<'a> Engine<'a> {
         self.wave_ready = ready;
         self.wave_ready.clear();
         for &node in &self.aq {
-            self.attempt[node as usize] = 0;
+            self.node[node as usize].attempt = 0;
         }
         self.dispatch_applies();
         if self.wave_applies_left == 0 {
@@ -719,7 +731,7 @@ impl<'a> Engine<'a> {
                 .order
                 .iter()
                 .copied()
-                .filter(|&x| self.state[x as usize] == N_CONVERGED)
+                .filter(|&x| self.node[x as usize].state == N_CONVERGED)
                 .collect();
             self.rollback_left = back.len() as u32;
             if self.rollback_left > 0 {
@@ -739,7 +751,7 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.applying += 1;
-            self.state[node as usize] = N_ROLLING_BACK;
+            self.node[node as usize].state = N_ROLLING_BACK;
             let d = self.cfg.apply.sample(self.seed, Stream::Rollback, node, 0);
             let t = self.now.saturating_add(d);
             self.at(t, EV_ROLLBACK_DONE, node);
@@ -748,7 +760,7 @@ impl<'a> Engine<'a> {
 
     fn rollback_done(&mut self, node: u32) {
         self.applying -= 1;
-        self.state[node as usize] = N_ROLLED_BACK;
+        self.node[node as usize].state = N_ROLLED_BACK;
         self.rolled_back_nodes += 1;
         self.rollback_times.push(self.now);
         self.pkg_update(node, false);
@@ -778,7 +790,7 @@ impl<'a> Engine<'a> {
 
     /// A node has finally failed: mark it and react as the scenario says.
     fn node_failed(&mut self, node: u32, what: &str) {
-        self.state[node as usize] = N_FAILED;
+        self.node[node as usize].state = N_FAILED;
         self.failed_nodes += 1;
         let r = &self.cfg.rollout;
         let reason = match self.cfg.faults.on_failure {
@@ -833,12 +845,12 @@ impl<'a> Engine<'a> {
         });
         // Nothing new starts: queued nodes are never attempted.
         while let Some(node) = self.tq.pop_front() {
-            self.state[node as usize] = N_IDLE;
+            self.node[node as usize].state = N_IDLE;
             self.wave_transfers_left -= 1;
         }
         while let Some(node) = self.aq.pop_front() {
             // Files received, never applied: the change stays pending.
-            self.state[node as usize] = N_TRANSFERRED;
+            self.node[node as usize].state = N_TRANSFERRED;
             self.wave_applies_left -= 1;
         }
         // The wave may now be complete; callers check counts after this returns.
@@ -848,7 +860,7 @@ impl<'a> Engine<'a> {
 
     /// The distinct affected packages on `node`.
     fn pkgs_of(&self, node: u32) -> &[u32] {
-        let code = &self.node_pkg[node as usize];
+        let code = &self.node[node as usize].pkg;
         if *code == NO_PKG {
             &[]
         } else if code & MULTI == 0 {
@@ -879,7 +891,7 @@ impl<'a> Engine<'a> {
             };
             self.slots += 1;
             self.peak_slots = self.peak_slots.max(self.slots);
-            self.state[node as usize] = N_TRANSFERRING;
+            self.node[node as usize].state = N_TRANSFERRING;
             if self.is_unreachable(node) {
                 let t = self.now.saturating_add(self.cfg.transfer_timeout);
                 self.at(t, EV_TRANSFER_TIMEOUT, node);
@@ -898,7 +910,7 @@ impl<'a> Engine<'a> {
             return;
         }
         let bytes = self.node_bytes(node);
-        let attempt = u32::from(self.attempt[node as usize]);
+        let attempt = u32::from(self.node[node as usize].attempt);
         let fail = chance(
             self.seed,
             Stream::TransferFail,
@@ -978,18 +990,18 @@ impl<'a> Engine<'a> {
     fn transfer_finished(&mut self, node: u32, ok: bool) {
         self.slots -= 1;
         if ok {
-            self.state[node as usize] = N_TRANSFERRED;
+            self.node[node as usize].state = N_TRANSFERRED;
             self.wave_ready.push(node);
             self.transfer_outcome();
         } else {
-            let a = self.attempt[node as usize];
+            let a = self.node[node as usize].attempt;
             if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
-                self.attempt[node as usize] = a + 1;
+                self.node[node as usize].attempt = a + 1;
                 self.retries.transfer += 1;
                 let t = self
                     .now
                     .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
-                self.state[node as usize] = N_QUEUED;
+                self.node[node as usize].state = N_QUEUED;
                 self.at(t, EV_TRANSFER_RETRY, node);
             } else {
                 self.node_failed(node, "transfer");
@@ -1009,7 +1021,7 @@ impl<'a> Engine<'a> {
 
     fn transfer_retry(&mut self, node: u32) {
         if self.stopping {
-            self.state[node as usize] = N_FAILED;
+            self.node[node as usize].state = N_FAILED;
             self.failed_nodes += 1;
             self.transfer_outcome();
             return;
@@ -1027,8 +1039,8 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.applying += 1;
-            self.state[node as usize] = N_APPLYING;
-            let attempt = u32::from(self.attempt[node as usize]);
+            self.node[node as usize].state = N_APPLYING;
+            let attempt = u32::from(self.node[node as usize].attempt);
             if self.is_unreachable(node) {
                 let t = self.now.saturating_add(self.cfg.transfer_timeout);
                 self.at(t, EV_APPLY_FAILED, node);
@@ -1058,7 +1070,7 @@ impl<'a> Engine<'a> {
             self.apply_failed(node);
             return;
         }
-        self.state[node as usize] = N_CONVERGED;
+        self.node[node as usize].state = N_CONVERGED;
         self.converged.push((self.now, node));
         self.pkg_update(node, true);
         if !self.vu_left.is_empty() {
@@ -1083,14 +1095,14 @@ impl<'a> Engine<'a> {
 
     fn apply_failed(&mut self, node: u32) {
         self.applying -= 1;
-        let a = self.attempt[node as usize];
+        let a = self.node[node as usize].attempt;
         if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
-            self.attempt[node as usize] = a + 1;
+            self.node[node as usize].attempt = a + 1;
             self.retries.apply += 1;
             let t = self
                 .now
                 .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
-            self.state[node as usize] = N_TRANSFERRED;
+            self.node[node as usize].state = N_TRANSFERRED;
             self.at(t, EV_APPLY_RETRY, node);
         } else {
             self.node_failed(node, "apply");
@@ -1101,7 +1113,7 @@ impl<'a> Engine<'a> {
 
     fn apply_retry(&mut self, node: u32) {
         if self.stopping {
-            self.state[node as usize] = N_FAILED;
+            self.node[node as usize].state = N_FAILED;
             self.failed_nodes += 1;
             self.apply_outcome();
             return;
@@ -1120,7 +1132,7 @@ impl<'a> Engine<'a> {
 
     /// A node moved to (`true`) or from the new version: update each package's window.
     fn pkg_update(&mut self, node: u32, to_new: bool) {
-        let code = self.node_pkg[node as usize];
+        let code = self.node[node as usize].pkg;
         if code == NO_PKG {
             return;
         }
@@ -1282,7 +1294,7 @@ impl<'a> Engine<'a> {
             ..NodeCounts::default()
         };
         for &node in &self.order {
-            match self.state[node as usize] {
+            match self.node[node as usize].state {
                 N_CONVERGED => counts.converged += 1,
                 N_FAILED => counts.failed += 1,
                 N_TRANSFERRED => counts.pending_change += 1,
@@ -1294,7 +1306,7 @@ impl<'a> Engine<'a> {
         let conv: Vec<Micros> = self
             .converged
             .iter()
-            .filter(|&&(_, n)| self.state[n as usize] == N_CONVERGED)
+            .filter(|&&(_, n)| self.node[n as usize].state == N_CONVERGED)
             .map(|&(t, _)| t)
             .collect();
         let ever: Vec<Micros> = self.converged.iter().map(|&(t, _)| t).collect();
