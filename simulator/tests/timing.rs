@@ -570,9 +570,7 @@ fn shards_merged_equal_a_single_sweep_byte_for_byte() {
 fn report_is_self_contained_and_has_the_charts() {
     let s = scenario(NOISY);
     let r = timing::simulate(&s.topology, &s.plan, &s.config, 21).expect("runs");
-    let html = report::render_html("noisy <test>", &r, &props(&r), &|v| {
-        s.topology.vu_name(v)
-    });
+    let html = report::render_html("noisy <test>", &r, &props(&r), &|v| s.topology.vu_name(v));
     for id in [
         "chart-convergence",
         "chart-downtime",
@@ -590,9 +588,7 @@ fn report_is_self_contained_and_has_the_charts() {
     }
     assert_eq!(
         html,
-        report::render_html("noisy <test>", &r, &props(&r), &|v| s
-            .topology
-            .vu_name(v))
+        report::render_html("noisy <test>", &r, &props(&r), &|v| s.topology.vu_name(v))
     );
 }
 
@@ -618,14 +614,20 @@ fn report_renders_in_headless_chromium() {
     };
     let s = scenario(NOISY);
     let r = timing::simulate(&s.topology, &s.plan, &s.config, 22).expect("runs");
-    let html = report::render_html("chromium check", &r, &props(&r), &|v| {
-        s.topology.vu_name(v)
-    });
+    let html = report::render_html("chromium check", &r, &props(&r), &|v| s.topology.vu_name(v));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("report.html");
     std::fs::write(&file, html).expect("write report");
     let profile = dir.path().join("profile");
-    let out = std::process::Command::new(&browser)
+    // A guard against a hung browser (not a timing assertion): coreutils' `timeout`.
+    let mut cmd = if Path::new("/usr/bin/timeout").exists() {
+        let mut c = std::process::Command::new("/usr/bin/timeout");
+        c.arg("180").arg(&browser);
+        c
+    } else {
+        std::process::Command::new(&browser)
+    };
+    let out = cmd
         .args([
             "--headless",
             "--no-sandbox",
