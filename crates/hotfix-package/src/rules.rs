@@ -115,6 +115,9 @@ pub enum Rule {
     /// SHA-256 differs from the manifest's.
     HashMismatch,
 
+    /// More failures than a report lists.
+    TooManyFailures,
+
     // Installation policy (extract).
     /// A lower version than the installed one.
     Rollback,
@@ -176,6 +179,7 @@ impl Rule {
             Rule::SizeExceedsManifest => "entry-size-exceeds-manifest",
             Rule::SizeShortOfManifest => "entry-size-short-of-manifest",
             Rule::HashMismatch => "entry-sha256-mismatch",
+            Rule::TooManyFailures => "failures-truncated",
             Rule::Rollback => "install-rollback",
             Rule::InstalledDiffers => "install-differs",
             Rule::Superseded => "install-superseded",

@@ -72,7 +72,17 @@ pub struct VerifyReport {
     /// Payload bytes read.
     pub bytes: u64,
     pub failures: Vec<Failure>,
+    /// Failures beyond [`MAX_FAILURES`], counted but not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// At most this many failures are listed in a report.
+pub const MAX_FAILURES: usize = 1000;
 
 impl VerifyReport {
     fn new(package: String, threshold: u32) -> VerifyReport {
@@ -88,10 +98,16 @@ impl VerifyReport {
             files: 0,
             bytes: 0,
             failures: Vec::new(),
+            suppressed: 0,
         }
     }
 
     fn fail(&mut self, entry: Option<&str>, rule: &'static str, message: impl Into<String>) {
+        // A hostile archive can break a rule per entry; the report stays bounded.
+        if self.failures.len() >= MAX_FAILURES {
+            self.suppressed += 1;
+            return;
+        }
         self.failures.push(Failure {
             entry: entry.map(str::to_owned),
             rule,
@@ -243,6 +259,14 @@ pub fn verify_reader<R: Read + Seek>(
 ) -> Result<VerifyReport, VerifyError> {
     let mut report = VerifyReport::new(label.to_owned(), threshold);
     run(src, trust, threshold, sink, &mut report)?;
+    if report.suppressed > 0 {
+        let n = report.suppressed;
+        report.failures.push(Failure {
+            entry: None,
+            rule: Rule::TooManyFailures.id(),
+            message: format!("{n} more failures not listed"),
+        });
+    }
     report.ok = report.failures.is_empty();
     Ok(report)
 }

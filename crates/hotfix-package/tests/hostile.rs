@@ -666,3 +666,25 @@ fn two_signers_in_key_id_order_meet_threshold_2() {
     assert!(report.ok, "{:#?}", report.failures);
     assert_eq!(report.trusted_signers, 2);
 }
+
+#[test]
+fn a_report_lists_at_most_max_failures() {
+    use hotfix_package::verify::MAX_FAILURES;
+    use support::rawzip::{RawEntry, write_zip};
+    let keys = Keys::new();
+    let mut entries = corpus::good_entries(&keys);
+    for i in 0..MAX_FAILURES + 50 {
+        entries.push(RawEntry::new(&format!("docs/extra-{i}.txt"), Vec::new(), 0));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = verify_bytes(
+        dir.path(),
+        "many.zip",
+        &write_zip(&entries),
+        &keys.trust(),
+        1,
+    );
+    assert_eq!(report.failures.len(), MAX_FAILURES + 1);
+    assert_eq!(report.suppressed, 50);
+    assert_eq!(report.failures[MAX_FAILURES].rule, "failures-truncated");
+}
