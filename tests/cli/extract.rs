@@ -241,3 +241,48 @@ fn concurrent_extracts_wait_for_the_lock() {
     );
     assert_eq!(notes.matches("already installed").count(), 1, "{notes}");
 }
+
+/// Ctrl-C while waiting for the lock: the extract stops before writing anything, exits 2
+/// and leaves no temporary folder.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_an_extract_and_leaves_nothing() {
+    let fx = fixture();
+    let install = fx.path("install");
+    let hotfixes = install.join("Install").join("hotfixes");
+    std::fs::create_dir_all(&hotfixes).expect("mkdir");
+    let held = hotfix_package::lock::InstallLock::acquire(&hotfixes).expect("lock");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hotfix"))
+        .env("NO_COLOR", "1")
+        .arg("extract")
+        .arg(&fx.package)
+        .arg("--install-dir")
+        .arg(&install)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(held);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; nothing was changed"),
+        "{stderr}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&hotfixes)
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec![".hotfix.lock".to_owned()]);
+}
