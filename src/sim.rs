@@ -41,9 +41,11 @@ pub enum Command {
     /// Run a scenario's timing model under many seeds (in parallel) and summarize each
     /// metric over the seeds (min, p50, p95, max, mean).
     ///
-    /// Examples:
+    /// Example:
     ///   hotfix sim sweep simulator/scenarios/timing-batches.toml --seeds 1..=100 --jobs 2
-    ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json > shard-3.json
+    ///
+    /// One shard of ten, for a job array (then `hotfix sim merge`):
+    ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json
     Sweep(SweepArgs),
     /// Combine the JSON outputs of `sim sweep --shard K/N` (all N shards) into exactly the
     /// output of one unsharded sweep.
