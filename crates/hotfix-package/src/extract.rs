@@ -5,15 +5,21 @@
 //!    back if their `<ID>` is missing, else removed);
 //! 2. verifies the package with [`crate::verify`], passing a sink that writes every
 //!    payload byte, as it is verified, into a fresh `.tmp-<ID>-<random>` folder beside
-//!    the target (files created with `create_new`, fsynced) — there is no second read of
-//!    the package between checking and writing;
+//!    the target (files created with `create_new`) — there is no second read of the
+//!    package between checking and writing;
 //! 3. applies the installation policy as soon as the manifest is authenticated: same
 //!    manifest bytes already installed → nothing to do; lower version than installed,
 //!    different package under the same id, or superseded by an installed hotfix →
 //!    refused unless `force`;
 //! 4. only when everything verified: writes `hotfix.xml` and the signatures (so `list
-//!    --check` can recheck the folder later), fsyncs, and renames the temporary folder
-//!    into place (with `force` over an existing one: old aside, new in, old removed).
+//!    --check` can recheck the folder later), makes the temporary folder durable, and
+//!    renames it into place (with `force` over an existing one: old aside, new in, old
+//!    removed).
+//!
+//! Durability (docs/decisions/0003-extract-durability.md): on Linux one `syncfs` of the
+//! temporary folder's filesystem, before the rename, writes back every file and folder
+//! in it — one journal commit instead of one per file; elsewhere each file is fsynced
+//! as it is closed. Either way nothing is renamed into place before all of it is durable.
 //!
 //! On any failure or cancellation the temporary folder is removed and nothing outside it
 //! has been touched. A hard kill leaves at most a `.tmp-*` folder that the next run
@@ -262,7 +268,7 @@ impl Staging {
             source,
         };
         f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)
+        sync_file(&f).map_err(io)
     }
 }
 
@@ -383,8 +389,7 @@ impl EntrySink for DirSink<'_> {
 
     fn finish_file(&mut self) -> Result<(), SinkError> {
         if let Some((f, path)) = self.current.take() {
-            f.sync_all()
-                .map_err(|source| SinkError::Io { path, source })?;
+            sync_file(&f).map_err(|source| SinkError::Io { path, source })?;
         }
         Ok(())
     }
@@ -411,10 +416,7 @@ fn commit(
     for (name, bytes) in &signatures {
         staging.write_new(name, bytes)?;
     }
-    for d in staging.dirs.iter().rev() {
-        sync_dir(d).map_err(|e| ExtractError::io(d, e))?;
-    }
-    sync_dir(staging.dir.path()).map_err(|e| ExtractError::io(staging.dir.path(), e))?;
+    sync_staged(&staging).map_err(|e| ExtractError::io(staging.dir.path(), e))?;
     check_cancel(&options)?;
 
     // From here the folder must outlive the TempDir guard; every error path removes it.
@@ -452,6 +454,40 @@ fn unique_suffix() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{}x{nanos}", std::process::id())
+}
+
+/// Per-file durability where [`sync_staged`] cannot cover the files: on Linux nothing
+/// (the `syncfs` before the rename writes them back), elsewhere `fsync`.
+fn sync_file(f: &File) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = f;
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        f.sync_all()
+    }
+}
+
+/// Makes everything in the temporary folder durable before it is renamed into place.
+/// Linux: one `syncfs(2)` of its filesystem (data, inodes and folder entries of every
+/// file written, in one journal commit; writeback errors are reported since Linux 5.8).
+/// Elsewhere: the files were fsynced as they were closed; fsync the folders, deepest
+/// first.
+fn sync_staged(staging: &Staging) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let dir = File::open(staging.dir.path())?;
+        rustix::fs::syncfs(&dir).map_err(std::io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for d in staging.dirs.iter().rev() {
+            sync_dir(d)?;
+        }
+        sync_dir(staging.dir.path())
+    }
 }
 
 /// Makes a folder's entries durable (Unix); a no-op where folders cannot be opened.
