@@ -297,6 +297,11 @@ pub fn validate_software_package_name(name: &str) -> Result<(), NameError> {
 /// assert_eq!(collision_key("caf\u{e9}"), collision_key("cafe\u{301}"));
 /// ```
 pub fn collision_key(name: &str) -> String {
+    // ASCII is its own NFKC form and folds by ASCII lower-casing alone; nearly every
+    // payload path is ASCII, and this keeps a 20,000-file manifest off the Unicode tables.
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
     // Upper then lower folds both directions of the simple mappings NTFS uses (its upcase
     // table) and the ones `to_lowercase` alone misses; NFKC before and after makes
     // compatibility forms (ligatures, full-width letters, the Kelvin sign) meet.
@@ -448,6 +453,13 @@ mod tests {
         assert_eq!(collision_key("\u{ff21}"), collision_key("a"));
         assert_eq!(collision_key("\u{212a}"), collision_key("k"));
         assert_ne!(collision_key("a/b"), collision_key("a/c"));
+        // The ASCII fast path agrees with the full fold.
+        for c in (0u8..0x80).map(char::from) {
+            let s = format!("x{c}Y");
+            let full: String = s.nfkc().collect::<String>().to_uppercase().to_lowercase();
+            let full: String = full.nfkc().collect();
+            assert_eq!(collision_key(&s), full, "{c:?}");
+        }
     }
 
     mod escape {
