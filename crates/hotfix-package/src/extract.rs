@@ -169,8 +169,35 @@ pub fn extract(
     // Open the package before taking the lock, so a typo does not touch the folder.
     fs::metadata(package).map_err(|e| ExtractError::io(package, e))?;
     let hotfixes = hotfixes_dir(install_dir);
+    // Folders this call creates are removed again if it fails, so a refused package
+    // leaves a fresh installation exactly as it was (not even an empty lock file).
+    let created: Vec<PathBuf> = [install_dir.join("Install"), hotfixes.clone()]
+        .into_iter()
+        .filter(|d| !d.exists())
+        .collect();
     fs::create_dir_all(&hotfixes).map_err(|e| ExtractError::io(&hotfixes, e))?;
-    let _lock = InstallLock::acquire(&hotfixes).map_err(|e| ExtractError::io(&hotfixes, e))?;
+    let lock = InstallLock::acquire(&hotfixes).map_err(|e| ExtractError::io(&hotfixes, e))?;
+    let result = extract_locked(package, &hotfixes, trust, threshold, options);
+    if result.is_err() && !created.is_empty() {
+        let lock_path = lock.path().to_path_buf();
+        drop(lock);
+        // Best effort: only empty folders we made are removed (remove_dir refuses others).
+        let _ = fs::remove_file(&lock_path);
+        for dir in created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+/// [`extract`] once the install lock is held.
+fn extract_locked(
+    package: &Path,
+    hotfixes: &Path,
+    trust: &TrustSet,
+    threshold: u32,
+    options: ExtractOptions<'_>,
+) -> Result<ExtractReport, ExtractError> {
     clean_stale(&hotfixes)?;
 
     let mut sink = DirSink {

@@ -148,6 +148,36 @@ fn every_attack_is_refused_by_extract_and_changes_nothing() {
 }
 
 #[test]
+fn every_attack_leaves_a_fresh_installation_empty() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut problems = Vec::new();
+    for attack in corpus::attacks(&keys) {
+        // No Install/ folder yet: a refused package must not even create it.
+        let install = tempfile::tempdir().expect("install dir");
+        let before = support::snapshot(install.path());
+        let result = extract_bytes(
+            dir.path(),
+            install.path(),
+            &format!("{}.zip", attack.name),
+            &attack.bytes,
+            &trust,
+            attack.threshold,
+            false,
+        );
+        if result.is_ok() {
+            problems.push(format!("{}: extracted", attack.name));
+        }
+        let after = support::snapshot(install.path());
+        if after != before {
+            problems.push(format!("{}: left {:?}", attack.name, after.keys()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
 fn extract_installs_then_treats_the_same_package_as_already_installed() {
     let keys = Keys::new();
     let trust = keys.trust();
