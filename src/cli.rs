@@ -15,12 +15,7 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 /// `--version` text: tool version and the package format it writes.
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (package format v",
-    "1",
-    ")"
-);
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (package format v", "1", ")");
 
 /// Result of a subcommand: the exit code to use, or an error to print.
 pub type CmdResult = Result<u8, CliError>;

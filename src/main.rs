@@ -103,4 +103,14 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn version_names_the_package_format_this_build_writes() {
+        let expected = format!("(package format v{})", hotfix_manifest::FORMAT_VERSION);
+        assert!(
+            cli::LONG_VERSION.ends_with(&expected),
+            "{}",
+            cli::LONG_VERSION
+        );
+    }
 }

@@ -1,17 +1,17 @@
 //! Hotfix packages: deterministic build, streaming verification, safe atomic extraction.
 #![forbid(unsafe_code)]
 
-pub mod format;
+pub mod build;
+pub mod cosign;
 pub mod extract;
+pub mod format;
+pub mod inspect;
+pub mod list;
 pub mod lock;
 pub mod reader;
 pub mod rules;
 pub mod verify;
-pub mod list;
 pub mod zipwrite;
-pub mod build;
-pub mod cosign;
-pub mod inspect;
 
 pub use build::{
     BuildError, BuildOptions, BuildReport, PlannedFile, build, parse_source_date_epoch,
