@@ -5,5 +5,6 @@ mod build;
 mod extract;
 mod keygen;
 mod sim;
+mod snapshots;
 mod support;
 mod verify;
