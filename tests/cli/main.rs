@@ -2,6 +2,7 @@
 //! Shared helpers live in `support`.
 
 mod build;
+mod crash;
 mod extract;
 mod keygen;
 mod sim;
