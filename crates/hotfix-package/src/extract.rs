@@ -198,10 +198,10 @@ fn extract_locked(
     threshold: u32,
     options: ExtractOptions<'_>,
 ) -> Result<ExtractReport, ExtractError> {
-    clean_stale(&hotfixes)?;
+    clean_stale(hotfixes)?;
 
     let mut sink = DirSink {
-        hotfixes: &hotfixes,
+        hotfixes,
         options,
         begun: None,
         current: None,
@@ -214,7 +214,7 @@ fn extract_locked(
         // `ok` implies the manifest was authenticated and `begin` ran.
         return Err(ExtractError::Failed(Box::new(report)));
     };
-    let (outcome, replaced_version, target) = commit(&hotfixes, begun, options)?;
+    let (outcome, replaced_version, target) = commit(hotfixes, begun, options)?;
     Ok(ExtractReport {
         id: report.id.clone().unwrap_or_default(),
         version: report.version.unwrap_or_default(),
