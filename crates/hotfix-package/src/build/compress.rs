@@ -22,7 +22,7 @@ use crate::format::{METHOD_DEFLATE, METHOD_STORED};
 
 /// The deflate level of every package. Part of the reproducibility contract: changing it
 /// changes the bytes of every rebuilt package.
-pub(crate) const DEFLATE_LEVEL: u32 = 6;
+pub(crate) const DEFLATE_LEVEL: u32 = 5;
 
 /// Files up to this size are read whole into memory; bigger deflated results are spooled.
 pub(crate) const IN_MEMORY_MAX: u64 = 1 << 20;
