@@ -401,12 +401,10 @@ fn print_text(
             }
         }
     }
-    let metrics: Vec<String> = report
-        .metrics
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let _ = writeln!(out, "\nmetrics: {}", metrics.join(" "));
+    let _ = writeln!(out, "\nmetrics:");
+    for (k, v) in logical_metrics(&report.metrics) {
+        let _ = writeln!(out, "  {k}: {v}");
+    }
     let failed = report.properties.iter().filter(|p| !p.passed).count();
     if report.passed {
         let _ = writeln!(
@@ -633,6 +631,26 @@ fn timing_for(
         topology,
         title: format!("{} — {}", args.scenario.display(), info.id),
     }))
+}
+
+/// The logical metrics as sorted `(key, value)` text pairs for the text output. `timing`
+/// is left out: it has its own summary (see [`timing_summary`]), and its JSON is in
+/// `--output-format json`.
+fn logical_metrics(metrics: &serde_json::Map<String, serde_json::Value>) -> Vec<(&str, String)> {
+    let mut rows: Vec<(&str, String)> = metrics
+        .iter()
+        .filter(|(k, _)| k.as_str() != "timing")
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::Null => "none".to_owned(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.as_str(), v)
+        })
+        .collect();
+    rows.sort_unstable();
+    rows
 }
 
 /// Adds the timing result to the run report: `metrics.timing` and the timing properties.
@@ -985,4 +1003,26 @@ fn merge(args: MergeArgs) -> CmdResult {
         }
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logical_metrics;
+    use serde_json::json;
+
+    #[test]
+    fn text_metrics_are_sorted_lines_without_timing() {
+        let serde_json::Value::Object(m) = json!({
+            "vus": 5, "steps": 19, "converged_at_step": null,
+            "timing": { "makespan_s": 1.5 }, "label": "x"
+        }) else {
+            unreachable!()
+        };
+        let rows = logical_metrics(&m);
+        let keys: Vec<&str> = rows.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["converged_at_step", "label", "steps", "vus"]);
+        assert_eq!(rows[0].1, "none");
+        assert_eq!(rows[1].1, "x");
+        assert_eq!(rows[2].1, "19");
+    }
 }
