@@ -73,16 +73,31 @@ fn fmt_dur(s: f64) -> String {
     }
 }
 
-/// Axes with ticks; returns nothing, writes into `svg`.
+/// Axes with ticks for a chart of the default size; writes into `svg`.
 fn axes(svg: &mut String, xmax: f64, ymax: f64, xlabel: &str, ylabel: &str) {
-    let (x0, y0, x1, y1) = (ML, H - MB, W - MR, MT);
+    axes_in(svg, H, MB, Some(xmax), ymax, xlabel, ylabel);
+}
+
+/// Axes for a chart `h` high with bottom margin `mb`; numeric x ticks up to `xmax`
+/// unless `None` (the caller labels the x axis, e.g. with VU names).
+fn axes_in(
+    svg: &mut String,
+    h: f64,
+    mb: f64,
+    xmax: Option<f64>,
+    ymax: f64,
+    xlabel: &str,
+    ylabel: &str,
+) {
+    let (x0, y0, x1, y1) = (ML, h - mb, W - MR, MT);
     let _ = write!(
         svg,
         r##"<line class="axis" x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}"/><line class="axis" x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}"/>"##
     );
+    let xmax = xmax.unwrap_or(0.0);
     let xs = nice_step(xmax, 8.0);
     let mut t = 0.0;
-    while t <= xmax * 1.0001 {
+    while xmax > 0.0 && t <= xmax * 1.0001 {
         let x = x0 + (x1 - x0) * t / xmax.max(f64::MIN_POSITIVE);
         let _ = write!(
             svg,
@@ -110,7 +125,7 @@ fn axes(svg: &mut String, xmax: f64, ymax: f64, xlabel: &str, ylabel: &str) {
         svg,
         r##"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text><text class="label" transform="translate(14,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
         (x0 + x1) / 2.0,
-        H - 6.0,
+        h - 6.0,
         escape(xlabel),
         (y0 + y1) / 2.0,
         escape(ylabel)
@@ -118,8 +133,13 @@ fn axes(svg: &mut String, xmax: f64, ymax: f64, xlabel: &str, ylabel: &str) {
 }
 
 fn svg_open(id: &str, title: &str) -> String {
+    svg_open_h(id, title, H)
+}
+
+/// An SVG chart `h` pixels high (the width is always `W`).
+fn svg_open_h(id: &str, title: &str, h: f64) -> String {
     format!(
-        r##"<svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}"><title>{t}</title>"##,
+        r##"<svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="{t}"><title>{t}</title>"##,
         t = escape(title)
     )
 }
@@ -169,11 +189,18 @@ fn convergence_chart(r: &TimingResult) -> String {
     svg
 }
 
-/// Bars per VU (few VUs) or a histogram of downtimes (many).
+/// VUs up to which the downtime chart has one labelled bar per VU; above, a histogram.
+const MAX_VU_BARS: usize = 40;
+/// VUs up to which the bar labels are horizontal; above, rotated.
+const MAX_FLAT_LABELS: usize = 10;
+/// Extra bottom margin for rotated VU labels.
+const ROTATED_MB: f64 = 84.0;
+
+/// Bars per VU, labelled with VU names (few VUs), or a histogram of downtimes (many).
 fn downtime_chart(r: &TimingResult, vu_names: &dyn Fn(u32) -> String) -> String {
     let d = &r.series.vu_downtime;
-    let mut svg = svg_open("chart-downtime", "VU downtime");
     if d.is_empty() {
+        let mut svg = svg_open("chart-downtime", "VU downtime");
         let _ = write!(
             svg,
             r##"<text x="{}" y="{}" text-anchor="middle">no VU was inactivated</text></svg>"##,
@@ -183,24 +210,63 @@ fn downtime_chart(r: &TimingResult, vu_names: &dyn Fn(u32) -> String) -> String 
         return svg;
     }
     let max_s = d.iter().copied().max().unwrap_or(0) as f64 / 1e6;
-    if d.len() <= 40 {
+    if d.len() <= MAX_VU_BARS {
+        let rotated = d.len() > MAX_FLAT_LABELS;
+        let (h, mb) = if rotated {
+            (H + ROTATED_MB - MB, ROTATED_MB)
+        } else {
+            (H, MB)
+        };
+        let mut svg = svg_open_h("chart-downtime", "VU downtime per VU", h);
         let ymax = max_s.max(1e-6);
-        axes(&mut svg, d.len() as f64, ymax, "VU", "downtime (s)");
+        axes_in(&mut svg, h, mb, None, ymax, "", "downtime (s)");
         let bw = (W - MR - ML) / d.len() as f64;
+        let y0 = h - mb;
+        // Horizontal labels get the bar's width (about 6.5 px a character); rotated
+        // ones a fixed length that fits the margin.
+        let chars = if rotated {
+            14
+        } else {
+            ((bw / 6.5) as usize).max(4)
+        };
         for (i, &us) in d.iter().enumerate() {
             let v = us as f64 / 1e6;
-            let h = (H - MB - MT) * v / ymax;
+            let bh = (h - mb - MT) * v / ymax;
+            let name = vu_names(i as u32);
+            let cx = ML + bw * (i as f64 + 0.5);
             let _ = write!(
                 svg,
-                r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}"><title>{}: {}</title></rect>"##,
+                r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>{}: {}</title></rect>"##,
                 ML + bw * i as f64 + bw * 0.1,
-                H - MB - h,
+                y0 - bh,
                 bw * 0.8,
-                escape(&vu_names(i as u32)),
+                escape(&name),
                 fmt_dur(v)
             );
+            let label = escape(&truncate(&name, chars));
+            if rotated {
+                let _ = write!(
+                    svg,
+                    r##"<text class="vu" transform="translate({cx:.1},{:.1}) rotate(-45)" text-anchor="end">{label}<title>{}</title></text>"##,
+                    y0 + 10.0,
+                    escape(&name)
+                );
+            } else {
+                let _ = write!(
+                    svg,
+                    r##"<text class="vu" x="{cx:.1}" y="{:.1}" text-anchor="middle">{label}<title>{}</title></text>"##,
+                    y0 + 16.0,
+                    escape(&name)
+                );
+            }
         }
+        svg.push_str("</svg>");
+        svg
     } else {
+        let mut svg = svg_open(
+            "chart-downtime",
+            &format!("Histogram of VU downtime over {} VUs", d.len()),
+        );
         const BINS: usize = 30;
         let width = (max_s / BINS as f64).max(1e-6);
         let mut counts = [0u32; BINS];
@@ -223,18 +289,21 @@ fn downtime_chart(r: &TimingResult, vu_names: &dyn Fn(u32) -> String) -> String 
                 fmt_dur(width * (i + 1) as f64)
             );
         }
+        svg.push_str("</svg>");
+        svg
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// One bar per package from the first to the last moment of disagreement.
 fn mixed_chart(r: &TimingResult) -> String {
-    let mut svg = svg_open("chart-mixed", "Mixed-version window per package");
+    const ROW: f64 = 44.0;
     let xmax = (r.series.makespan as f64 / 1e6).max(1e-6);
     let rows = r.mixed_version.len().max(1);
-    axes(&mut svg, xmax, 0.0, "time (s)", "");
-    let rh = ((H - MB - MT) / rows as f64).min(44.0);
+    // As high as the rows need (up to the default height; more rows get thinner).
+    let h = (MT + MB + ROW * rows as f64).min(H.max(MT + MB + 12.0 * rows as f64));
+    let mut svg = svg_open_h("chart-mixed", "Mixed-version window per package", h);
+    axes_in(&mut svg, h, MB, Some(xmax), 0.0, "time (s)", "");
+    let rh = ((h - MB - MT) / rows as f64).min(ROW);
     for (i, w) in r.mixed_version.iter().enumerate() {
         let y = MT + rh * i as f64;
         let _ = write!(
@@ -280,6 +349,46 @@ fn mixed_chart(r: &TimingResult) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The human label of a [`TimingResult::flat_metrics`] key (the key itself, which the
+/// sweep output uses, is the cell's tooltip).
+fn metric_label(key: &str) -> &str {
+    match key {
+        "passed" => "all timing properties hold",
+        "makespan_us" => "makespan",
+        "rollout_us" => "rollout window",
+        "convergence_p50_us" => "convergence p50",
+        "convergence_p95_us" => "convergence p95",
+        "convergence_p99_us" => "convergence p99",
+        "convergence_max_us" => "convergence max",
+        "vu_downtime_mean_us" => "VU downtime mean",
+        "vu_downtime_max_us" => "VU downtime max",
+        "mixed_window_max_us" => "longest mixed-version window",
+        "bytes_sent" => "bytes sent",
+        "retries" => "retries (transfer, apply, workstation)",
+        "converged_nodes" => "nodes converged",
+        "failed_nodes" => "nodes failed",
+        "failed_workstations" => "workstations failed",
+        "peak_concurrent_transfers" => "peak concurrent transfers",
+        "stopped" => "rollout stopped",
+        other => other,
+    }
+}
+
+/// Bytes with a binary unit (exact count when small).
+fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if b < 1024 {
+        return format!("{b} B");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -378,10 +487,68 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
         let shown = match v {
             None => "–".to_owned(),
             Some(v) if name.ends_with("_us") => fmt_dur(v as f64 / 1e6),
+            Some(v) if name == "passed" || name == "stopped" => {
+                if v != 0 { "yes" } else { "no" }.to_owned()
+            }
+            Some(v) if name == "bytes_sent" => fmt_bytes(v),
             Some(v) => v.to_string(),
         };
-        let _ = writeln!(h, r#"<tr><td>{name}</td><td class="num">{shown}</td></tr>"#);
+        let _ = writeln!(
+            h,
+            r#"<tr><td title="{name}">{}</td><td class="num">{shown}</td></tr>"#,
+            metric_label(name)
+        );
     }
     h.push_str("</table>\n</body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timing::{self, PackageInfo, Plan, TimingConfig, TopologySpec};
+
+    fn render(nodes: u32, vus: u32) -> (String, usize) {
+        let topo = TopologySpec {
+            nodes,
+            vus,
+            instances: 2,
+            workstations: 0,
+            msi: 0,
+            packages: vec![PackageInfo {
+                name: "Chat".into(),
+                payload_bytes: 1000,
+            }],
+        }
+        .generate();
+        let r =
+            timing::simulate(&topo, &Plan::install(), &TimingConfig::default(), 1).expect("runs");
+        let html = render_html("t", &r, &[], &|v| topo.vu_name(v));
+        (html, r.series.vu_downtime.len())
+    }
+
+    #[test]
+    fn downtime_bars_are_labelled_with_vu_names_and_many_vus_give_a_histogram() {
+        let (html, n) = render(8, 4);
+        assert!(n > 0);
+        assert_eq!(html.matches(r#"class="vu""#).count(), n);
+        assert!(!html.contains("rotate(-45)"));
+        let (html, n) = render(60, 30);
+        assert!(n > MAX_FLAT_LABELS && n <= MAX_VU_BARS);
+        assert_eq!(html.matches("rotate(-45)").count(), n);
+        let (html, n) = render(400, 200);
+        assert!(n > MAX_VU_BARS);
+        assert!(!html.contains(r#"class="vu""#));
+        assert!(html.contains("Histogram of VU downtime"));
+    }
+
+    #[test]
+    fn metrics_have_human_labels_and_the_mixed_chart_fits_its_rows() {
+        let (html, _) = render(8, 4);
+        assert!(html.contains(r#"<td title="makespan_us">makespan</td>"#));
+        assert!(html.contains(">convergence p50</td>"));
+        assert!(!html.contains(">makespan_us<"));
+        let h = MT + MB + 44.0;
+        assert!(html.contains(&format!(r#"id="chart-mixed" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}""#)));
+    }
 }
