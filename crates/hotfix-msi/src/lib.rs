@@ -9,6 +9,8 @@
 //! inside the `msi` crate on malformed input is caught and reported as a damaged file.
 #![forbid(unsafe_code)]
 
+mod summary;
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -127,6 +129,19 @@ pub fn read_properties_from<R: Read + Seek>(
             reason: "not an OLE compound file (an MSI starts with D0 CF 11 E0 A1 B1 1A E1)".into(),
         });
     }
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|source| MsiError::Io {
+            path: path_buf(),
+            source,
+        })?;
+
+    // The msi crate reserves memory for summary-information strings by the length the
+    // file declares (up to 4 GiB, fuzz finding 1): check those lengths first.
+    summary::check(&mut reader).map_err(|reason| MsiError::NotMsi {
+        path: path_buf(),
+        reason,
+    })?;
     reader
         .seek(SeekFrom::Start(0))
         .map_err(|source| MsiError::Io {

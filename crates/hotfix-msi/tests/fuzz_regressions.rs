@@ -48,7 +48,6 @@ fn child_reads_one_input() {
 
 #[test]
 #[cfg(unix)] // sh and ulimit
-#[ignore = "finding 1: fix pending (msi crate preallocates a property-set string length read from the file)"]
 fn msi_properties_inputs_return_within_bounded_memory() {
     let exe = std::env::current_exe().expect("current_exe");
     for input in inputs("msi_properties") {
