@@ -58,7 +58,9 @@ pub(crate) fn check_property_set(bytes: &[u8]) -> Result<(), String> {
         return Ok(());
     };
     for i in 0..count as usize {
-        let entry = section.saturating_add(8).saturating_add(i.saturating_mul(8));
+        let entry = section
+            .saturating_add(8)
+            .saturating_add(i.saturating_mul(8));
         let Some(offset) = u32_at(bytes, entry.saturating_add(4)) else {
             // The table runs past the end: the msi crate fails there, before any value.
             return Ok(());
@@ -110,7 +112,8 @@ mod tests {
 
     #[test]
     fn refuses_a_string_longer_than_the_stream() {
-        let err = check_property_set(&set_with_string(3_813_391_341, 5)).unwrap_err();
+        let err =
+            check_property_set(&set_with_string(3_813_391_341, 5)).expect_err("over-long string");
         assert!(err.contains("3813391341-byte string"), "{err}");
     }
 
