@@ -15,8 +15,8 @@
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Take};
 
 use crate::format::{
-    CENTRAL_HEADER_SIG, EOCD_SIG, LOCAL_HEADER_SIG, METHOD_DEFLATE, METHOD_STORED, ZIP64_EOCD_SIG,
-    ZIP64_LOCATOR_SIG,
+    CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, METHOD_DEFLATE, METHOD_STORED,
+    VERSION_MADE_BY, VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG,
 };
 use crate::rules::Rule;
 
@@ -123,6 +123,10 @@ pub struct EntryRecord {
     pub name: String,
     name_raw: Box<[u8]>,
     pub version_made_by: u16,
+    /// "Version needed to extract", which the local header repeats.
+    pub version_needed: u16,
+    /// DOS time (low half) and date (high half), which the local header repeats.
+    pub modified: u32,
     pub flags: u16,
     pub method: u16,
     pub crc32: u32,
@@ -562,6 +566,20 @@ impl<R: Read + Seek> PackageReader<R> {
         if method != rec.method {
             diffs.push(format!("method {method} vs {}", rec.method));
         }
+        let version_needed = u16_at(&h, 4);
+        if version_needed != rec.version_needed {
+            diffs.push(format!(
+                "version needed {version_needed} vs {}",
+                rec.version_needed
+            ));
+        }
+        let modified = u32_at(&h, 10);
+        if modified != rec.modified {
+            diffs.push(format!(
+                "modification time 0x{modified:08x} vs 0x{:08x}",
+                rec.modified
+            ));
+        }
         if flags != rec.flags {
             diffs.push(format!("flags 0x{flags:04x} vs 0x{:04x}", rec.flags));
         }
@@ -703,6 +721,8 @@ fn parse_central_record(
     comment_len: usize,
 ) -> EntryRecord {
     let version_made_by = u16_at(h, 4);
+    let version_needed = u16_at(h, 6);
+    let modified = u32_at(h, 12);
     let flags = u16_at(h, 8);
     let method = u16_at(h, 10);
     let crc32 = u32_at(h, 16);
@@ -777,6 +797,40 @@ fn parse_central_record(
             format!("attributes from host {host}, not Unix (3)"),
         ));
     }
+    // The v1 writer sets these header fields to one value each; any other value means
+    // the archive was not written by it, so no byte of a package can change unnoticed.
+    let internal_attrs = u16_at(h, 36);
+    if problems.is_empty() {
+        if version_made_by != VERSION_MADE_BY {
+            problems.push((
+                Rule::Attributes,
+                format!(
+                    "version made by 0x{version_made_by:04x} (v1 writes 0x{VERSION_MADE_BY:04x})"
+                ),
+            ));
+        } else if external_attrs != EXTERNAL_ATTRS {
+            problems.push((
+                Rule::Attributes,
+                format!(
+                    "attributes 0o{:o} (v1 writes 0o{:o})",
+                    external_attrs >> 16,
+                    EXTERNAL_ATTRS >> 16
+                ),
+            ));
+        } else if internal_attrs != 0 {
+            problems.push((
+                Rule::Attributes,
+                format!("internal attributes 0x{internal_attrs:04x} (v1 writes 0)"),
+            ));
+        } else if version_needed != VERSION_NEEDED && version_needed != VERSION_NEEDED_ZIP64 {
+            problems.push((
+                Rule::Attributes,
+                format!(
+                    "version needed to extract {version_needed} (v1 writes {VERSION_NEEDED}, or {VERSION_NEEDED_ZIP64} with ZIP64)"
+                ),
+            ));
+        }
+    }
     let needs = Zip64Needs {
         uncompressed: usize32 == 0xFFFF_FFFF,
         compressed: csize32 == 0xFFFF_FFFF,
@@ -812,6 +866,8 @@ fn parse_central_record(
         name,
         name_raw: name_raw.into(),
         version_made_by,
+        version_needed,
+        modified,
         flags,
         method,
         crc32,
