@@ -95,9 +95,16 @@ pub enum OutputFormat {
 /// Writes `value` as pretty JSON plus a newline to stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| CliError::usage(format!("cannot write JSON: {e}")))?;
-    writeln!(out).map_err(|e| CliError::io("cannot write to stdout", e))
+    // A reader that stops early (`| head`) is not an error worth a message.
+    match serde_json::to_writer_pretty(&mut out, value) {
+        Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => return Ok(()),
+        Err(e) => return Err(CliError::usage(format!("cannot write JSON: {e}"))),
+        Ok(()) => {}
+    }
+    match writeln!(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| CliError::io("cannot write to stdout", e)),
+    }
 }
 
 /// An error as the user sees it: `error: ...`, optional detail lines, `hint: ...`.
