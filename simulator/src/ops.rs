@@ -806,6 +806,28 @@ fn unreachable_refusal(model: &Model, nodes: &[NodeId], what: &str) -> Refusal {
     }
 }
 
+/// The preconditions every change to a VU's software package shares: Deployment mode,
+/// the VU and package exist, and the VU is inactive.
+fn editable_package(
+    model: &Model,
+    action: &Action,
+    vu: &str,
+    package: &str,
+) -> Result<(VuId, u32), Box<Outcome>> {
+    if let Some(o) = deployment(model, action) {
+        return Err(Box::new(o));
+    }
+    let v = find_vu(model, vu).map_err(|r| Box::new(Outcome::from(r)))?;
+    let p = find_package(model, v, vu, package).map_err(|r| Box::new(Outcome::from(r)))?;
+    if model.vu(v).active {
+        return Err(Box::new(Outcome::refuse(
+            rule::VU_MUST_BE_INACTIVE,
+            format!("virtual unit `{vu}` is active; inactivate it before changing its software"),
+        )));
+    }
+    Ok((v, p))
+}
+
 fn add_to_package(
     model: &mut Model,
     action: &Action,
@@ -813,23 +835,10 @@ fn add_to_package(
     package: &str,
     hotfix: &str,
 ) -> Outcome {
-    if let Some(o) = deployment(model, action) {
-        return o;
-    }
-    let v = match find_vu(model, vu) {
-        Ok(v) => v,
-        Err(r) => return r.into(),
+    let (v, p) = match editable_package(model, action, vu, package) {
+        Ok(found) => found,
+        Err(o) => return *o,
     };
-    let p = match find_package(model, v, vu, package) {
-        Ok(p) => p,
-        Err(r) => return r.into(),
-    };
-    if model.vu(v).active {
-        return Outcome::refuse(
-            rule::VU_MUST_BE_INACTIVE,
-            format!("virtual unit `{vu}` is active; inactivate it before changing its software"),
-        );
-    }
     let pkg_sym = model.vu_packages(v)[p as usize].name;
     if let Some(info) = model.extracted(hotfix)
         && info.packages.binary_search(&pkg_sym).is_err()
@@ -902,23 +911,10 @@ fn delete_from_package(
     package: &str,
     hotfix: &str,
 ) -> Outcome {
-    if let Some(o) = deployment(model, action) {
-        return o;
-    }
-    let v = match find_vu(model, vu) {
-        Ok(v) => v,
-        Err(r) => return r.into(),
+    let (v, p) = match editable_package(model, action, vu, package) {
+        Ok(found) => found,
+        Err(o) => return *o,
     };
-    let p = match find_package(model, v, vu, package) {
-        Ok(p) => p,
-        Err(r) => return r.into(),
-    };
-    if model.vu(v).active {
-        return Outcome::refuse(
-            rule::VU_MUST_BE_INACTIVE,
-            format!("virtual unit `{vu}` is active; inactivate it before changing its software"),
-        );
-    }
     let slot = (model.vu(v).pkg_start + p) as usize;
     let set = model.packages[slot].hotfixes;
     let Some(h) = model
