@@ -125,7 +125,7 @@ pub enum BuildError {
     #[error("the hotfix has no payload: no server files and no MSI")]
     NoPayload,
     /// A file given as an MSI is not a readable MSI package.
-    #[error("{} is not a readable MSI package: {source}", path.display())]
+    #[error("{source}")]
     Msi {
         path: PathBuf,
         #[source]
