@@ -623,51 +623,49 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
         p.push(((*bad).to_owned(), b"owned".to_vec(), 0));
         add(manifest_names[i], resigned(keys, &p), rule, Some(bad));
     }
-    {
-        let mut p = payload();
-        p.push(("server/ChatServer/Readme.txt".to_owned(), b"a".to_vec(), 0));
-        p.push(("server/ChatServer/README.txt".to_owned(), b"b".to_vec(), 0));
-        add(
+    // Names that collide on a case-insensitive or normalizing file system: each adds
+    // these extra files (content "a", "b", ...) to the good payload.
+    let collisions: [(&'static str, &[&str], &'static str, Option<&str>); 5] = [
+        (
             "case-collision",
-            resigned(keys, &p),
+            &[
+                "server/ChatServer/Readme.txt",
+                "server/ChatServer/README.txt",
+            ],
             "name-collision",
             Some("server/ChatServer/Readme.txt"),
-        );
-        let mut p = payload();
-        p.push(("docs/\u{fb01}le.txt".to_owned(), b"a".to_vec(), 0));
-        p.push(("docs/file.txt".to_owned(), b"b".to_vec(), 0));
-        add(
+        ),
+        (
             "unicode-compatibility-collision",
-            resigned(keys, &p),
+            &["docs/\u{fb01}le.txt", "docs/file.txt"],
             "name-collision",
             Some("docs/\u{fb01}le.txt"),
-        );
-        let mut p = payload();
-        p.push(("docs/caf\u{e9}.txt".to_owned(), b"a".to_vec(), 0));
-        p.push(("docs/cafe\u{301}.txt".to_owned(), b"b".to_vec(), 0));
-        add(
+        ),
+        (
             "nfc-nfd-collision",
-            resigned(keys, &p),
+            &["docs/caf\u{e9}.txt", "docs/cafe\u{301}.txt"],
             "name-not-nfc",
             Some("docs/cafe\u{301}.txt"),
-        );
-        let mut p = payload();
-        p.push(("server/ChatServer/Lib/a.dll".to_owned(), b"a".to_vec(), 0));
-        p.push(("server/ChatServer/lib/b.dll".to_owned(), b"b".to_vec(), 0));
-        add(
+        ),
+        (
             "folder-spelled-two-ways",
-            resigned(keys, &p),
+            &["server/ChatServer/Lib/a.dll", "server/ChatServer/lib/b.dll"],
             "name-collision",
             Some("server/ChatServer/lib/b.dll"),
-        );
-        let mut p = payload();
-        p.push(("server/ChatServer/bin".to_owned(), b"a".to_vec(), 0));
-        add(
+        ),
+        (
             "file-and-folder-collision",
-            resigned(keys, &p),
+            &["server/ChatServer/bin"],
             "name-collision",
             None,
-        );
+        ),
+    ];
+    for (name, extra, rule, entry) in collisions {
+        let mut p = payload();
+        for (i, path) in extra.iter().enumerate() {
+            p.push(((*path).to_owned(), vec![b'a' + i as u8], 0));
+        }
+        add(name, resigned(keys, &p), rule, entry);
     }
 
     // Entry kinds and encodings.
