@@ -1,9 +1,9 @@
-//! `BuildSpec::load` on an arbitrary `hotfix.toml`.
+//! `BuildSpec::parse` on an arbitrary `hotfix.toml`.
 //!
-//! hotfix-manifest has no in-memory entry point for the spec (only `load(path)`), so
-//! each input is written to `hotfix.toml` in a temporary copy of the sample hotfix's
-//! folder layout (tiny files: load checks that named paths exist, it does not read
-//! payload), and loaded from there.
+//! The spec names folders and files that the parser checks on disk, so the text is
+//! parsed as if it were `hotfix.toml` in a temporary copy of the sample hotfix's folder
+//! layout (tiny files: the parser checks that named paths exist, it does not read
+//! payload). Inputs are parsed from memory; nothing is written per input.
 #![no_main]
 
 use std::path::PathBuf;
@@ -48,7 +48,5 @@ fn source_dir() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let dir = source_dir();
-    std::fs::write(dir.join("hotfix.toml"), data).expect("write hotfix.toml");
-    let _ = BuildSpec::load(dir);
+    let _ = BuildSpec::parse(data, &source_dir().join("hotfix.toml"));
 });

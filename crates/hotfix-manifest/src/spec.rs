@@ -232,23 +232,40 @@ impl BuildSpec {
         } else {
             path.to_path_buf()
         };
+        let text = read_bounded(&file, MAX_SPEC_BYTES)?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses the bytes of a `hotfix.toml` as if they had been read from `file`.
+    ///
+    /// `file` names the spec in errors, and the paths the spec names are resolved
+    /// against its folder and checked there, exactly as [`BuildSpec::load`] does,
+    /// including the size limit [`MAX_SPEC_BYTES`]; only the reading is left to the
+    /// caller (the fuzzer, or a tool that already holds the text).
+    pub fn parse(bytes: &[u8], file: &Path) -> Result<BuildSpec, SpecError> {
+        if bytes.len() as u64 > MAX_SPEC_BYTES {
+            return Err(SpecError::TooLarge {
+                path: file.to_path_buf(),
+                size: bytes.len() as u64,
+                max: MAX_SPEC_BYTES,
+            });
+        }
         let root = match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let text = read_bounded(&file, MAX_SPEC_BYTES)?;
-        let text = String::from_utf8(text).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let valid = &bytes[..e.valid_up_to()];
             SpecError::Syntax {
-                path: file.clone(),
+                path: file.to_path_buf(),
                 line: valid.iter().filter(|&&b| b == b'\n').count() as u64 + 1,
                 message: "not valid UTF-8".into(),
             }
         })?;
         Loader {
-            file,
+            file: file.to_path_buf(),
             root,
-            text: &text,
+            text,
         }
         .load()
     }

@@ -433,3 +433,46 @@ fn missing_spec_is_an_io_error_naming_the_file() {
         "{e:?}"
     );
 }
+
+#[test]
+fn parse_of_the_text_agrees_with_load_of_the_file() {
+    let dir = source(GOOD);
+    let file = dir.path().join("hotfix.toml");
+    let loaded = BuildSpec::load(&file).expect("loads");
+    let parsed = BuildSpec::parse(GOOD.as_bytes(), &file).expect("parses");
+    assert_eq!(format!("{parsed:?}"), format!("{loaded:?}"));
+
+    // The same refusals, naming the same file and line.
+    let bad = with("version = 3", "version = 0");
+    std::fs::write(&file, &bad).expect("write");
+    let from_load = BuildSpec::load(&file).expect_err("refused");
+    let from_parse = BuildSpec::parse(bad.as_bytes(), &file).expect_err("refused");
+    assert_eq!(from_parse.to_string(), from_load.to_string());
+    assert!(
+        matches!(&from_parse, SpecError::InvalidValue { path, line: 2, .. } if path == &file),
+        "{from_parse:?}"
+    );
+}
+
+#[test]
+fn invalid_utf8_and_oversized_specs_are_refused_by_parse_and_load() {
+    let dir = source(GOOD);
+    let file = dir.path().join("hotfix.toml");
+
+    let mut bytes = GOOD.as_bytes().to_vec();
+    bytes.extend_from_slice(b"# \xff\n");
+    let bad_line = GOOD.lines().count() as u64 + 1;
+    let e = BuildSpec::parse(&bytes, &file).expect_err("refused");
+    assert!(
+        matches!(&e, SpecError::Syntax { line, message, .. }
+            if *line == bad_line && message.contains("UTF-8")),
+        "{e:?}"
+    );
+
+    let big = vec![b'#'; hotfix_manifest::MAX_SPEC_BYTES as usize + 1];
+    let e = BuildSpec::parse(&big, &file).expect_err("refused");
+    assert!(matches!(&e, SpecError::TooLarge { .. }), "{e:?}");
+    std::fs::write(&file, &big).expect("write");
+    let e = BuildSpec::load(&file).expect_err("refused");
+    assert!(matches!(&e, SpecError::TooLarge { .. }), "{e:?}");
+}
