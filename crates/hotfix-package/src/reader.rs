@@ -12,7 +12,7 @@
 //! backwards to re-read data it already handed out: verify and extract consume the same
 //! stream.
 
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Take};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Take};
 
 use crate::format::{
     CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, METHOD_DEFLATE, METHOD_STORED,
@@ -879,12 +879,12 @@ fn parse_central_record(
     }
 }
 
-enum Inner<'a, R: Read + Seek> {
-    Stored(Take<&'a mut BufReader<R>>),
-    Deflate(Box<flate2::bufread::DeflateDecoder<Take<&'a mut BufReader<R>>>>),
+enum Inner<S: BufRead> {
+    Stored(Take<S>),
+    Deflate(Box<flate2::bufread::DeflateDecoder<Take<S>>>),
 }
 
-impl<R: Read + Seek> std::fmt::Debug for Inner<'_, R> {
+impl<S: BufRead> std::fmt::Debug for Inner<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Inner::Stored(_) => "Stored",
@@ -893,27 +893,25 @@ impl<R: Read + Seek> std::fmt::Debug for Inner<'_, R> {
     }
 }
 
-/// One entry's data as a stream: decompressed, never more than the declared size, CRC-32
-/// checked when the end is reached.
+/// Decompression and checks of one entry's data, from the file or from memory: never
+/// more than one byte past the declared size, CRC-32 and exact length checked at the end.
 #[derive(Debug)]
-pub struct Entry<'a, R: Read + Seek> {
-    record: &'a EntryRecord,
-    inner: Inner<'a, R>,
+struct Decode<S: BufRead> {
+    inner: Inner<S>,
     produced: u64,
     crc: crc32fast::Hasher,
     done: bool,
 }
 
-impl<'a, R: Read + Seek> Entry<'a, R> {
-    fn new(src: &'a mut BufReader<R>, record: &'a EntryRecord) -> Entry<'a, R> {
+impl<S: BufRead> Decode<S> {
+    fn new(src: S, record: &EntryRecord) -> Decode<S> {
         let take = src.take(record.compressed_size);
         let inner = if record.method == METHOD_DEFLATE {
             Inner::Deflate(Box::new(flate2::bufread::DeflateDecoder::new(take)))
         } else {
             Inner::Stored(take)
         };
-        Entry {
-            record,
+        Decode {
             inner,
             produced: 0,
             crc: crc32fast::Hasher::new(),
@@ -921,31 +919,12 @@ impl<'a, R: Read + Seek> Entry<'a, R> {
         }
     }
 
-    /// The entry's central directory record.
-    pub fn record(&self) -> &EntryRecord {
-        self.record
-    }
-
-    /// The entry name.
-    pub fn name(&self) -> &str {
-        &self.record.name
-    }
-
-    /// Bytes handed out so far.
-    pub fn produced(&self) -> u64 {
-        self.produced
-    }
-
-    /// Reads the next chunk into `buf`. `Ok(0)` only at the verified end: the size equals
-    /// the declared one and the CRC-32 matches. Never decompresses more than one byte
-    /// beyond the declared size.
-    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+    fn read_chunk(&mut self, record: &EntryRecord, buf: &mut [u8]) -> Result<usize, ReadError> {
         if self.done || buf.is_empty() {
             return Ok(0);
         }
-        let name = self.record.name.as_str();
-        let allowed = self
-            .record
+        let name = record.name.as_str();
+        let allowed = record
             .uncompressed_size
             .saturating_sub(self.produced)
             .saturating_add(1);
@@ -976,40 +955,132 @@ impl<'a, R: Read + Seek> Entry<'a, R> {
                 };
                 return Err(ReadError::entry(rule, name, msg));
             }
-            if self.produced != self.record.uncompressed_size {
+            if self.produced != record.uncompressed_size {
                 return Err(ReadError::entry(
                     Rule::SizeMismatch,
                     name,
                     format!(
                         "{} bytes of data, {} declared",
-                        self.produced, self.record.uncompressed_size
+                        self.produced, record.uncompressed_size
                     ),
                 ));
             }
             let crc = self.crc.clone().finalize();
-            if crc != self.record.crc32 {
+            if crc != record.crc32 {
                 return Err(ReadError::entry(
                     Rule::CrcMismatch,
                     name,
-                    format!("CRC-32 {crc:08x}, {:08x} declared", self.record.crc32),
+                    format!("CRC-32 {crc:08x}, {:08x} declared", record.crc32),
                 ));
             }
             return Ok(0);
         }
         self.produced += n as u64;
-        if self.produced > self.record.uncompressed_size {
+        if self.produced > record.uncompressed_size {
             self.done = true;
             return Err(ReadError::entry(
                 Rule::SizeMismatch,
                 name,
                 format!(
                     "data goes on past the declared {} bytes",
-                    self.record.uncompressed_size
+                    record.uncompressed_size
                 ),
             ));
         }
         self.crc.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// Where an [`Entry`] is: not read yet (the file is at its data), or being decoded.
+#[derive(Debug)]
+enum State<'a, R: Read + Seek> {
+    Fresh(&'a mut BufReader<R>),
+    Reading(Decode<&'a mut BufReader<R>>),
+    /// Only while switching from `Fresh` to `Reading`.
+    Moved,
+}
+
+/// One entry's data as a stream: decompressed, never more than the declared size, CRC-32
+/// checked when the end is reached.
+#[derive(Debug)]
+pub struct Entry<'a, R: Read + Seek> {
+    record: &'a EntryRecord,
+    state: State<'a, R>,
+}
+
+impl<'a, R: Read + Seek> Entry<'a, R> {
+    fn new(src: &'a mut BufReader<R>, record: &'a EntryRecord) -> Entry<'a, R> {
+        Entry {
+            record,
+            state: State::Fresh(src),
+        }
+    }
+
+    /// The entry's central directory record.
+    pub fn record(&self) -> &EntryRecord {
+        self.record
+    }
+
+    /// The entry name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// Bytes handed out so far.
+    pub fn produced(&self) -> u64 {
+        match &self.state {
+            State::Reading(d) => d.produced,
+            State::Fresh(_) | State::Moved => 0,
+        }
+    }
+
+    /// Reads the next chunk into `buf`. `Ok(0)` only at the verified end: the size equals
+    /// the declared one and the CRC-32 matches. Never decompresses more than one byte
+    /// beyond the declared size.
+    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+        if let State::Fresh(_) = self.state
+            && let State::Fresh(src) = std::mem::replace(&mut self.state, State::Moved)
+        {
+            self.state = State::Reading(Decode::new(src, self.record));
+        }
+        match &mut self.state {
+            State::Reading(d) => d.read_chunk(self.record, buf),
+            State::Fresh(_) | State::Moved => Ok(0),
+        }
+    }
+
+    /// Reads the entry's stored (still compressed) bytes into memory, so that they can be
+    /// decoded and checked elsewhere, for example on another thread, with
+    /// [`RawEntry::decoder`]: the same checks as [`Entry::read_chunk`], in the same order.
+    /// Only for an entry not read yet; `cap` bounds the compressed size accepted.
+    pub fn into_raw(self, cap: u64) -> Result<RawEntry, ReadError> {
+        let State::Fresh(src) = self.state else {
+            return Err(ReadError::Io(io::Error::other(
+                "internal: into_raw on an entry already being read",
+            )));
+        };
+        if self.record.compressed_size > cap {
+            return Err(ReadError::entry(
+                Rule::TooLarge,
+                &self.record.name,
+                format!(
+                    "{} compressed bytes (at most {cap} here)",
+                    self.record.compressed_size
+                ),
+            ));
+        }
+        let mut data =
+            Vec::with_capacity(usize::try_from(self.record.compressed_size).unwrap_or(0));
+        // A file that ends inside the data leaves `data` short; decoding then reports it
+        // exactly as the streaming read does.
+        src.take(self.record.compressed_size)
+            .read_to_end(&mut data)
+            .map_err(|e| io_err(e, "entry data"))?;
+        Ok(RawEntry {
+            record: self.record.clone(),
+            data,
+        })
     }
 
     /// Reads the whole entry, refusing more than `cap` bytes (for the manifest and
@@ -1033,6 +1104,42 @@ impl<'a, R: Read + Seek> Entry<'a, R> {
             }
             out.extend_from_slice(&buf[..n]);
         }
+    }
+}
+
+/// An entry's stored bytes, read into memory by [`Entry::into_raw`].
+#[derive(Debug)]
+pub struct RawEntry {
+    record: EntryRecord,
+    data: Vec<u8>,
+}
+
+impl RawEntry {
+    /// The entry's central directory record.
+    pub fn record(&self) -> &EntryRecord {
+        &self.record
+    }
+
+    /// The entry's data as a stream, with every check of [`Entry::read_chunk`].
+    pub fn decoder(&self) -> RawDecoder<'_> {
+        RawDecoder {
+            record: &self.record,
+            decode: Decode::new(&self.data[..], &self.record),
+        }
+    }
+}
+
+/// Decodes a [`RawEntry`]; see [`RawDecoder::read_chunk`].
+#[derive(Debug)]
+pub struct RawDecoder<'a> {
+    record: &'a EntryRecord,
+    decode: Decode<&'a [u8]>,
+}
+
+impl RawDecoder<'_> {
+    /// As [`Entry::read_chunk`].
+    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+        self.decode.read_chunk(self.record, buf)
     }
 }
 

@@ -6,12 +6,15 @@
 //!    id, version and manifest hash; nothing is parsed as XML unless at least one trusted
 //!    key signed it;
 //! 2. only then is the XML parsed, and the signed id/version compared with it;
-//! 3. every payload entry is streamed once through a fixed buffer, bounded by the size
-//!    the signed manifest declares, hashed, and handed to an [`EntrySink`] — extract
-//!    writes the very bytes that were hashed, never a second read of the file.
+//! 3. every payload entry is read once, bounded by the size the signed manifest
+//!    declares, hashed, and handed to an [`EntrySink`] — extract writes the very bytes
+//!    that were hashed, never a second read of the file. Small entries are decoded and
+//!    hashed on worker threads, large ones streamed through fixed buffers; results are
+//!    taken in archive order either way (`verify/walk.rs`).
 //!
 //! Every failure found is collected (the walk goes on past a bad entry where the archive
-//! structure allows). Memory use does not depend on payload size.
+//! structure allows). Memory use does not depend on payload size: at most a few MiB of
+//! small entries are in flight at a time.
 //!
 //! This module never writes to the file system itself and never calls the sink once a
 //! failure has been recorded.
@@ -25,11 +28,12 @@ use hotfix_manifest::{FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, M
 use hotfix_sign::{KeyId, Signature, TrustSet};
 use serde::Serialize;
 use sha2::Digest;
-use subtle::ConstantTimeEq;
 
 use crate::format::{self, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, METHOD_STORED};
 use crate::reader::{PackageReader, ReadError, Section, section};
 use crate::rules::Rule;
+
+mod walk;
 
 /// Size of the one buffer payload bytes pass through.
 pub const CHUNK_BYTES: usize = 256 * 1024;
@@ -629,296 +633,7 @@ fn run<R: Read + Seek>(
     }
 
     // 4. The payload, streamed once.
-    std::thread::scope(|scope| {
-        let mut pipe = HashPipe::start(scope);
-        walk_payload(
-            &mut rd, &files, &expected, &reported, report, sink, &mut pipe,
-        )
-    })
-}
-
-/// Streams every payload entry against the manifest: names, listing, order, size, hash.
-fn walk_payload<R: Read + Seek>(
-    rd: &mut PackageReader<R>,
-    files: &[&FileEntry],
-    expected: &HashMap<&str, usize>,
-    reported: &HashSet<String>,
-    report: &mut VerifyReport,
-    sink: &mut dyn EntrySink,
-    pipe: &mut HashPipe,
-) -> Result<(), VerifyError> {
-    let mut seen = vec![false; files.len()];
-    let mut last: Option<usize> = None;
-    let mut broken = false;
-    let mut buf = vec![0u8; CHUNK_BYTES];
-    while let Some(next) = rd.next_entry() {
-        let mut entry = match next {
-            Ok(e) => e,
-            Err(e) => {
-                if let ReadError::Format {
-                    entry: Some(name), ..
-                } = &e
-                    && let Some(&i) = expected.get(name.as_str())
-                {
-                    seen[i] = true;
-                }
-                if report.fail_read(e)? {
-                    broken = true;
-                    break;
-                }
-                continue;
-            }
-        };
-        let name = entry.name().to_owned();
-        match section(&name) {
-            Section::Manifest => {
-                report.fail_rule(Some(&name), Rule::DuplicateEntry, "a second manifest entry");
-                continue;
-            }
-            Section::Signature => {
-                report.fail_rule(
-                    Some(&name),
-                    Rule::EntryOrder,
-                    "signature entry after the payload started",
-                );
-                continue;
-            }
-            Section::Payload => {}
-        }
-        if let Err(e) = names::validate_entry_name(&name) {
-            if !reported.contains(&name) {
-                report.fail(Some(&name), e.rule_id(), e.to_string());
-            }
-            continue;
-        }
-        let Some(&index) = expected.get(name.as_str()) else {
-            if !reported.contains(&name) {
-                report.fail_rule(
-                    Some(&name),
-                    Rule::UnlistedEntry,
-                    "the signed manifest does not list this entry",
-                );
-            }
-            continue;
-        };
-        if seen[index] {
-            report.fail_rule(Some(&name), Rule::DuplicateEntry, "the entry appears twice");
-            continue;
-        }
-        seen[index] = true;
-        if let Some(prev) = last
-            && index < prev
-        {
-            report.fail_rule(
-                Some(&name),
-                Rule::EntryOrder,
-                format!(
-                    "comes after {:?} but the manifest lists it before",
-                    files[prev].path
-                ),
-            );
-        }
-        last = Some(last.map_or(index, |l| l.max(index)));
-
-        let file = files[index];
-        let mut writing = report.failures.is_empty();
-        if writing {
-            sink.start_file(file)?;
-        }
-        // Large files are hashed on a second thread while the next chunk is read and
-        // inflated; small ones inline, where the hand-off would cost more than it saves.
-        let piped = file.size > CHUNK_BYTES as u64;
-        let mut inline = sha2::Sha256::new();
-        let mut total: u64 = 0;
-        let outcome: Result<(), Option<ReadError>> = loop {
-            let mut chunk = if piped {
-                pipe.buffer()?
-            } else {
-                std::mem::take(&mut buf)
-            };
-            let room = file.size.saturating_sub(total).saturating_add(1);
-            let len = usize::try_from(room).map_or(chunk.len(), |r| r.min(chunk.len()));
-            let step = match entry.read_chunk(&mut chunk[..len]) {
-                Ok(0) => Err(Ok(())),
-                Ok(n) => {
-                    total += n as u64;
-                    if total > file.size {
-                        Err(Err(None))
-                    } else {
-                        Ok(n)
-                    }
-                }
-                Err(e) => Err(Err(Some(e))),
-            };
-            let n = match step {
-                Ok(n) => n,
-                Err(end) => {
-                    if piped {
-                        pipe.recycle(chunk);
-                    } else {
-                        buf = chunk;
-                    }
-                    break end;
-                }
-            };
-            writing &= report.failures.is_empty();
-            if writing {
-                sink.write(&chunk[..n])?;
-            }
-            if piped {
-                pipe.submit(chunk, n)?;
-            } else {
-                inline.update(&chunk[..n]);
-                buf = chunk;
-            }
-        };
-        let digest: [u8; 32] = if piped {
-            pipe.finish()?
-        } else {
-            inline.finalize().into()
-        };
-        report.files += 1;
-        report.bytes += total.min(file.size);
-        match outcome {
-            Err(None) => report.fail_rule(
-                Some(&name),
-                Rule::SizeExceedsManifest,
-                format!("more than the {} bytes the manifest declares", file.size),
-            ),
-            Err(Some(e)) => {
-                if report.fail_read(e)? {
-                    broken = true;
-                    break;
-                }
-            }
-            Ok(()) => {
-                if total < file.size {
-                    report.fail_rule(
-                        Some(&name),
-                        Rule::SizeShortOfManifest,
-                        format!("{total} bytes, the manifest declares {}", file.size),
-                    );
-                } else if !bool::from(digest.ct_eq(&file.sha256.0)) {
-                    report.fail_rule(
-                        Some(&name),
-                        Rule::HashMismatch,
-                        format!(
-                            "SHA-256 {} differs from the manifest's {}",
-                            hotfix_manifest::Sha256(digest).to_hex(),
-                            file.sha256
-                        ),
-                    );
-                } else if writing && report.failures.is_empty() {
-                    sink.finish_file()?;
-                }
-            }
-        }
-    }
-    if !broken {
-        for (i, f) in files.iter().enumerate() {
-            if !seen[i] && !reported.contains(&f.path) {
-                report.fail_rule(
-                    Some(&f.path),
-                    Rule::MissingEntry,
-                    "listed in the manifest but not in the archive",
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Buffers in flight between the reading thread and the hashing thread: memory stays at
-/// `PIPE_BUFFERS * CHUNK_BYTES` whatever the file size.
-const PIPE_BUFFERS: usize = 3;
-
-enum ToHasher {
-    Data(Vec<u8>, usize),
-    Finish,
-}
-
-enum FromHasher {
-    Buffer(Vec<u8>),
-    Digest([u8; 32]),
-}
-
-/// SHA-256 on a second thread, one file at a time, fed in order.
-struct HashPipe {
-    tx: std::sync::mpsc::SyncSender<ToHasher>,
-    rx: std::sync::mpsc::Receiver<FromHasher>,
-    pool: Vec<Vec<u8>>,
-    made: usize,
-}
-
-fn pipe_stopped() -> VerifyError {
-    VerifyError::Internal("the hashing thread stopped".into())
-}
-
-impl HashPipe {
-    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> HashPipe {
-        let (tx, hrx) = std::sync::mpsc::sync_channel::<ToHasher>(PIPE_BUFFERS);
-        let (htx, rx) = std::sync::mpsc::channel::<FromHasher>();
-        scope.spawn(move || {
-            let mut h = sha2::Sha256::new();
-            for msg in hrx {
-                let reply = match msg {
-                    ToHasher::Data(buf, n) => {
-                        h.update(&buf[..n]);
-                        FromHasher::Buffer(buf)
-                    }
-                    ToHasher::Finish => {
-                        FromHasher::Digest(std::mem::take(&mut h).finalize().into())
-                    }
-                };
-                if htx.send(reply).is_err() {
-                    return;
-                }
-            }
-        });
-        HashPipe {
-            tx,
-            rx,
-            pool: Vec::new(),
-            made: 0,
-        }
-    }
-
-    /// A free buffer: from the pool, a new one while fewer than [`PIPE_BUFFERS`] exist,
-    /// else the next one the hasher gives back.
-    fn buffer(&mut self) -> Result<Vec<u8>, VerifyError> {
-        if let Some(b) = self.pool.pop() {
-            return Ok(b);
-        }
-        if self.made < PIPE_BUFFERS {
-            self.made += 1;
-            return Ok(vec![0u8; CHUNK_BYTES]);
-        }
-        match self.rx.recv().map_err(|_| pipe_stopped())? {
-            FromHasher::Buffer(b) => Ok(b),
-            FromHasher::Digest(_) => Err(pipe_stopped()),
-        }
-    }
-
-    fn recycle(&mut self, buf: Vec<u8>) {
-        self.pool.push(buf);
-    }
-
-    fn submit(&mut self, buf: Vec<u8>, n: usize) -> Result<(), VerifyError> {
-        self.tx
-            .send(ToHasher::Data(buf, n))
-            .map_err(|_| pipe_stopped())
-    }
-
-    /// The digest of everything submitted since the last `finish`.
-    fn finish(&mut self) -> Result<[u8; 32], VerifyError> {
-        self.tx.send(ToHasher::Finish).map_err(|_| pipe_stopped())?;
-        loop {
-            match self.rx.recv().map_err(|_| pipe_stopped())? {
-                FromHasher::Buffer(b) => self.pool.push(b),
-                FromHasher::Digest(d) => return Ok(d),
-            }
-        }
-    }
+    walk::walk_payload(&mut rd, &files, &expected, &reported, report, sink)
 }
 
 #[cfg(test)]

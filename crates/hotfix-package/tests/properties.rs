@@ -214,3 +214,185 @@ fn every_byte_position_is_guarded() {
         "changes verify did not notice: {unnoticed:?}"
     );
 }
+
+/// Deterministic bytes that deflate cannot shrink (xorshift).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+/// Many small files (decoded on worker threads) with large ones (streamed) in between.
+fn mixed_tree() -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for i in 0..160u64 {
+        let data = if i % 3 == 0 {
+            format!("line {i}\n")
+                .repeat(50 + i as usize * 7)
+                .into_bytes()
+        } else {
+            noise(1 + (i as usize * 977) % 9000, i + 1)
+        };
+        files.insert(format!("f{i:03}.dat"), data);
+    }
+    files.insert("f040-big.bin".into(), noise(1536 * 1024, 99));
+    files.insert("f041-big.txt".into(), b"0123456789abcdef".repeat(80 * 1024));
+    files.insert("f120-exact.bin".into(), noise(1024 * 1024, 7));
+    files.insert("f121-over.bin".into(), noise(1024 * 1024 + 1, 8));
+    files.insert("f159-empty.txt".into(), Vec::new());
+    files
+}
+
+/// Records every sink call, and the bytes of each file.
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<String>,
+    current: Option<String>,
+    written: BTreeMap<String, Vec<u8>>,
+}
+
+impl hotfix_package::verify::EntrySink for Recorder {
+    fn begin(
+        &mut self,
+        _auth: &hotfix_package::verify::Authenticated<'_>,
+    ) -> Result<(), hotfix_package::verify::SinkError> {
+        self.calls.push("begin".into());
+        Ok(())
+    }
+    fn start_file(
+        &mut self,
+        file: &hotfix_manifest::FileEntry,
+    ) -> Result<(), hotfix_package::verify::SinkError> {
+        assert!(self.current.is_none(), "start_file before finish_file");
+        self.calls.push(format!("start {}", file.path));
+        self.current = Some(file.path.clone());
+        Ok(())
+    }
+    fn write(&mut self, data: &[u8]) -> Result<(), hotfix_package::verify::SinkError> {
+        let name = self.current.clone().expect("write inside a file");
+        self.written
+            .entry(name)
+            .or_default()
+            .extend_from_slice(data);
+        Ok(())
+    }
+    fn finish_file(&mut self) -> Result<(), hotfix_package::verify::SinkError> {
+        let name = self.current.take().expect("finish inside a file");
+        self.calls.push(format!("finish {name}"));
+        Ok(())
+    }
+}
+
+#[test]
+fn verify_feeds_the_sink_in_archive_order_with_the_exact_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SecretKey::generate().expect("key");
+    let files = mixed_tree();
+    let bytes = build_tree(dir.path(), &files, &key);
+    let path = dir.path().join("pkg.zip");
+    std::fs::write(&path, &bytes).expect("write");
+
+    let mut sink = Recorder::default();
+    let report = verify(&path, &trust_for(&key), 1, &mut sink).expect("verify runs");
+    assert!(report.ok, "{:?}", report.failures);
+
+    let prefix = "server/ChatServer/";
+    let mut expected = vec!["begin".to_string()];
+    for name in files.keys() {
+        expected.push(format!("start {prefix}{name}"));
+        expected.push(format!("finish {prefix}{name}"));
+    }
+    assert_eq!(sink.calls, expected);
+    for (name, data) in &files {
+        let got = sink.written.get(&format!("{prefix}{name}"));
+        assert_eq!(
+            got.map_or(0, Vec::len),
+            data.len(),
+            "{name}: bytes handed to the sink"
+        );
+        assert!(got.is_none_or(|g| g == data), "{name}: content differs");
+    }
+}
+
+#[test]
+fn failures_are_reported_in_archive_order_and_the_sink_stops_at_the_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SecretKey::generate().expect("key");
+    let files = mixed_tree();
+    let mut bytes = build_tree(dir.path(), &files, &key);
+
+    // Damage one byte in the middle of the data of entries spread over the archive:
+    // small ones (decoded on workers), large ones (streamed) and the boundary sizes.
+    let damaged = [
+        "f010.dat",
+        "f011.dat",
+        "f040-big.bin",
+        "f041-big.txt",
+        "f100.dat",
+        "f120-exact.bin",
+        "f121-over.bin",
+        "f158.dat",
+    ];
+    let records = PackageReader::open(std::io::Cursor::new(&bytes))
+        .expect("open")
+        .records()
+        .to_vec();
+    let mut in_archive_order = Vec::new();
+    for r in &records {
+        let short = r.name.rsplit('/').next().expect("name");
+        if damaged.contains(&short) {
+            let data_at = r.local_header_offset + 30 + r.name.len() as u64;
+            bytes[(data_at + r.compressed_size / 2) as usize] ^= 0x55;
+            in_archive_order.push(r.name.clone());
+        }
+    }
+    assert_eq!(in_archive_order.len(), damaged.len());
+    let path = dir.path().join("bad.zip");
+    std::fs::write(&path, &bytes).expect("write");
+
+    let trust = trust_for(&key);
+    let mut first: Option<hotfix_package::verify::VerifyReport> = None;
+    for _ in 0..5 {
+        let mut sink = Recorder::default();
+        let report = verify(&path, &trust, 1, &mut sink).expect("verify runs");
+        assert!(!report.ok);
+        let named: Vec<String> = report
+            .failures
+            .iter()
+            .map(|f| f.entry.clone().expect("names its entry"))
+            .collect();
+        assert_eq!(named, in_archive_order, "{:#?}", report.failures);
+        assert_eq!(report.files, files.len() as u64);
+
+        // The sink saw every file before the first damaged one, finished, and nothing
+        // from the first damaged one on.
+        let first_bad = &in_archive_order[0];
+        assert!(
+            !sink
+                .calls
+                .iter()
+                .any(|c| c.ends_with(first_bad.as_str()) && c.starts_with("finish")),
+            "{first_bad} was finished"
+        );
+        let finished = sink
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("finish"))
+            .count();
+        let before = records
+            .iter()
+            .filter(|r| r.name.starts_with("server/") && r.name < *first_bad)
+            .count();
+        assert_eq!(finished, before);
+        // The same report every time, whatever the threads did.
+        match &first {
+            None => first = Some(report),
+            Some(f) => assert_eq!(&report, f),
+        }
+    }
+}
