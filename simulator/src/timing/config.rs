@@ -60,9 +60,9 @@ impl Dist {
             Dist::LogNormal { median, sigma, max } => {
                 let mut r = rng::rng_for(seed, stream, index, attempt);
                 let z = rng::normal(&mut r);
-                let v = (median as f64 * rng::exp(sigma * z)).round();
+                let v = median as f64 * rng::exp(sigma * z);
                 let v = if v.is_finite() && v < 1.8e19 {
-                    v as u64
+                    (v + 0.5) as u64 // v >= 0: rounds half up, inline
                 } else {
                     u64::MAX / 4
                 };

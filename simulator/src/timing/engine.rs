@@ -35,6 +35,9 @@ use super::{Plan, Step, TimingError};
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counters {
     pub events: u64,
+    /// Time spent in the event loop alone (not building the engine's state or the
+    /// result).
+    pub loop_seconds: f64,
     pub peak_queue: u64,
     pub state_bytes: usize,
 }
@@ -183,14 +186,17 @@ pub(crate) fn run(
     seed: u64,
 ) -> Result<(TimingResult, Counters), TimingError> {
     let mut e = Engine::new(topo, plan, cfg, seed)?;
+    let started = std::time::Instant::now();
     e.start_step(0);
     while let Some(entry) = e.q.pop() {
         e.now = entry.time;
         e.events += 1;
         e.handle(entry.payload >> KIND_SHIFT, entry.payload & TARGET_MASK);
     }
+    let loop_seconds = started.elapsed().as_secs_f64();
     let counters = Counters {
         events: e.events,
+        loop_seconds,
         peak_queue: e.q.peak_len() as u64,
         state_bytes: e.state_bytes(),
     };
