@@ -9,7 +9,7 @@
 //! inside the `msi` crate on malformed input is caught and reported as a damaged file.
 #![forbid(unsafe_code)]
 
-mod summary;
+mod precheck;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -136,9 +136,10 @@ pub fn read_properties_from<R: Read + Seek>(
             source,
         })?;
 
-    // The msi crate reserves memory for summary-information strings by the length the
-    // file declares (up to 4 GiB, fuzz finding 1): check those lengths first.
-    summary::check(&mut reader).map_err(|reason| MsiError::NotMsi {
+    // The msi crate reserves memory by lengths the file declares (up to 4 GiB per
+    // summary-information or string-pool string, fuzz findings 1 and 2): check those
+    // lengths first.
+    precheck::check(&mut reader).map_err(|reason| MsiError::NotMsi {
         path: path_buf(),
         reason,
     })?;
