@@ -74,6 +74,9 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
                 Rule::Superseded => {
                     "the installed hotfix already contains this one; use --force to extract it anyway"
                 }
+                Rule::RequiresMissing => {
+                    "extract the required hotfix (or one that supersedes it) first; `hotfix list` shows what is installed; --force extracts this one anyway"
+                }
                 _ => "use --force to replace the installed folder",
             };
             return Err(CliError::failed(format!("refused: {message}"))

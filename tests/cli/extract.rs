@@ -149,6 +149,24 @@ fn a_superseded_hotfix_is_refused() {
 }
 
 #[test]
+fn a_hotfix_whose_requirement_is_not_installed_is_refused_with_a_hint() {
+    let fx = fixture();
+    let install = fx.path("install");
+    std::fs::create_dir(&install).expect("mkdir");
+    let needs = build_variant(fx.dir.path(), "needs", &fx.signer, |t| {
+        t.replace("requires = []", "requires = [\"HF-7.0.3-0039\"]")
+    });
+    let before = snapshot(&install);
+    let out = extract(&fx, &needs, &install, false).code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("requires HF-7.0.3-0039"), "{stderr}");
+    assert!(stderr.contains("install-requires-missing"), "{stderr}");
+    assert!(stderr.contains("hint: extract the required hotfix"), "{stderr}");
+    assert_eq!(snapshot(&install), before);
+    extract(&fx, &needs, &install, true).code(0);
+}
+
+#[test]
 fn a_package_that_fails_verification_extracts_nothing() {
     let fx = fixture();
     let install = fx.path("install");

@@ -9,8 +9,8 @@
 //!    package between checking and writing;
 //! 3. applies the installation policy as soon as the manifest is authenticated: same
 //!    manifest bytes already installed → nothing to do; lower version than installed,
-//!    different package under the same id, or superseded by an installed hotfix →
-//!    refused unless `force`;
+//!    different package under the same id, superseded by an installed hotfix, or
+//!    requiring a hotfix that is not installed → refused unless `force`;
 //! 4. only when everything verified: writes `hotfix.xml` and the signatures (so `list
 //!    --check` can recheck the folder later), makes the temporary folder durable, and
 //!    renames it into place (with `force` over an existing one: old aside, new in, old
@@ -373,6 +373,18 @@ impl EntrySink for DirSink<'_> {
                 message: format!("installed hotfix {by} supersedes {}", m.id),
             });
         }
+        if !self.options.force
+            && !matches!(mode, Mode::AlreadyInstalled)
+            && let Some(missing) = missing_requirement(self.hotfixes, &m.requires)
+        {
+            return Err(SinkError::Refused {
+                rule: Rule::RequiresMissing,
+                message: format!(
+                    "{} requires {missing}, which is not installed (nor any hotfix that supersedes it)",
+                    m.id
+                ),
+            });
+        }
         let staging = match mode {
             Mode::AlreadyInstalled => None,
             _ => Some(Staging {
@@ -557,6 +569,35 @@ fn superseded_by(hotfixes: &Path, id: &str) -> Option<String> {
         .collect();
     found.sort();
     found.into_iter().next()
+}
+
+/// The first of `requires` (sorted, as the manifest lists them) that is neither installed
+/// (`<ID>/hotfix.xml` readable, with that id) nor superseded by an installed hotfix: a
+/// cumulative hotfix stands in for the ones it supersedes.
+fn missing_requirement(hotfixes: &Path, requires: &[String]) -> Option<String> {
+    if requires.is_empty() {
+        return None;
+    }
+    let mut present: HashSet<String> = HashSet::new();
+    for entry in fs::read_dir(hotfixes).ok()?.filter_map(Result::ok) {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let Some(m) = read_capped(&entry.path().join(MANIFEST_ENTRY))
+            .ok()
+            .and_then(|b| Manifest::from_xml(&b).ok())
+        else {
+            continue;
+        };
+        if m.id == name {
+            present.extend(m.supersedes);
+            present.insert(m.id);
+        }
+    }
+    requires.iter().find(|r| !present.contains(*r)).cloned()
 }
 
 /// Removes what interrupted runs left. Called with the lock held, so no other extract is

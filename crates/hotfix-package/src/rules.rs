@@ -125,6 +125,8 @@ pub enum Rule {
     InstalledDiffers,
     /// An installed hotfix supersedes this one.
     Superseded,
+    /// A hotfix this one requires is not installed (nor one that supersedes it).
+    RequiresMissing,
 }
 
 impl Rule {
@@ -183,6 +185,7 @@ impl Rule {
             Rule::Rollback => "install-rollback",
             Rule::InstalledDiffers => "install-differs",
             Rule::Superseded => "install-superseded",
+            Rule::RequiresMissing => "install-requires-missing",
         }
     }
 }

@@ -291,6 +291,63 @@ fn extract_refuses_a_hotfix_an_installed_one_supersedes() {
 }
 
 #[test]
+fn extract_refuses_a_hotfix_whose_requirement_is_not_installed() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    let mut m = corpus::manifest_for("HF-7.0.3-0060", 1, &[], &p);
+    m.requires = vec!["HF-7.0.3-0050".into()];
+    let needs_0050 = corpus::signed_package(&[&keys.signer], &m, &p);
+    let run = |name: &str, bytes: &[u8], force: bool| {
+        extract_bytes(dir.path(), install.path(), name, bytes, &trust, 1, force)
+    };
+
+    // Nothing installed: refused, nothing written (not even Install/hotfixes).
+    let before = support::snapshot(install.path());
+    let err = run("needs.zip", &needs_0050, false).expect_err("requirement missing");
+    assert_eq!(err.rules(), vec!["install-requires-missing"]);
+    assert!(err.to_string().contains("requires HF-7.0.3-0050"), "{err}");
+    assert_eq!(support::snapshot(install.path()), before);
+
+    // A cumulative hotfix that supersedes the requirement stands in for it.
+    let cumulative =
+        corpus::package_with(&[&keys.signer], "HF-7.0.3-0055", 1, &["HF-7.0.3-0050"], &p);
+    run("cumulative.zip", &cumulative, false).expect("cumulative");
+    run("needs.zip", &needs_0050, false).expect("met through supersedes");
+
+    // Installed directly: met; with --force it is never checked.
+    let other = tempfile::tempdir().expect("install");
+    let required = corpus::package_with(&[&keys.signer], "HF-7.0.3-0050", 1, &[], &p);
+    let run_other = |name: &str, bytes: &[u8], force: bool| {
+        extract_bytes(dir.path(), other.path(), name, bytes, &trust, 1, force)
+    };
+    run_other("needs.zip", &needs_0050, true).expect("forced");
+    let fresh = tempfile::tempdir().expect("install");
+    extract_bytes(
+        dir.path(),
+        fresh.path(),
+        "required.zip",
+        &required,
+        &trust,
+        1,
+        false,
+    )
+    .expect("required");
+    extract_bytes(
+        dir.path(),
+        fresh.path(),
+        "needs.zip",
+        &needs_0050,
+        &trust,
+        1,
+        false,
+    )
+    .expect("met directly");
+}
+
+#[test]
 fn extract_removes_temp_folders_left_by_killed_runs() {
     let keys = Keys::new();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -181,10 +181,19 @@ pub fn package_with(
     supersedes: &[&str],
     payload: &Payload,
 ) -> Vec<u8> {
-    let xml = manifest_for(id, version, supersedes, payload).to_xml();
+    signed_package(
+        keys,
+        &manifest_for(id, version, supersedes, payload),
+        payload,
+    )
+}
+
+/// A whole package of `payload` under manifest `m`, signed by `keys`.
+pub fn signed_package(keys: &[&SecretKey], m: &Manifest, payload: &Payload) -> Vec<u8> {
+    let xml = m.to_xml();
     let sigs: Vec<_> = keys
         .iter()
-        .map(|k| signature(k, &xml, id, version))
+        .map(|k| signature(k, &xml, &m.id, m.version))
         .collect();
     rawzip::write_zip(&entries(&xml, &sigs, payload))
 }
