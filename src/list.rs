@@ -1,19 +1,21 @@
 //! `hotfix list`: hotfixes present in <install-dir>/Install/hotfixes.
 //!
-//! Exit 0 when every folder is intact, 1 when one is modified, has missing files or an
-//! unreadable manifest, 2 when the installation cannot be read.
+//! Exit 0 when every folder is intact, 1 when one is modified, has missing files, an
+//! unreadable manifest or (with --trusted) too few valid trusted signatures, 2 when the
+//! installation or the trusted keys cannot be read.
 
 use std::path::PathBuf;
 
-use hotfix_package::list::{Installed, Status, list};
+use hotfix_package::list::{Installed, ListOptions, Status, list};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
 use crate::verify::printable;
 
 /// Lists the hotfixes in an installation.
 ///
-/// Example:
-///   hotfix list --install-dir /opt/contact --check
+/// Examples:
+///   hotfix list --install-dir /opt/contact
+///   hotfix list --install-dir /opt/contact --check --trusted keys/
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(long)]
@@ -21,12 +23,29 @@ pub struct Args {
     /// Rehash every file and report folders that no longer match their manifest.
     #[arg(long)]
     pub check: bool,
+    /// Also check each hotfix.xml's signatures again against these trusted keys (a .pub
+    /// file or a folder of them); with --check this proves every folder holds what
+    /// trusted keys signed.
+    #[arg(long, env = "HOTFIX_TRUSTED")]
+    pub trusted: Option<PathBuf>,
+    /// Distinct trusted signers required (with --trusted).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), requires = "trusted")]
+    pub threshold: u32,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
 }
 
 pub fn run(args: Args, _global: &Global) -> CmdResult {
-    let items = list(&args.install_dir, args.check).map_err(|e| {
+    let trust = args
+        .trusted
+        .as_deref()
+        .map(crate::verify::load_trust)
+        .transpose()?;
+    let options = ListOptions {
+        check: args.check,
+        trust: trust.as_ref().map(|t| (t, args.threshold)),
+    };
+    let items = list(&args.install_dir, options).map_err(|e| {
         CliError::usage(format!("cannot list hotfixes: {e}"))
             .hint("--install-dir must be the existing folder that holds Install/")
     })?;
@@ -37,7 +56,13 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     if items.iter().all(|i| i.status == Status::Ok) {
         Ok(EXIT_OK)
     } else {
-        if !args.check {
+        if items.iter().any(|i| i.status == Status::Untrusted) {
+            crate::verify::print_hint(
+                "a folder whose hotfix.xml is not signed by enough trusted keys cannot be \
+                 trusted: extract the signed package again with --force, or add the \
+                 signer's .pub to --trusted if you trust it",
+            );
+        } else if !args.check {
             crate::verify::print_hint(
                 "extract the package again with --force to restore a folder; \
                  --check also rehashes every file",

@@ -89,6 +89,42 @@ fn extract_prints_the_folder_and_list_shows_it() {
 }
 
 #[test]
+fn list_with_trusted_keys_rechecks_the_signatures() {
+    let fx = fixture();
+    let install = fx.path("install");
+    std::fs::create_dir(&install).expect("mkdir");
+    extract(&fx, &fx.package, &install, false).code(0);
+    let list = |key: &Path| {
+        hotfix()
+            .args(["list", "--check", "--output-format", "json", "--install-dir"])
+            .arg(&install)
+            .arg("--trusted")
+            .arg(Fixture::public(key))
+            .env_remove("HOTFIX_TRUSTED")
+            .assert()
+    };
+    let out = list(&fx.signer).code(0);
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(v[0]["status"], "ok");
+    assert_eq!(v[0]["trusted_signers"], 1);
+
+    let out = list(&fx.other).code(1);
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(v[0]["status"], "untrusted");
+    assert_eq!(v[0]["trusted_signers"], 0);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("hint: a folder whose hotfix.xml"), "{stderr}");
+
+    // --threshold only makes sense with --trusted.
+    hotfix()
+        .args(["list", "--threshold", "2", "--install-dir"])
+        .arg(&install)
+        .env_remove("HOTFIX_TRUSTED")
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn re_extracting_the_same_package_changes_nothing() {
     let fx = fixture();
     let install = fx.path("install");
@@ -161,7 +197,10 @@ fn a_hotfix_whose_requirement_is_not_installed_is_refused_with_a_hint() {
     let stderr = stderr_of(&out);
     assert!(stderr.contains("requires HF-7.0.3-0039"), "{stderr}");
     assert!(stderr.contains("install-requires-missing"), "{stderr}");
-    assert!(stderr.contains("hint: extract the required hotfix"), "{stderr}");
+    assert!(
+        stderr.contains("hint: extract the required hotfix"),
+        "{stderr}"
+    );
     assert_eq!(snapshot(&install), before);
     extract(&fx, &needs, &install, true).code(0);
 }

@@ -3,7 +3,10 @@
 //! Each `<ID>/` folder holds the payload plus the `hotfix.xml` and signatures extract
 //! wrote beside it. Without `check`, a folder is compared with its manifest by file
 //! existence and size; with `check`, every file is rehashed (streamed, fixed buffer) and
-//! files the manifest does not list are reported too.
+//! files the manifest does not list are reported too. With a trust set, the signatures
+//! are checked again over the folder's `hotfix.xml`, exactly as verify checks them, so
+//! `check` plus a trust set proves the folder holds what trusted keys signed (a manifest
+//! edited to match edited files no longer passes).
 //!
 //! Listing never changes anything, never follows symlinks inside a hotfix folder (a
 //! symlink where a file should be is reported as modified) and skips the dot-folders
@@ -16,11 +19,14 @@ use std::path::{Path, PathBuf};
 use hotfix_manifest::{
     FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, SIGNATURES_DIR, names,
 };
+use hotfix_sign::{Signature, TrustSet};
 use serde::Serialize;
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use crate::extract::hotfixes_dir;
+use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES};
+use crate::verify::{SignatureCheck, check_signature};
 
 /// A folder's state against its manifest, worst first when several apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -34,16 +40,20 @@ pub enum Status {
     MissingFiles,
     /// `hotfix.xml` is missing or cannot be parsed.
     UnreadableManifest,
+    /// Fewer valid signatures by distinct trusted keys than required over `hotfix.xml`
+    /// (only when signatures are checked).
+    Untrusted,
 }
 
 impl Status {
-    /// `ok`, `modified`, `missing-files`, `unreadable-manifest`.
+    /// `ok`, `modified`, `missing-files`, `unreadable-manifest`, `untrusted`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Modified => "modified",
             Status::MissingFiles => "missing-files",
             Status::UnreadableManifest => "unreadable-manifest",
+            Status::Untrusted => "untrusted",
         }
     }
 }
@@ -80,6 +90,10 @@ pub struct Installed {
     pub status: Status,
     /// Whether file contents were rehashed.
     pub checked: bool,
+    /// Distinct trusted keys with a valid signature over `hotfix.xml` for this id and
+    /// version; `None` when signatures were not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_signers: Option<u32>,
     /// One line per problem, starting with the file concerned.
     pub problems: Vec<String>,
 }
@@ -96,9 +110,19 @@ pub enum ListError {
     },
 }
 
+/// How closely [`list`] looks at each folder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListOptions<'a> {
+    /// Rehash every file, and report files the manifest does not list.
+    pub check: bool,
+    /// Check the signatures over each `hotfix.xml` again: at least `threshold` distinct
+    /// keys of the trust set must have signed it for its own id and version.
+    pub trust: Option<(&'a TrustSet, u32)>,
+}
+
 /// Lists the hotfix folders of an installation, sorted by folder name. An installation
 /// without `Install/hotfixes` has none; a missing `install_dir` is an error.
-pub fn list(install_dir: &Path, check: bool) -> Result<Vec<Installed>, ListError> {
+pub fn list(install_dir: &Path, options: ListOptions<'_>) -> Result<Vec<Installed>, ListError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ListError::Io { path, source }
@@ -118,13 +142,14 @@ pub fn list(install_dir: &Path, check: bool) -> Result<Vec<Installed>, ListError
         if folder.starts_with('.') || !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
             continue;
         }
-        out.push(inspect_folder(folder, path, check));
+        out.push(inspect_folder(folder, path, options));
     }
     out.sort_by(|a, b| a.folder.cmp(&b.folder));
     Ok(out)
 }
 
-fn inspect_folder(folder: String, path: PathBuf, check: bool) -> Installed {
+fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> Installed {
+    let check = options.check;
     let mut item = Installed {
         folder,
         path,
@@ -137,9 +162,10 @@ fn inspect_folder(folder: String, path: PathBuf, check: bool) -> Installed {
         msis: Vec::new(),
         status: Status::Ok,
         checked: check,
+        trusted_signers: None,
         problems: Vec::new(),
     };
-    let manifest = match read_manifest(&item.path.join(MANIFEST_ENTRY)) {
+    let (manifest_bytes, manifest) = match read_manifest(&item.path.join(MANIFEST_ENTRY)) {
         Ok(m) => m,
         Err(msg) => {
             item.status = Status::UnreadableManifest;
@@ -189,17 +215,90 @@ fn inspect_folder(folder: String, path: PathBuf, check: bool) -> Installed {
             item.problems.push(format!("{extra}: not in the manifest"));
         }
     }
+    if let Some((trust, threshold)) = options.trust {
+        let (signers, problems) = check_signatures(&item.path, &manifest_bytes, &manifest, trust);
+        item.problems.extend(problems);
+        if signers < threshold {
+            worst = worst.max(Status::Untrusted);
+            item.problems.push(format!(
+                "{MANIFEST_ENTRY}: {signers} valid signature(s) from distinct trusted keys, \
+                 {threshold} required"
+            ));
+        }
+        item.trusted_signers = Some(signers);
+    }
     item.status = worst;
     item
 }
 
-fn read_manifest(path: &Path) -> Result<Manifest, String> {
+fn read_manifest(path: &Path) -> Result<(Vec<u8>, Manifest), String> {
     let f = File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     f.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
-    Manifest::from_xml(&bytes).map_err(|e| e.to_string())
+    let manifest = Manifest::from_xml(&bytes).map_err(|e| e.to_string())?;
+    Ok((bytes, manifest))
+}
+
+/// Checks the folder's `signatures/*.minisig` over the manifest bytes: the number of
+/// distinct trusted keys that signed this manifest for its own id and version, and a
+/// line per signature that is wrong (untrusted keys are not checked and count for
+/// nothing, as in verify).
+fn check_signatures(
+    root: &Path,
+    manifest_bytes: &[u8],
+    manifest: &Manifest,
+    trust: &TrustSet,
+) -> (u32, Vec<String>) {
+    let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
+    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    let mut names: Vec<String> = match fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".minisig"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    let mut problems = Vec::new();
+    let mut keys = std::collections::BTreeSet::new();
+    for name in names.iter().take(MAX_SIGNATURES) {
+        let shown = format!("{SIGNATURES_DIR}{name}");
+        let path = dir.join(name);
+        let text = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() && m.len() <= MAX_SIGNATURE_BYTES => {
+                fs::read_to_string(&path).map_err(|e| e.to_string())
+            }
+            Ok(m) if m.is_file() => Err(format!("{} bytes, too large", m.len())),
+            Ok(_) => Err("not a regular file".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        let sig = match text.and_then(|t| Signature::parse(&t).map_err(|e| e.to_string())) {
+            Ok(sig) => sig,
+            Err(e) => {
+                problems.push(format!("{shown}: {e}"));
+                continue;
+            }
+        };
+        match check_signature(trust, &sig, manifest_bytes, &sha) {
+            SignatureCheck::Untrusted => {}
+            SignatureCheck::Valid { id, version }
+                if id == manifest.id && version == manifest.version =>
+            {
+                keys.insert(sig.key_id());
+            }
+            SignatureCheck::Valid { id, version } => problems.push(format!(
+                "{shown}: signed for {id} version {version}, the manifest is {} version {}",
+                manifest.id, manifest.version
+            )),
+            SignatureCheck::Invalid(rule, message) => {
+                problems.push(format!("{shown}: {message} [{rule}]"));
+            }
+        }
+    }
+    (u32::try_from(keys.len()).unwrap_or(u32::MAX), problems)
 }
 
 /// The problem with one listed file, if any.

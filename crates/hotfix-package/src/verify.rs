@@ -287,6 +287,55 @@ fn parse_trusted_comment(comment: &str) -> Option<(&str, u64)> {
 }
 
 /// The rule and entry a manifest parse error stands for.
+/// What one signature says about a manifest, under a trust set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SignatureCheck {
+    /// By a key outside the trust set: not checked, counts for nothing.
+    Untrusted,
+    /// By a trusted key, valid, and its trusted comment binds these manifest bytes to
+    /// hotfix `id` at `version` (the caller compares them with the manifest's own).
+    Valid { id: String, version: u64 },
+    /// By a trusted key but not valid for these bytes.
+    Invalid(Rule, String),
+}
+
+/// Checks `sig` over the raw `manifest_bytes` (whose SHA-256 is `manifest_sha`): the
+/// signature and global signature by a trusted key, and a trusted comment of exactly the
+/// form [`format::trusted_comment_for`] gives for these bytes.
+pub(crate) fn check_signature(
+    trust: &TrustSet,
+    sig: &Signature,
+    manifest_bytes: &[u8],
+    manifest_sha: &[u8; 32],
+) -> SignatureCheck {
+    let key_id = sig.key_id();
+    let Some(key) = trust.get(key_id) else {
+        return SignatureCheck::Untrusted;
+    };
+    if let Err(e) = key.verify(sig, manifest_bytes) {
+        return SignatureCheck::Invalid(
+            Rule::SignatureInvalid,
+            format!("signature by trusted key {key_id} does not verify: {e}"),
+        );
+    }
+    let comment = sig.trusted_comment();
+    match parse_trusted_comment(comment)
+        .filter(|(id, version)| format::trusted_comment_for(id, *version, manifest_sha) == comment)
+    {
+        Some((id, version)) => SignatureCheck::Valid {
+            id: id.to_owned(),
+            version,
+        },
+        None => SignatureCheck::Invalid(
+            Rule::TrustedCommentMismatch,
+            format!(
+                "trusted comment {comment:?} does not bind this manifest (expected hotfix-id:<id> version:<n> manifest-sha256:{})",
+                hotfix_manifest::Sha256(*manifest_sha).to_hex()
+            ),
+        ),
+    }
+}
+
 fn manifest_failure(err: &ManifestError) -> (Option<String>, &'static str) {
     match err {
         ManifestError::InvalidName { value, source, .. } => (Some(value.clone()), source.rule_id()),
@@ -465,35 +514,17 @@ fn run<R: Read + Seek>(
             trusted: false,
             valid: false,
         };
-        if let Some(key) = trust.get(key_id) {
-            signer.trusted = true;
-            match key.verify(&sig, &manifest_bytes) {
-                Err(e) => report.fail_rule(
-                    Some(&name),
-                    Rule::SignatureInvalid,
-                    format!("signature by trusted key {key_id} does not verify: {e}"),
-                ),
-                Ok(()) => {
-                    let comment = sig.trusted_comment();
-                    let bound = parse_trusted_comment(comment).filter(|(id, version)| {
-                        format::trusted_comment_for(id, *version, &manifest_sha) == comment
-                    });
-                    match bound {
-                        Some((id, version)) => {
-                            signer.valid = true;
-                            valid_keys.insert(key_id);
-                            signed_ids.push((id.to_owned(), version, name.clone()));
-                        }
-                        None => report.fail_rule(
-                            Some(&name),
-                            Rule::TrustedCommentMismatch,
-                            format!(
-                                "trusted comment {comment:?} does not bind this manifest (expected hotfix-id:<id> version:<n> manifest-sha256:{})",
-                                hotfix_manifest::Sha256(manifest_sha).to_hex()
-                            ),
-                        ),
-                    }
-                }
+        match check_signature(trust, &sig, &manifest_bytes, &manifest_sha) {
+            SignatureCheck::Untrusted => {}
+            SignatureCheck::Valid { id, version } => {
+                signer.trusted = true;
+                signer.valid = true;
+                valid_keys.insert(key_id);
+                signed_ids.push((id, version, name.clone()));
+            }
+            SignatureCheck::Invalid(rule, message) => {
+                signer.trusted = true;
+                report.fail_rule(Some(&name), rule, message);
             }
         }
         report.signers.push(signer);

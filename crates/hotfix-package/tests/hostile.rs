@@ -451,7 +451,10 @@ fn concurrent_extracts_serialize_on_the_lock() {
 
 #[test]
 fn list_reports_intact_modified_missing_and_unreadable_folders() {
-    use hotfix_package::list::{Status, list};
+    use hotfix_package::list::{ListOptions, Status};
+    let list = |dir: &Path, check: bool| {
+        hotfix_package::list::list(dir, ListOptions { check, trust: None })
+    };
     let keys = Keys::new();
     let trust = keys.trust();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -520,6 +523,110 @@ fn list_reports_intact_modified_missing_and_unreadable_folders() {
     assert_eq!(
         list(install.path(), true).expect("list")[0].status,
         Status::Modified
+    );
+}
+
+#[test]
+fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
+    use hotfix_package::list::{ListOptions, Status, list};
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    for id in ["HF-1", "HF-2", "HF-3"] {
+        let pkg = corpus::package_with(&[&keys.signer], id, 1, &[], &p);
+        extract_bytes(
+            dir.path(),
+            install.path(),
+            &format!("{id}.zip"),
+            &pkg,
+            &trust,
+            1,
+            false,
+        )
+        .expect("extract");
+    }
+    let hotfixes = hotfixes_dir(install.path());
+    // HF-2: a file changed and the manifest edited to match it: rehashing alone is
+    // fooled, the signatures are not.
+    let dll = hotfixes.join("HF-2").join(corpus::DLL);
+    let mut bytes = std::fs::read(&dll).expect("read");
+    bytes[0] ^= 1;
+    std::fs::write(&dll, &bytes).expect("write");
+    let xml_path = hotfixes.join("HF-2").join("hotfix.xml");
+    let mut m = hotfix_manifest::Manifest::from_xml(&std::fs::read(&xml_path).expect("read"))
+        .expect("manifest");
+    for f in &mut m.software_packages[0].files {
+        if f.path == corpus::DLL {
+            f.sha256 = hotfix_manifest::Sha256(corpus::sha256(&bytes));
+        }
+    }
+    std::fs::write(&xml_path, m.to_xml()).expect("write");
+    // HF-3: its signatures removed.
+    std::fs::remove_dir_all(hotfixes.join("HF-3").join("signatures")).expect("rm");
+
+    let status = |options: ListOptions<'_>| -> Vec<(String, Status)> {
+        list(install.path(), options)
+            .expect("list")
+            .into_iter()
+            .map(|i| (i.folder, i.status))
+            .collect()
+    };
+    let rehashed = status(ListOptions {
+        check: true,
+        trust: None,
+    });
+    assert!(
+        rehashed.iter().all(|(_, s)| *s == Status::Ok),
+        "{rehashed:?}"
+    );
+
+    let signed = list(
+        install.path(),
+        ListOptions {
+            check: true,
+            trust: Some((&trust, 1)),
+        },
+    )
+    .expect("list");
+    let got: Vec<_> = signed
+        .iter()
+        .map(|i| (i.folder.as_str(), i.status, i.trusted_signers))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("HF-1", Status::Ok, Some(1)),
+            ("HF-2", Status::Untrusted, Some(0)),
+            ("HF-3", Status::Untrusted, Some(0)),
+        ]
+    );
+    assert!(
+        signed[1]
+            .problems
+            .iter()
+            .any(|p| p.contains("[signature-invalid]")),
+        "{:?}",
+        signed[1].problems
+    );
+    // A key outside the trust set counts for nothing; a threshold above the signers fails.
+    let other = Keys::new().trust();
+    assert_eq!(
+        status(ListOptions {
+            check: false,
+            trust: Some((&other, 1))
+        })[0]
+            .1,
+        Status::Untrusted
+    );
+    assert_eq!(
+        status(ListOptions {
+            check: false,
+            trust: Some((&trust, 2))
+        })[0]
+            .1,
+        Status::Untrusted
     );
 }
 
