@@ -110,5 +110,6 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             println!("{}", report.target.display());
         }
     }
+    crate::verify::note_file_name(&args.package, &report.id);
     Ok(EXIT_OK)
 }

@@ -38,10 +38,29 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         OutputFormat::Text => print_text(&report),
     }
     if report.ok {
+        if let Some(id) = &report.id {
+            note_file_name(&args.package, id);
+        }
         return Ok(EXIT_OK);
     }
     print_hints(&report, &trust);
     Ok(EXIT_FAILED)
+}
+
+/// Format v1 names a package `<ID>.zip`. A verified package under another name is still
+/// what its signers signed, but a misleading name (an old hotfix saved under a newer
+/// one's name) is worth a warning before anyone acts on the name.
+pub(crate) fn note_file_name(package: &Path, id: &str) {
+    let name = package.file_name().map(|n| n.to_string_lossy());
+    let expected = format!("{id}.zip");
+    if let Some(name) = name
+        && name != expected.as_str()
+    {
+        crate::cli::note(format!(
+            "note: the file is named {}, but the package inside is {id} (format v1 names it {expected})",
+            printable(&name)
+        ));
+    }
 }
 
 /// A missing package is a usage error (exit 2), reported before any key is read.

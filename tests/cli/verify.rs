@@ -118,6 +118,36 @@ fn verify_passes_with_the_signers_key() {
         stdout.starts_with("OK: HF-7.0.3-0042 v3 signed by 1 trusted key ("),
         "{stdout}"
     );
+    assert_eq!(stderr_of(&out), "", "named <ID>.zip: nothing to note");
+}
+
+#[test]
+fn verify_notes_a_package_file_named_after_another_hotfix() {
+    let fx = fixture();
+    let renamed = fx.path("HF-7.0.3-0050.zip");
+    std::fs::copy(&fx.package, &renamed).expect("copy");
+    let out = hotfix()
+        .arg("verify")
+        .arg(&renamed)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .assert()
+        .code(0);
+    assert_eq!(
+        stderr_of(&out).trim_end(),
+        "note: the file is named HF-7.0.3-0050.zip, but the package inside is HF-7.0.3-0042 \
+         (format v1 names it HF-7.0.3-0042.zip)"
+    );
+    // --quiet drops notes.
+    let out = hotfix()
+        .arg("--quiet")
+        .arg("verify")
+        .arg(&renamed)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .assert()
+        .code(0);
+    assert_eq!(stderr_of(&out), "");
 }
 
 #[test]
