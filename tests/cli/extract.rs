@@ -96,7 +96,13 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
     extract(&fx, &fx.package, &install, false).code(0);
     let list = |key: &Path| {
         hotfix()
-            .args(["list", "--check", "--output-format", "json", "--install-dir"])
+            .args([
+                "list",
+                "--check",
+                "--output-format",
+                "json",
+                "--install-dir",
+            ])
             .arg(&install)
             .arg("--trusted")
             .arg(Fixture::public(key))
@@ -113,7 +119,10 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
     assert_eq!(v[0]["status"], "untrusted");
     assert_eq!(v[0]["trusted_signers"], 0);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("hint: a folder whose hotfix.xml"), "{stderr}");
+    assert!(
+        stderr.contains("hint: a folder whose hotfix.xml"),
+        "{stderr}"
+    );
 
     // --threshold only makes sense with --trusted.
     hotfix()

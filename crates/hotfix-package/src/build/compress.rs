@@ -236,7 +236,57 @@ impl Prepared {
 /// [`PROBE_LEVEL`] to under [`PROBE_PERCENT`] of their size. Already compressed or
 /// encrypted data (jars, MSIs, media) fails fast here instead of costing a full deflate.
 fn looks_compressible(start: &[u8]) -> bool {
-    start.len() <= SMALL_BYTES || probe_compressible(&start[..start.len().min(PROBE_BYTES)])
+    if start.len() <= SMALL_BYTES {
+        return true;
+    }
+    let sample = &start[..start.len().min(PROBE_BYTES)];
+    match byte_spread(sample) {
+        Spread::Uniform => false,
+        Spread::Skewed => true,
+        Spread::Unsure => probe_compressible(sample),
+    }
+}
+
+/// How evenly a sample's bytes spread over the 256 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// As even as random bytes: deflate cannot shrink it (already compressed or
+    /// encrypted), so the probe is skipped.
+    Uniform,
+    /// Far from even (text, code, tables): deflate will shrink it, so the probe is
+    /// skipped.
+    Skewed,
+    /// In between (e.g. an archive with headers between compressed members): the deflate
+    /// probe decides.
+    Unsure,
+}
+
+/// Pearson's chi-square of the byte histogram against a uniform one, in integers so
+/// that the decision is the same on every machine (it decides the package's bytes).
+/// With `n` bytes and counts `c`, chi² = Σ(256·c − n)² / (256·n). Random bytes give
+/// about 255 ± 23 whatever `n`; under 512 is [`Spread::Uniform`]. Text gives chi²/n of
+/// 5 to 20 (a fixed skew grows with `n`); over n/2 is [`Spread::Skewed`].
+fn byte_spread(sample: &[u8]) -> Spread {
+    let mut counts = [0u32; 256];
+    for &b in sample {
+        counts[usize::from(b)] += 1;
+    }
+    let n = sample.len() as u64;
+    let sum: u128 = counts
+        .iter()
+        .map(|&c| {
+            let d = (256 * u64::from(c)).abs_diff(n);
+            u128::from(d) * u128::from(d)
+        })
+        .sum();
+    let per = 256 * u128::from(n);
+    if sum < 512 * per {
+        Spread::Uniform
+    } else if 2 * sum > per * u128::from(n) {
+        Spread::Skewed
+    } else {
+        Spread::Unsure
+    }
 }
 
 /// Deflate must bring `sample` under [`PROBE_PERCENT`] of its size at [`PROBE_LEVEL`].
@@ -422,6 +472,32 @@ mod tests {
             .cycle()
             .take(n)
             .collect()
+    }
+
+    #[test]
+    fn byte_spread_tells_random_from_text_and_leaves_the_rest_to_the_probe() {
+        for n in [4097, 20_000, PROBE_BYTES] {
+            assert_eq!(byte_spread(&noise(n)), Spread::Uniform, "noise of {n}");
+            assert_eq!(byte_spread(&text(n)), Spread::Skewed, "text of {n}");
+        }
+        // Deflate output (what jars and MSIs mostly hold) is near-uniform but not random:
+        // whatever the verdict, it must not be "skewed" (that would skip the probe and
+        // deflate compressed data in full).
+        let letters: Vec<u8> = noise(400_000)
+            .iter()
+            .map(|b| b"abcdefghijklmnopqrstuvwxyz   \n"[usize::from(*b) % 30])
+            .collect();
+        let deflated = deflate_within(&letters, 400_000, DEFLATE_LEVEL).expect("deflates");
+        assert_ne!(byte_spread(&deflated), Spread::Skewed);
+        // Half random, half zeros: far from uniform, and compressible.
+        let mut half = noise(PROBE_BYTES / 2);
+        half.resize(PROBE_BYTES, 0);
+        assert_eq!(byte_spread(&half), Spread::Skewed);
+        // Random bytes folded onto 224 of the 256 values (chi²/n = 0.25): in between, so
+        // the deflate probe decides.
+        let some: Vec<u8> = noise(PROBE_BYTES).iter().map(|b| b % 224).collect();
+        assert_eq!(byte_spread(&some), Spread::Unsure);
+        assert_eq!(looks_compressible(&some), probe_compressible(&some));
     }
 
     #[test]
