@@ -449,6 +449,36 @@ fn concurrent_extracts_serialize_on_the_lock() {
     assert_eq!(outcomes.len() - installed, 3);
 }
 
+/// A fresh installation with the sample payload extracted under each of `ids`, signed
+/// by `keys.signer`.
+fn install_signed(keys: &Keys, ids: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let p = corpus::payload();
+    for id in ids {
+        let pkg = corpus::package_with(&[&keys.signer], id, 1, &[], &p);
+        extract_bytes(
+            dir.path(),
+            install.path(),
+            &format!("{id}.zip"),
+            &pkg,
+            &keys.trust(),
+            1,
+            false,
+        )
+        .expect("extract");
+    }
+    install
+}
+
+/// Flips the first bit of a file (same size, other content); returns the new bytes.
+fn flip_first_byte(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).expect("read");
+    bytes[0] ^= 1;
+    std::fs::write(path, &bytes).expect("write");
+    bytes
+}
+
 #[test]
 fn list_reports_intact_modified_missing_and_unreadable_folders() {
     use hotfix_package::list::{ListOptions, Status};
@@ -456,30 +486,12 @@ fn list_reports_intact_modified_missing_and_unreadable_folders() {
         hotfix_package::list::list(dir, ListOptions { check, trust: None })
     };
     let keys = Keys::new();
-    let trust = keys.trust();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let install = tempfile::tempdir().expect("install");
-    assert!(list(install.path(), true).expect("empty").is_empty());
-    let p = corpus::payload();
-    for id in ["HF-1", "HF-2", "HF-3", "HF-4"] {
-        let pkg = corpus::package_with(&[&keys.signer], id, 1, &[], &p);
-        extract_bytes(
-            dir.path(),
-            install.path(),
-            &format!("{id}.zip"),
-            &pkg,
-            &trust,
-            1,
-            false,
-        )
-        .expect("extract");
-    }
+    let empty = tempfile::tempdir().expect("install");
+    assert!(list(empty.path(), true).expect("empty").is_empty());
+    let install = install_signed(&keys, &["HF-1", "HF-2", "HF-3", "HF-4"]);
     let hotfixes = hotfixes_dir(install.path());
     // HF-2: same size, different content (only --check sees it).
-    let dll = hotfixes.join("HF-2").join(corpus::DLL);
-    let mut bytes = std::fs::read(&dll).expect("read");
-    bytes[0] ^= 1;
-    std::fs::write(&dll, bytes).expect("write");
+    flip_first_byte(&hotfixes.join("HF-2").join(corpus::DLL));
     // HF-3: a file removed.
     std::fs::remove_file(hotfixes.join("HF-3").join(corpus::CONF)).expect("remove");
     // HF-4: manifest damaged.
@@ -531,29 +543,11 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
     use hotfix_package::list::{ListOptions, Status, list};
     let keys = Keys::new();
     let trust = keys.trust();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let install = tempfile::tempdir().expect("install");
-    let p = corpus::payload();
-    for id in ["HF-1", "HF-2", "HF-3"] {
-        let pkg = corpus::package_with(&[&keys.signer], id, 1, &[], &p);
-        extract_bytes(
-            dir.path(),
-            install.path(),
-            &format!("{id}.zip"),
-            &pkg,
-            &trust,
-            1,
-            false,
-        )
-        .expect("extract");
-    }
+    let install = install_signed(&keys, &["HF-1", "HF-2", "HF-3"]);
     let hotfixes = hotfixes_dir(install.path());
     // HF-2: a file changed and the manifest edited to match it: rehashing alone is
     // fooled, the signatures are not.
-    let dll = hotfixes.join("HF-2").join(corpus::DLL);
-    let mut bytes = std::fs::read(&dll).expect("read");
-    bytes[0] ^= 1;
-    std::fs::write(&dll, &bytes).expect("write");
+    let bytes = flip_first_byte(&hotfixes.join("HF-2").join(corpus::DLL));
     let xml_path = hotfixes.join("HF-2").join("hotfix.xml");
     let mut m = hotfix_manifest::Manifest::from_xml(&std::fs::read(&xml_path).expect("read"))
         .expect("manifest");
