@@ -365,8 +365,13 @@ impl EntrySink for DirSink<'_> {
                 mode = Mode::Replace { version };
             }
         }
+        let installed = if self.options.force {
+            Vec::new()
+        } else {
+            installed_manifests(self.hotfixes)
+        };
         if !self.options.force
-            && let Some(by) = superseded_by(self.hotfixes, &m.id)
+            && let Some(by) = superseded_by(&installed, &m.id)
         {
             return Err(SinkError::Refused {
                 rule: Rule::Superseded,
@@ -375,7 +380,7 @@ impl EntrySink for DirSink<'_> {
         }
         if !self.options.force
             && !matches!(mode, Mode::AlreadyInstalled)
-            && let Some(missing) = missing_requirement(self.hotfixes, &m.requires)
+            && let Some(missing) = missing_requirement(&installed, &m.requires)
         {
             return Err(SinkError::Refused {
                 rule: Rule::RequiresMissing,
@@ -553,51 +558,46 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The installed hotfix whose manifest supersedes `id`, if any.
-fn superseded_by(hotfixes: &Path, id: &str) -> Option<String> {
-    let entries = fs::read_dir(hotfixes).ok()?;
-    let mut found: Vec<String> = entries
+/// The manifests of the hotfixes in `hotfixes` (folder name, manifest), sorted by folder;
+/// dot-folders and folders without a readable manifest are left out.
+fn installed_manifests(hotfixes: &Path) -> Vec<(String, Manifest)> {
+    let Ok(entries) = fs::read_dir(hotfixes) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, Manifest)> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !n.starts_with('.') && n != id)
-        .filter(|n| {
-            read_capped(&hotfixes.join(n).join(MANIFEST_ENTRY))
+        .filter(|n| !n.starts_with('.'))
+        .filter_map(|n| {
+            let m = read_capped(&hotfixes.join(&n).join(MANIFEST_ENTRY))
                 .ok()
-                .and_then(|b| Manifest::from_xml(&b).ok())
-                .is_some_and(|m| m.supersedes.iter().any(|s| s == id))
+                .and_then(|b| Manifest::from_xml(&b).ok())?;
+            Some((n, m))
         })
         .collect();
-    found.sort();
-    found.into_iter().next()
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// The installed hotfix (other than `id` itself) whose manifest supersedes `id`, if any.
+fn superseded_by(installed: &[(String, Manifest)], id: &str) -> Option<String> {
+    installed
+        .iter()
+        .find(|(folder, m)| folder != id && m.supersedes.iter().any(|s| s == id))
+        .map(|(folder, _)| folder.clone())
 }
 
 /// The first of `requires` (sorted, as the manifest lists them) that is neither installed
-/// (`<ID>/hotfix.xml` readable, with that id) nor superseded by an installed hotfix: a
+/// (a folder whose manifest has that id) nor superseded by an installed hotfix: a
 /// cumulative hotfix stands in for the ones it supersedes.
-fn missing_requirement(hotfixes: &Path, requires: &[String]) -> Option<String> {
-    if requires.is_empty() {
-        return None;
-    }
-    let mut present: HashSet<String> = HashSet::new();
-    for entry in fs::read_dir(hotfixes).ok()?.filter_map(Result::ok) {
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if name.starts_with('.') {
-            continue;
-        }
-        let Some(m) = read_capped(&entry.path().join(MANIFEST_ENTRY))
-            .ok()
-            .and_then(|b| Manifest::from_xml(&b).ok())
-        else {
-            continue;
-        };
-        if m.id == name {
-            present.extend(m.supersedes);
-            present.insert(m.id);
-        }
-    }
-    requires.iter().find(|r| !present.contains(*r)).cloned()
+fn missing_requirement(installed: &[(String, Manifest)], requires: &[String]) -> Option<String> {
+    let present: HashSet<&str> = installed
+        .iter()
+        .filter(|(folder, m)| *folder == m.id)
+        .flat_map(|(_, m)| std::iter::once(&m.id).chain(&m.supersedes))
+        .map(String::as_str)
+        .collect();
+    requires.iter().find(|r| !present.contains(r.as_str())).cloned()
 }
 
 /// Removes what interrupted runs left. Called with the lock held, so no other extract is
