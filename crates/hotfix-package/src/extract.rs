@@ -597,7 +597,10 @@ fn missing_requirement(installed: &[(String, Manifest)], requires: &[String]) ->
         .flat_map(|(_, m)| std::iter::once(&m.id).chain(&m.supersedes))
         .map(String::as_str)
         .collect();
-    requires.iter().find(|r| !present.contains(r.as_str())).cloned()
+    requires
+        .iter()
+        .find(|r| !present.contains(r.as_str()))
+        .cloned()
 }
 
 /// Removes what interrupted runs left. Called with the lock held, so no other extract is
