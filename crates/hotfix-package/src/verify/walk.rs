@@ -59,6 +59,7 @@ pub(super) fn walk_payload<R: Read + Seek>(
             report,
             sink,
             broken: false,
+            seen: vec![false; files.len()],
             pool: Pool::new(scope),
             pipe: None,
             scope,
@@ -69,7 +70,7 @@ pub(super) fn walk_payload<R: Read + Seek>(
         }
         if !walk.broken {
             for (i, f) in files.iter().enumerate() {
-                if !walk.seen(i) && !reported.contains(&f.path) {
+                if !walk.seen[i] && !reported.contains(&f.path) {
                     walk.report.fail_rule(
                         Some(&f.path),
                         Rule::MissingEntry,
@@ -88,16 +89,14 @@ struct Walk<'w, 'f, 'scope, 'env> {
     sink: &'w mut dyn EntrySink,
     /// A fatal error was recorded: the archive cannot be walked further.
     broken: bool,
+    /// Manifest entries met so far, by manifest index.
+    seen: Vec<bool>,
     pool: Pool<'scope, 'env>,
     pipe: Option<HashPipe>,
     scope: &'scope Scope<'scope, 'env>,
 }
 
 impl Walk<'_, '_, '_, '_> {
-    fn seen(&self, i: usize) -> bool {
-        self.pool.seen.get(i).copied().unwrap_or(false)
-    }
-
     /// Records `failure` after everything before it; false when the walk must stop.
     fn record(&mut self, failure: Failure) -> Result<bool, VerifyError> {
         self.settle_all()?;
@@ -128,7 +127,6 @@ impl Walk<'_, '_, '_, '_> {
         expected: &HashMap<&str, usize>,
         reported: &HashSet<String>,
     ) -> Result<(), VerifyError> {
-        self.pool.seen = vec![false; self.files.len()];
         let mut last: Option<usize> = None;
         while let Some(next) = rd.next_entry() {
             let entry = match next {
@@ -139,7 +137,7 @@ impl Walk<'_, '_, '_, '_> {
                     } = &e
                         && let Some(&i) = expected.get(name.as_str())
                     {
-                        self.pool.seen[i] = true;
+                        self.seen[i] = true;
                     }
                     if !self.record_read(e)? {
                         return Ok(());
@@ -237,7 +235,7 @@ impl Walk<'_, '_, '_, '_> {
             });
             return (None, failure);
         };
-        if self.pool.seen[index] {
+        if self.seen[index] {
             return (
                 None,
                 Some(fail(
@@ -246,7 +244,7 @@ impl Walk<'_, '_, '_, '_> {
                 )),
             );
         }
-        self.pool.seen[index] = true;
+        self.seen[index] = true;
         let mut failure = None;
         if let Some(prev) = *last
             && index < prev
@@ -487,8 +485,6 @@ struct Pool<'scope, 'env> {
     /// Sequence number of `queue[0]`.
     first_seq: u64,
     in_flight: u64,
-    /// Manifest entries met so far (kept here so that `Walk` borrows one thing).
-    seen: Vec<bool>,
 }
 
 impl<'scope, 'env> Pool<'scope, 'env> {
@@ -503,7 +499,6 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             queue: VecDeque::new(),
             first_seq: 0,
             in_flight: 0,
-            seen: Vec::new(),
         }
     }
 
@@ -555,20 +550,15 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     fn submit(&mut self, index: usize, raw: RawEntry, size: u64) {
         let cost = Pool::cost(&raw);
         let seq = self.first_seq + self.queue.len() as u64;
-        let jobs = self.start().clone();
+        let sent = self.start().send(Job { seq, raw, size }).is_ok();
         self.queue.push_back(Slot {
             index,
             cost,
-            result: None,
+            // Every worker gone (they only stop when the walk does): reported when this
+            // entry is taken back.
+            result: (!sent).then(|| Err(workers_stopped())),
         });
         self.in_flight += cost;
-        if jobs.send(Job { seq, raw, size }).is_err() {
-            // Every worker is gone (they only stop when the walk does): report it when
-            // this entry is taken back.
-            if let Some(slot) = self.queue.back_mut() {
-                slot.result = Some(Err(workers_stopped()));
-            }
-        }
     }
 
     /// The oldest entry in flight, waiting for its worker if needed.
