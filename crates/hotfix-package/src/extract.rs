@@ -328,7 +328,7 @@ impl EntrySink for DirSink<'_> {
         let target = self.hotfixes.join(&m.id);
         let mut mode = Mode::Fresh;
         if fs::symlink_metadata(&target).is_ok() {
-            let installed_bytes = read_capped(&target.join(MANIFEST_ENTRY));
+            let installed_bytes = read_manifest_file(&target.join(MANIFEST_ENTRY));
             let installed = installed_bytes
                 .as_ref()
                 .ok()
@@ -547,14 +547,12 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Reads at most [`MAX_MANIFEST_BYTES`] (an installed manifest is not trusted blindly).
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads an installed `hotfix.xml`, at most [`MAX_MANIFEST_BYTES`] + 1 bytes: enough for
+/// [`Manifest::from_xml`] to refuse a longer one, never the whole of a huge file.
+pub(crate) fn read_manifest_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let f = File::open(path)?;
     let mut out = Vec::new();
     f.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(std::io::Error::other("manifest too large"));
-    }
     Ok(out)
 }
 
@@ -569,7 +567,7 @@ fn installed_manifests(hotfixes: &Path) -> Vec<(String, Manifest)> {
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| !n.starts_with('.'))
         .filter_map(|n| {
-            let m = read_capped(&hotfixes.join(&n).join(MANIFEST_ENTRY))
+            let m = read_manifest_file(&hotfixes.join(&n).join(MANIFEST_ENTRY))
                 .ok()
                 .and_then(|b| Manifest::from_xml(&b).ok())?;
             Some((n, m))

@@ -16,15 +16,13 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use hotfix_manifest::{
-    FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, SIGNATURES_DIR, names,
-};
+use hotfix_manifest::{FileEntry, MANIFEST_ENTRY, Manifest, SIGNATURES_DIR, names};
 use hotfix_sign::{Signature, TrustSet};
 use serde::Serialize;
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
-use crate::extract::hotfixes_dir;
+use crate::extract::{hotfixes_dir, read_manifest_file};
 use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES};
 use crate::verify::{SignatureCheck, check_signature};
 
@@ -232,11 +230,7 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
 }
 
 fn read_manifest(path: &Path) -> Result<(Vec<u8>, Manifest), String> {
-    let f = File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    f.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    let bytes = read_manifest_file(path).map_err(|e| e.to_string())?;
     let manifest = Manifest::from_xml(&bytes).map_err(|e| e.to_string())?;
     Ok((bytes, manifest))
 }
