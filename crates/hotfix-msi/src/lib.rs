@@ -106,6 +106,10 @@ pub fn read_properties_from<R: Read + Seek>(
     path: &Path,
 ) -> Result<MsiProperties, MsiError> {
     let path_buf = || path.to_path_buf();
+    let io = |source| MsiError::Io {
+        path: path_buf(),
+        source,
+    };
     if size > MAX_MSI_BYTES {
         return Err(MsiError::TooLarge {
             path: path_buf(),
@@ -114,27 +118,16 @@ pub fn read_properties_from<R: Read + Seek>(
         });
     }
     // A size ceiling the msi crate cannot read past, whatever the headers claim.
-    let mut reader = Bounded::new(reader, size).map_err(|source| MsiError::Io {
-        path: path_buf(),
-        source,
-    })?;
+    let mut reader = Bounded::new(reader, size).map_err(io)?;
     let mut magic = [0u8; 8];
-    let got = read_up_to(&mut reader, &mut magic).map_err(|source| MsiError::Io {
-        path: path_buf(),
-        source,
-    })?;
+    let got = read_up_to(&mut reader, &mut magic).map_err(io)?;
     if got < magic.len() || magic != CFB_SIGNATURE {
         return Err(MsiError::NotMsi {
             path: path_buf(),
             reason: "not an OLE compound file (an MSI starts with D0 CF 11 E0 A1 B1 1A E1)".into(),
         });
     }
-    reader
-        .seek(SeekFrom::Start(0))
-        .map_err(|source| MsiError::Io {
-            path: path_buf(),
-            source,
-        })?;
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
 
     // The msi crate reserves memory by lengths the file declares (up to 4 GiB per
     // summary-information or string-pool string, fuzz findings 1 and 2): check those
@@ -143,12 +136,7 @@ pub fn read_properties_from<R: Read + Seek>(
         path: path_buf(),
         reason,
     })?;
-    reader
-        .seek(SeekFrom::Start(0))
-        .map_err(|source| MsiError::Io {
-            path: path_buf(),
-            source,
-        })?;
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
 
     // The msi crate validates most structure itself, but it is not written for hostile
     // input: a panic on a damaged file becomes an error naming the file.
