@@ -24,6 +24,22 @@ fn extract(
     cmd.assert()
 }
 
+/// Starts `hotfix extract` of the fixture's package in the background, output piped.
+fn spawn_extract(fx: &Fixture, install: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("hotfix"))
+        .env("NO_COLOR", "1")
+        .arg("extract")
+        .arg(&fx.package)
+        .arg("--install-dir")
+        .arg(install)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
 fn snapshot(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -265,22 +281,8 @@ fn concurrent_extracts_wait_for_the_lock() {
     let hotfixes = install.join("Install").join("hotfixes");
     std::fs::create_dir_all(&hotfixes).expect("mkdir");
     let held = hotfix_package::lock::InstallLock::acquire(&hotfixes).expect("lock");
-    let spawn = || {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("hotfix"))
-            .env("NO_COLOR", "1")
-            .arg("extract")
-            .arg(&fx.package)
-            .arg("--install-dir")
-            .arg(&install)
-            .arg("--trusted")
-            .arg(Fixture::public(&fx.signer))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
-    let mut first = spawn();
-    let mut second = spawn();
+    let mut first = spawn_extract(&fx, &install);
+    let mut second = spawn_extract(&fx, &install);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(
         first.try_wait().expect("wait").is_none(),
@@ -318,18 +320,7 @@ fn ctrl_c_stops_an_extract_and_leaves_nothing() {
     let hotfixes = install.join("Install").join("hotfixes");
     std::fs::create_dir_all(&hotfixes).expect("mkdir");
     let held = hotfix_package::lock::InstallLock::acquire(&hotfixes).expect("lock");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hotfix"))
-        .env("NO_COLOR", "1")
-        .arg("extract")
-        .arg(&fx.package)
-        .arg("--install-dir")
-        .arg(&install)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.signer))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = spawn_extract(&fx, &install);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -99,6 +99,16 @@ pub(crate) fn stdout_of(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(out.get_output().stdout.clone()).expect("UTF-8 stdout")
 }
 
+/// `hotfix verify PACKAGE --trusted <key>.pub`, for the key pair at `key`.
+fn verify_cmd(package: &Path, key: &Path) -> assert_cmd::Command {
+    let mut cmd = hotfix();
+    cmd.arg("verify")
+        .arg(package)
+        .arg("--trusted")
+        .arg(Fixture::public(key));
+    cmd
+}
+
 pub(crate) fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(out.get_output().stderr.clone()).expect("UTF-8 stderr")
 }
@@ -106,13 +116,7 @@ pub(crate) fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
 #[test]
 fn verify_passes_with_the_signers_key() {
     let fx = fixture();
-    let out = hotfix()
-        .arg("verify")
-        .arg(&fx.package)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.signer))
-        .assert()
-        .code(0);
+    let out = verify_cmd(&fx.package, &fx.signer).assert().code(0);
     let stdout = stdout_of(&out);
     assert!(
         stdout.starts_with("OK: HF-7.0.3-0042 v3 signed by 1 trusted key ("),
@@ -126,25 +130,15 @@ fn verify_notes_a_package_file_named_after_another_hotfix() {
     let fx = fixture();
     let renamed = fx.path("HF-7.0.3-0050.zip");
     std::fs::copy(&fx.package, &renamed).expect("copy");
-    let out = hotfix()
-        .arg("verify")
-        .arg(&renamed)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.signer))
-        .assert()
-        .code(0);
+    let out = verify_cmd(&renamed, &fx.signer).assert().code(0);
     assert_eq!(
         stderr_of(&out).trim_end(),
         "note: the file is named HF-7.0.3-0050.zip, but the package inside is HF-7.0.3-0042 \
          (format v1 names it HF-7.0.3-0042.zip)"
     );
     // --quiet drops notes.
-    let out = hotfix()
+    let out = verify_cmd(&renamed, &fx.signer)
         .arg("--quiet")
-        .arg("verify")
-        .arg(&renamed)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.signer))
         .assert()
         .code(0);
     assert_eq!(stderr_of(&out), "");
@@ -153,13 +147,7 @@ fn verify_notes_a_package_file_named_after_another_hotfix() {
 #[test]
 fn verify_fails_with_another_key_and_says_how_to_trust_the_signer() {
     let fx = fixture();
-    let out = hotfix()
-        .arg("verify")
-        .arg(&fx.package)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.other))
-        .assert()
-        .code(1);
+    let out = verify_cmd(&fx.package, &fx.other).assert().code(1);
     let stdout = stdout_of(&out);
     let stderr = stderr_of(&out);
     assert!(stdout.starts_with("FAILED: "), "{stdout}");
@@ -214,11 +202,7 @@ fn verify_with_threshold_2_and_one_signer_fails_then_passes_once_cosigned() {
 #[test]
 fn verify_json_lists_signers_and_failures() {
     let fx = fixture();
-    let out = hotfix()
-        .arg("verify")
-        .arg(&fx.package)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.other))
+    let out = verify_cmd(&fx.package, &fx.other)
         .args(["--output-format", "json"])
         .assert()
         .code(1);
@@ -236,13 +220,7 @@ fn verify_names_every_problem_of_a_damaged_package() {
     bytes.extend_from_slice(b"appended");
     let bad = fx.path("appended.zip");
     std::fs::write(&bad, bytes).expect("write");
-    let out = hotfix()
-        .arg("verify")
-        .arg(&bad)
-        .arg("--trusted")
-        .arg(Fixture::public(&fx.signer))
-        .assert()
-        .code(1);
+    let out = verify_cmd(&bad, &fx.signer).assert().code(1);
     assert!(
         stdout_of(&out).contains("archive-appended-data: "),
         "{}",
