@@ -212,11 +212,24 @@ fn keygen_rejects_a_comment_with_a_line_break() {
 }
 
 #[test]
-fn keygen_into_a_missing_folder_fails_and_leaves_nothing() {
+fn keygen_creates_missing_folders_as_the_readme_walkthrough_needs() {
     let dir = tempfile::tempdir().expect("tempdir");
+    hotfix()
+        .current_dir(dir.path())
+        .args(["keygen", "--no-passphrase", "--output", "keys/release"])
+        .assert()
+        .success();
+    assert!(dir.path().join("keys/release.key").is_file());
+    assert!(dir.path().join("keys/release.pub").is_file());
+}
+
+#[test]
+fn keygen_under_a_regular_file_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("file"), "").expect("write");
     let out = hotfix()
         .args(["keygen", "--no-passphrase", "--output"])
-        .arg(dir.path().join("missing").join("k"))
+        .arg(dir.path().join("file").join("k"))
         .assert()
         .code(2);
     let stderr = String::from_utf8(out.get_output().stderr.clone()).expect("UTF-8");
@@ -224,5 +237,5 @@ fn keygen_into_a_missing_folder_fails_and_leaves_nothing() {
         stderr.contains("cannot write") && stderr.contains("hint:"),
         "{stderr}"
     );
-    assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
+    assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
 }

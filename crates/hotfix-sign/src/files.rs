@@ -1,6 +1,7 @@
 //! Writing new key files: atomically (a temporary file in the same folder, renamed into
 //! place only when complete), never over an existing file, secret keys readable by their
-//! owner only (on unix). A failure leaves neither file behind.
+//! owner only (on unix). Missing parent folders are created (owner-only on unix, since
+//! they hold a secret key). A failure leaves neither file nor created folder behind.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,7 +40,8 @@ impl KeyPairPaths {
 }
 
 /// Writes a key pair's file texts to `paths`, refusing to overwrite either file
-/// ([`SignError::AlreadyExists`]). On any error neither file is left behind.
+/// ([`SignError::AlreadyExists`]) and creating missing parent folders. On any error
+/// neither file, nor any folder this call created, is left behind.
 pub fn write_keypair_files(
     paths: &KeyPairPaths,
     secret_text: &str,
@@ -50,11 +52,52 @@ pub fn write_keypair_files(
             path: existing.to_path_buf(),
         });
     }
-    write_new_file(&paths.secret, secret_text.as_bytes(), true)?;
-    if let Err(e) = write_new_file(&paths.public, public_text.as_bytes(), false) {
-        // We created the secret key file a moment ago; take it back.
-        let _ = std::fs::remove_file(&paths.secret);
-        return Err(e);
+    let mut created = Vec::new();
+    let result = create_parents(&paths.secret, &mut created)
+        .and_then(|()| create_parents(&paths.public, &mut created))
+        .and_then(|()| write_new_file(&paths.secret, secret_text.as_bytes(), true))
+        .and_then(|()| {
+            write_new_file(&paths.public, public_text.as_bytes(), false).inspect_err(|_| {
+                // We created the secret key file a moment ago; take it back.
+                let _ = std::fs::remove_file(&paths.secret);
+            })
+        });
+    if result.is_err() {
+        // Deepest first; remove_dir only removes a folder that is still empty.
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+/// Creates the missing folders above `path`, recording each one it created (outermost
+/// first) in `created`.
+fn create_parents(path: &Path, created: &mut Vec<PathBuf>) -> Result<(), SignError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let missing: Vec<&Path> = parent
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && std::fs::symlink_metadata(a).is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(dir) {
+            Ok(()) => created.push(dir.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(SignError::Write {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -156,12 +199,50 @@ mod tests {
     #[test]
     fn failure_writing_the_public_key_removes_the_secret_key() {
         let dir = tempfile::tempdir().expect("tempdir");
+        // A file where the public key's folder should be: that folder cannot be made.
+        std::fs::write(dir.path().join("not-a-dir"), "").expect("write");
         let paths = KeyPairPaths {
             secret: dir.path().join("k.key"),
-            public: dir.path().join("missing-dir").join("k.pub"),
+            public: dir.path().join("not-a-dir").join("k.pub"),
         };
         let err = write_keypair_files(&paths, "secret\n", "public\n").expect_err("must fail");
         assert!(matches!(err, SignError::Write { .. }), "{err}");
         assert!(!paths.secret.exists());
+    }
+
+    #[test]
+    fn creates_missing_parent_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = KeyPairPaths::from_prefix(&dir.path().join("keys").join("2026").join("k"));
+        write_keypair_files(&paths, "secret\n", "public\n").expect("write");
+        assert!(paths.secret.is_file() && paths.public.is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("keys"))
+                .expect("stat")
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "a folder made for a secret key is owner-only"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failure_removes_the_folders_it_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("blocker"), "").expect("write");
+        let paths = KeyPairPaths {
+            secret: dir.path().join("new").join("deeper").join("k.key"),
+            public: dir.path().join("blocker").join("k.pub"),
+        };
+        write_keypair_files(&paths, "secret\n", "public\n").expect_err("must fail");
+        assert!(
+            !dir.path().join("new").exists(),
+            "created folders are taken back"
+        );
     }
 }
