@@ -5,6 +5,7 @@ mod build;
 mod crash;
 mod extract;
 mod keygen;
+mod readme;
 mod sim;
 mod snapshots;
 mod support;
