@@ -13,6 +13,7 @@ mod list;
 mod passphrase;
 mod sign;
 mod sim;
+mod trust;
 mod verify;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -55,6 +56,9 @@ enum Command {
     /// Simulate installing and removing hotfixes on a system model.
     #[command(subcommand)]
     Sim(sim::Command),
+    /// Manage the signed trust policy: root keys, signing keys, revocations, rotation.
+    #[command(subcommand)]
+    Trust(trust::Command),
     /// Print shell completions for SHELL to stdout.
     Completions {
         #[arg(value_enum)]
@@ -76,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Command::Extract(args) => extract::run(args, &cli.global),
         Command::List(args) => list::run(args, &cli.global),
         Command::Sim(cmd) => sim::run(cmd, &cli.global),
+        Command::Trust(cmd) => trust::run(cmd),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());

@@ -9,4 +9,5 @@ mod readme;
 mod sim;
 mod snapshots;
 mod support;
+mod trust;
 mod verify;

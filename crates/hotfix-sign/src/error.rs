@@ -100,6 +100,12 @@ pub enum SignError {
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes from the operating system: {reason}")]
     Random { reason: String },
+    /// A trust policy, or a package judged under one, is refused by a rule.
+    #[error("{message}")]
+    Policy {
+        rule: crate::policy::PolicyRule,
+        message: String,
+    },
     /// An error in the named file.
     #[error("{}: {source}", path.display())]
     InFile {

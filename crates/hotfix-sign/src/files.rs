@@ -102,8 +102,28 @@ fn create_parents(path: &Path, created: &mut Vec<PathBuf>) -> Result<(), SignErr
     Ok(())
 }
 
+/// Writes a public (non-secret) file atomically: a temporary file in the same folder,
+/// renamed into place when complete. With `replace`, an existing file is replaced (its
+/// readers see the old or the new text, never a mix); without, an existing file is an
+/// [`SignError::AlreadyExists`] error. Missing parent folders are created.
+pub fn write_public_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), SignError> {
+    let mut created = Vec::new();
+    create_parents(path, &mut created)?;
+    let result = write_file(path, bytes, false, replace);
+    if result.is_err() {
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
 /// Writes `bytes` to the new file `path` atomically; fails if `path` exists.
 fn write_new_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), SignError> {
+    write_file(path, bytes, secret, false)
+}
+
+fn write_file(path: &Path, bytes: &[u8], secret: bool, replace: bool) -> Result<(), SignError> {
     let write_err = |source| SignError::Write {
         path: path.to_path_buf(),
         source,
@@ -129,7 +149,12 @@ fn write_new_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), SignErr
     #[cfg(not(unix))]
     let _ = secret;
     tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist_noclobber(path).map_err(|e| {
+    let persisted = if replace {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             SignError::AlreadyExists {
                 path: path.to_path_buf(),

@@ -12,6 +12,8 @@
 //!   [`write_keypair_files`] writes them safely.
 //! - [`Signature`]: parse/write `.minisig` files; [`sign`].
 //! - [`TrustSet`]: trusted public keys from a file or folder.
+//! - [`policy::TrustPolicy`]: the signed trust policy (root keys and threshold, signing
+//!   keys with roles and validity, revocations, rotation by version chain).
 //!
 //! Everything parsed here may come from an attacker: parsers are strict and bounded and
 //! never panic. Secret key material is zeroized when dropped.
@@ -33,12 +35,13 @@ mod error;
 mod files;
 mod kdf;
 mod keys;
+pub mod policy;
 mod signature;
 mod text;
 mod trust;
 
 pub use error::SignError;
-pub use files::{KeyPairPaths, write_keypair_files};
+pub use files::{KeyPairPaths, write_keypair_files, write_public_file};
 pub use kdf::{DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT};
 pub use keys::{MAX_PASSPHRASE, PublicKey, SecretKey, generate_keypair};
 pub use signature::{Signature, sign};

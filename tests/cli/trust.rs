@@ -1,0 +1,342 @@
+//! `hotfix trust`: a release engineer's life of a trust policy, from the command line.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{have_tool, hotfix};
+
+struct Keys {
+    dir: tempfile::TempDir,
+}
+
+impl Keys {
+    /// Unencrypted keys named `names` in a fresh folder.
+    fn new(names: &[&str]) -> Keys {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in names {
+            hotfix()
+                .args(["keygen", "--no-passphrase", "--output"])
+                .arg(dir.path().join(name))
+                .assert()
+                .success();
+        }
+        Keys { dir }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+}
+
+fn trust(keys: &Keys, args: &[&str]) -> assert_cmd::assert::Assert {
+    hotfix()
+        .current_dir(keys.dir.path())
+        .arg("trust")
+        .args(args)
+        .assert()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+/// root1..3 (2 of 3) and a release key; version 1 signed by root1 and root2.
+fn published_v1() -> Keys {
+    let k = Keys::new(&["root1", "root2", "root3", "root4", "release"]);
+    trust(
+        &k,
+        &[
+            "init",
+            "--root",
+            "root1.pub",
+            "--root",
+            "root2.pub",
+            "--root",
+            "root3.pub",
+            "--root-threshold",
+            "2",
+            "--output",
+            "v1.toml",
+        ],
+    )
+    .success();
+    trust(
+        &k,
+        &[
+            "add-key",
+            "v1.toml",
+            "--key",
+            "release.pub",
+            "--role",
+            "release",
+        ],
+    )
+    .success();
+    trust(&k, &["sign", "v1.toml", "--key", "root1.key"]).success();
+    trust(&k, &["sign", "v1.toml", "--key", "root2.key"]).success();
+    k
+}
+
+#[test]
+fn a_draft_is_not_trusted_until_its_root_threshold_signed_it() {
+    let k = Keys::new(&["root1", "root2", "root3", "release"]);
+    trust(
+        &k,
+        &[
+            "init",
+            "--root",
+            "root1.pub",
+            "--root",
+            "root2.pub",
+            "--root",
+            "root3.pub",
+            "--root-threshold",
+            "2",
+            "--output",
+            "keys/policy.toml",
+        ],
+    )
+    .success();
+    trust(
+        &k,
+        &[
+            "add-key",
+            "keys/policy.toml",
+            "--key",
+            "release.pub",
+            "--role",
+            "release",
+        ],
+    )
+    .success();
+    trust(&k, &["sign", "keys/policy.toml", "--key", "root1.key"]).success();
+    let refused = trust(&k, &["verify", "keys/policy.toml"]).code(1);
+    let err = stderr(&refused);
+    assert!(
+        err.contains("policy-threshold-not-met")
+            && err.contains("1 of its root keys")
+            && err.contains("hint:"),
+        "{err}"
+    );
+    trust(&k, &["sign", "keys/policy.toml", "--key", "root3.key"]).success();
+    trust(&k, &["verify", "keys/policy.toml"]).success();
+    let shown = stdout(&trust(&k, &["show", "keys/policy.toml"]).success());
+    assert!(
+        shown.contains("2 of 3 keys; signed by 2 (complete)"),
+        "{shown}"
+    );
+    assert!(shown.contains("release"), "{shown}");
+}
+
+#[test]
+fn a_published_policy_is_never_edited_in_place() {
+    let k = published_v1();
+    let before = std::fs::read(k.path("v1.toml")).expect("read");
+    let refused = trust(
+        &k,
+        &[
+            "revoke",
+            "v1.toml",
+            "--key-id",
+            "0000000000000001",
+            "--reason",
+            "x",
+        ],
+    )
+    .code(2);
+    assert!(
+        stderr(&refused).contains("--output policy-v2.toml"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read(k.path("v1.toml")).expect("read"), before);
+}
+
+#[test]
+fn a_site_on_version_1_follows_a_root_rotation_and_a_revocation() {
+    let k = published_v1();
+    let release_id = key_id(&k.path("release.pub"));
+    // v2: new root (root2, root3, root4; 2 of 3), signed by 2 old (root1, root2) and 2
+    // new (root2, root3) holders.
+    trust(
+        &k,
+        &[
+            "rotate-root",
+            "v1.toml",
+            "--root",
+            "root2.pub",
+            "--root",
+            "root3.pub",
+            "--root",
+            "root4.pub",
+            "--root-threshold",
+            "2",
+            "--output",
+            "v2.toml",
+        ],
+    )
+    .success();
+    for key in ["root1.key", "root2.key", "root3.key"] {
+        trust(&k, &["sign", "v2.toml", "--key", key]).success();
+    }
+    // v3 revokes the release key; signed by v2's roots.
+    trust(
+        &k,
+        &[
+            "revoke",
+            "v2.toml",
+            "--key-id",
+            &release_id,
+            "--reason",
+            "laptop stolen",
+            "--output",
+            "v3.toml",
+        ],
+    )
+    .success();
+    for key in ["root3.key", "root4.key"] {
+        trust(&k, &["sign", "v3.toml", "--key", key]).success();
+    }
+    trust(
+        &k,
+        &[
+            "verify", "v3.toml", "--from", "v1.toml", "--chain", "v2.toml",
+        ],
+    )
+    .success();
+    let gap = trust(&k, &["verify", "v3.toml", "--from", "v1.toml"]).code(1);
+    assert!(
+        stderr(&gap).contains("policy-chain-gap"),
+        "{}",
+        stderr(&gap)
+    );
+    let back = trust(&k, &["verify", "v1.toml", "--from", "v3.toml"]).code(1);
+    assert!(
+        stderr(&back).contains("policy-chain-gap") || stderr(&back).contains("policy-rollback"),
+        "{}",
+        stderr(&back)
+    );
+    let shown = stdout(&trust(&k, &["show", "v3.toml", "--output-format", "json"]).success());
+    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!(json["version"], 3);
+    assert_eq!(json["revoked"][0]["key_id"], release_id.as_str());
+    assert_eq!(json["revoked"][0]["reason"], "laptop stolen");
+    assert_eq!(json["keys"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn a_rotation_signed_only_by_the_new_roots_is_refused() {
+    let k = published_v1();
+    trust(
+        &k,
+        &[
+            "rotate-root",
+            "v1.toml",
+            "--root",
+            "root4.pub",
+            "--root-threshold",
+            "1",
+            "--output",
+            "v2.toml",
+        ],
+    )
+    .success();
+    trust(&k, &["sign", "v2.toml", "--key", "root4.key"]).success();
+    let refused = trust(&k, &["verify", "v2.toml", "--from", "v1.toml"]).code(1);
+    let err = stderr(&refused);
+    assert!(
+        err.contains("policy-threshold-not-met") && err.contains("version 1's root keys"),
+        "{err}"
+    );
+}
+
+#[test]
+fn revoking_a_root_key_below_the_threshold_is_refused_and_writes_nothing() {
+    let k = Keys::new(&["root1", "root2"]);
+    trust(
+        &k,
+        &[
+            "init",
+            "--root",
+            "root1.pub",
+            "--root",
+            "root2.pub",
+            "--root-threshold",
+            "2",
+            "--output",
+            "p.toml",
+        ],
+    )
+    .success();
+    let before = std::fs::read(k.path("p.toml")).expect("read");
+    let id = key_id(&k.path("root1.pub"));
+    let refused = trust(
+        &k,
+        &["revoke", "p.toml", "--key-id", &id, "--reason", "lost"],
+    )
+    .code(2);
+    assert!(
+        stderr(&refused).contains("rotate-root"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read(k.path("p.toml")).expect("read"), before);
+}
+
+#[test]
+fn a_tampered_policy_is_refused() {
+    let k = published_v1();
+    let text = std::fs::read_to_string(k.path("v1.toml")).expect("read");
+    std::fs::write(
+        k.path("v1.toml"),
+        text.replace(
+            "threshold = 1\nrequire_role",
+            "threshold = 1\n#\nrequire_role",
+        ),
+    )
+    .expect("write");
+    let refused = trust(&k, &["verify", "v1.toml", "--output-format", "json"]).code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&refused)).expect("json");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["problems"][0]["rule"], "policy-threshold-not-met");
+}
+
+#[test]
+fn each_policy_signature_verifies_with_minisign() {
+    if !have_tool("minisign") {
+        eprintln!("skipped: minisign is not installed");
+        return;
+    }
+    let k = published_v1();
+    let text = std::fs::read_to_string(k.path("v1.toml")).expect("read");
+    let marker = "-----BEGIN HOTFIX TRUST POLICY SIGNATURES-----\n";
+    let at = text.find(marker).expect("marker");
+    std::fs::write(k.path("body"), &text[..at]).expect("write");
+    let blocks: Vec<&str> = text[at + marker.len()..].lines().collect();
+    for (block, key) in blocks.chunks(4).zip(["root1.pub", "root2.pub"]) {
+        std::fs::write(k.path("body.minisig"), format!("{}\n", block.join("\n"))).expect("write");
+        let out = std::process::Command::new("minisign")
+            .args(["-V", "-m"])
+            .arg(k.path("body"))
+            .arg("-p")
+            .arg(k.path(key))
+            .output()
+            .expect("minisign");
+        assert!(
+            out.status.success(),
+            "minisign -V: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The key id in a minisign public key file, as `hotfix` prints it.
+fn key_id(pub_file: &Path) -> String {
+    let text = std::fs::read_to_string(pub_file).expect("read");
+    let comment = text.lines().next().expect("line");
+    // `hotfix keygen` comments are "hotfix public key <ID>".
+    comment.rsplit(' ').next().expect("id").to_owned()
+}
