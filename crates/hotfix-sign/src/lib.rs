@@ -14,6 +14,8 @@
 //! - [`TrustSet`]: trusted public keys from a file or folder.
 //! - [`policy::TrustPolicy`]: the signed trust policy (root keys and threshold, signing
 //!   keys with roles and validity, revocations, rotation by version chain).
+//! - [`index::ReleaseIndex`]: the signed release index (current hotfixes, withdrawn
+//!   ones, expiry) judged under a trust policy.
 //!
 //! Everything parsed here may come from an attacker: parsers are strict and bounded and
 //! never panic. Secret key material is zeroized when dropped.
@@ -31,8 +33,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod envelope;
 mod error;
 mod files;
+pub mod index;
 mod kdf;
 mod keys;
 pub mod policy;

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::envelope::{Envelope, Kind};
 use crate::{KeyId, PublicKey, SecretKey, SignError, Signature, sign};
 
 /// The line that ends the signed body and starts the signature blocks.
@@ -76,11 +77,23 @@ pub enum PolicyRule {
     RoleMissing,
     /// Fewer distinct valid signers than the policy's package threshold.
     ThresholdNotMet,
+    /// The file is not a well-formed release index.
+    IndexMalformed,
+    /// The release index's `expires` time has passed.
+    IndexExpired,
+    /// The release index is older than one already seen.
+    IndexRollback,
+    /// The hotfix differs from what the index lists (version, manifest hash, release).
+    IndexMismatch,
+    /// The index lists the hotfix as withdrawn.
+    HotfixWithdrawn,
+    /// The index does not list the hotfix at all.
+    HotfixNotInIndex,
 }
 
 impl PolicyRule {
     /// Every rule, for docs and tests.
-    pub const ALL: [PolicyRule; 12] = [
+    pub const ALL: [PolicyRule; 18] = [
         PolicyRule::PolicyMalformed,
         PolicyRule::PolicyThresholdNotMet,
         PolicyRule::PolicyChainGap,
@@ -93,6 +106,12 @@ impl PolicyRule {
         PolicyRule::KeyUnknown,
         PolicyRule::RoleMissing,
         PolicyRule::ThresholdNotMet,
+        PolicyRule::IndexMalformed,
+        PolicyRule::IndexExpired,
+        PolicyRule::IndexRollback,
+        PolicyRule::IndexMismatch,
+        PolicyRule::HotfixWithdrawn,
+        PolicyRule::HotfixNotInIndex,
     ];
 
     /// The rule id, as printed and in JSON.
@@ -110,6 +129,12 @@ impl PolicyRule {
             PolicyRule::KeyUnknown => "key-unknown",
             PolicyRule::RoleMissing => "role-missing",
             PolicyRule::ThresholdNotMet => "threshold-not-met",
+            PolicyRule::IndexMalformed => "index-malformed",
+            PolicyRule::IndexExpired => "index-expired",
+            PolicyRule::IndexRollback => "index-rollback",
+            PolicyRule::IndexMismatch => "index-mismatch",
+            PolicyRule::HotfixWithdrawn => "hotfix-withdrawn",
+            PolicyRule::HotfixNotInIndex => "hotfix-not-in-index",
         }
     }
 
@@ -118,7 +143,7 @@ impl PolicyRule {
     pub fn is_bad_input(self) -> bool {
         matches!(
             self,
-            PolicyRule::PolicyMalformed | PolicyRule::DuplicateKeyId
+            PolicyRule::PolicyMalformed | PolicyRule::DuplicateKeyId | PolicyRule::IndexMalformed
         )
     }
 }
@@ -142,7 +167,7 @@ fn refuse(rule: PolicyRule, message: impl Into<String>) -> SignError {
     }
 }
 
-fn malformed(message: impl Into<String>) -> SignError {
+pub(crate) fn malformed(message: impl Into<String>) -> SignError {
     refuse(PolicyRule::PolicyMalformed, message)
 }
 
@@ -214,9 +239,16 @@ pub struct PolicyBody {
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
     pub body: PolicyBody,
-    body_text: String,
-    signatures: Vec<Signature>,
+    envelope: Envelope,
 }
+
+const POLICY_KIND: Kind = Kind {
+    marker: SIGNATURE_MARKER,
+    what: "trust policy",
+    max_bytes: MAX_POLICY_BYTES,
+    max_signatures: MAX_POLICY_SIGNATURES,
+    malformed: PolicyRule::PolicyMalformed,
+};
 
 // ---- the TOML body, as read ---------------------------------------------------------
 
@@ -268,7 +300,7 @@ struct RawRevoked {
     reason: String,
 }
 
-fn parse_time(value: &str, field: &str) -> Result<i64, SignError> {
+pub(crate) fn parse_time(value: &str, field: &str) -> Result<i64, SignError> {
     OffsetDateTime::parse(value, &Rfc3339)
         .map(|t| t.unix_timestamp())
         .map_err(|e| malformed(format!("{field}: {value:?} is not an RFC 3339 time ({e})")))
@@ -490,7 +522,7 @@ impl PolicyBody {
 }
 
 /// A TOML basic string with every character TOML requires escaped.
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -527,110 +559,54 @@ pub struct RootTally {
 impl TrustPolicy {
     /// Parses a policy file's text (body, then optional signature blocks).
     pub fn parse(text: &str) -> Result<TrustPolicy, SignError> {
-        if text.len() > MAX_POLICY_BYTES {
-            return Err(malformed(format!(
-                "{} bytes; a policy file is at most {MAX_POLICY_BYTES} bytes",
-                text.len()
-            )));
-        }
-        let (body_text, sig_text) = match text.find(&format!("\n{SIGNATURE_MARKER}\n")) {
-            Some(at) => (&text[..=at], &text[at + SIGNATURE_MARKER.len() + 2..]),
-            None if text.ends_with(&format!("\n{SIGNATURE_MARKER}")) => {
-                return Err(malformed("the signature marker is followed by nothing"));
-            }
-            None => (text, ""),
-        };
-        if body_text.contains(SIGNATURE_MARKER) {
-            return Err(malformed(
-                "the signature marker must stand alone on its line",
-            ));
-        }
-        let body = PolicyBody::parse(body_text)?;
-        let lines: Vec<&str> = sig_text.lines().collect();
-        if !lines.len().is_multiple_of(4) {
-            return Err(malformed(format!(
-                "the signature section has {} lines; each signature is 4 lines",
-                lines.len()
-            )));
-        }
-        if lines.len() / 4 > MAX_POLICY_SIGNATURES {
-            return Err(malformed(format!(
-                "{} signatures; at most {MAX_POLICY_SIGNATURES} are read",
-                lines.len() / 4
-            )));
-        }
-        let mut signatures = Vec::with_capacity(lines.len() / 4);
-        for (i, block) in lines.chunks(4).enumerate() {
-            let sig = Signature::parse(&format!("{}\n", block.join("\n")))
-                .map_err(|e| malformed(format!("signature {}: {e}", i + 1)))?;
-            if signatures
-                .iter()
-                .any(|s: &Signature| s.key_id() == sig.key_id())
-            {
-                return Err(refuse(
-                    PolicyRule::DuplicateKeyId,
-                    format!("two signatures by key {}", sig.key_id()),
-                ));
-            }
-            signatures.push(sig);
-        }
-        Ok(TrustPolicy {
-            body,
-            body_text: body_text.to_owned(),
-            signatures,
-        })
+        let envelope = Envelope::parse(text, POLICY_KIND)?;
+        let body = PolicyBody::parse(&envelope.body)?;
+        Ok(TrustPolicy { body, envelope })
     }
 
     /// A new, unsigned policy from a body.
     pub fn unsigned(body: PolicyBody) -> TrustPolicy {
         TrustPolicy {
-            body_text: body.to_toml(),
+            envelope: Envelope {
+                body: body.to_toml(),
+                signatures: Vec::new(),
+            },
             body,
-            signatures: Vec::new(),
         }
     }
 
     /// The exact signed bytes.
     pub fn body_text(&self) -> &str {
-        &self.body_text
+        &self.envelope.body
     }
 
     pub fn signatures(&self) -> &[Signature] {
-        &self.signatures
+        &self.envelope.signatures
     }
 
     /// The whole file text: body, then the signature blocks (if any).
     pub fn to_file_text(&self) -> String {
-        let mut out = self.body_text.clone();
-        if !self.signatures.is_empty() {
-            out.push_str(SIGNATURE_MARKER);
-            out.push('\n');
-            for sig in &self.signatures {
-                out.push_str(&sig.to_file_text());
-            }
-        }
-        out
+        self.envelope.to_text(SIGNATURE_MARKER)
     }
 
     /// Adds `key`'s signature. Signing twice with one key replaces the first signature.
     pub fn sign(&mut self, key: &SecretKey) -> Result<(), SignError> {
-        let comment = trusted_comment(self.body.version, &self.body_text);
+        let comment = trusted_comment(self.body.version, self.body_text());
         let sig = sign(
             key,
-            self.body_text.as_bytes(),
+            self.body_text().as_bytes(),
             &comment,
             &format!("hotfix trust policy version {}", self.body.version),
         )?;
-        self.signatures.retain(|s| s.key_id() != key.key_id());
-        self.signatures.push(sig);
+        self.envelope.add(sig);
         Ok(())
     }
 
     /// How this policy's signatures count against `root_keys` (revoked ids excluded).
     pub fn tally(&self, root_keys: &[PublicKey], revoked: &[Revocation]) -> RootTally {
-        let expected = trusted_comment(self.body.version, &self.body_text);
+        let expected = trusted_comment(self.body.version, self.body_text());
         let mut tally = RootTally::default();
-        for sig in &self.signatures {
+        for sig in self.signatures() {
             let id = sig.key_id();
             let Some(key) = root_keys.iter().find(|k| k.key_id() == id) else {
                 tally.ignored.push((id, "not a root key".into()));
@@ -640,7 +616,7 @@ impl TrustPolicy {
                 tally.ignored.push((id, "revoked".into()));
                 continue;
             }
-            if let Err(e) = key.verify(sig, self.body_text.as_bytes()) {
+            if let Err(e) = key.verify(sig, self.body_text().as_bytes()) {
                 tally.ignored.push((id, e.to_string()));
                 continue;
             }
@@ -878,7 +854,7 @@ pub fn walk_chain(
             continue;
         }
         if let Some(other) = by_version.insert(p.body.version, p)
-            && other.body_text != p.body_text
+            && other.body_text() != p.body_text()
         {
             return Err(malformed(format!(
                 "two different policies claim version {}",
