@@ -7,6 +7,7 @@
 mod build;
 mod cli;
 mod extract;
+mod index;
 mod inspect;
 mod keygen;
 mod list;
@@ -59,6 +60,9 @@ enum Command {
     /// Manage the signed trust policy: root keys, signing keys, revocations, rotation.
     #[command(subcommand)]
     Trust(trust::Command),
+    /// Publish the signed release index: current hotfixes and withdrawn ones.
+    #[command(subcommand)]
+    Index(index::Command),
     /// Print shell completions for SHELL to stdout.
     Completions {
         #[arg(value_enum)]
@@ -81,6 +85,7 @@ fn main() -> std::process::ExitCode {
         Command::List(args) => list::run(args, &cli.global),
         Command::Sim(cmd) => sim::run(cmd, &cli.global),
         Command::Trust(cmd) => trust::run(cmd),
+        Command::Index(cmd) => index::run(cmd),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());

@@ -659,7 +659,7 @@ pub fn now() -> i64 {
 }
 
 /// Writes `text` to stdout; a reader that stopped early (`| head`) is not an error.
-fn print_text(text: &str) -> Result<(), CliError> {
+pub fn print_text(text: &str) -> Result<(), CliError> {
     use std::io::Write as _;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

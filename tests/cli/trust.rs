@@ -340,3 +340,130 @@ fn key_id(pub_file: &Path) -> String {
     // `hotfix keygen` comments are "hotfix public key <ID>".
     comment.rsplit(' ').next().expect("id").to_owned()
 }
+
+fn index(keys: &Keys, args: &[&str]) -> assert_cmd::assert::Assert {
+    hotfix()
+        .current_dir(keys.dir.path())
+        .arg("index")
+        .args(args)
+        .assert()
+}
+
+/// Builds the sample hotfix signed by `release.key` into `dist/`.
+fn build_sample(k: &Keys) -> PathBuf {
+    hotfix()
+        .current_dir(k.dir.path())
+        .env("SOURCE_DATE_EPOCH", "1764028800")
+        .arg("build")
+        .arg(crate::support::sample_source())
+        .args(["--key", "release.key", "--output", "dist/"])
+        .assert()
+        .success();
+    k.path("dist/HF-7.0.3-0042.zip")
+}
+
+#[test]
+fn a_release_engineer_publishes_an_index_then_withdraws_the_hotfix() {
+    let k = published_v1();
+    build_sample(&k);
+    index(
+        &k,
+        &[
+            "init",
+            "--release",
+            "7.0",
+            "--support-package",
+            "SP3",
+            "--output",
+            "index.toml",
+        ],
+    )
+    .success();
+    index(&k, &["add", "index.toml", "dist/HF-7.0.3-0042.zip"]).success();
+    // Unsigned: not trusted.
+    let unsigned = index(&k, &["verify", "index.toml", "--trusted", "v1.toml"]).code(1);
+    assert!(
+        stderr(&unsigned).contains("threshold-not-met"),
+        "{}",
+        stderr(&unsigned)
+    );
+    index(&k, &["sign", "index.toml", "--key", "release.key"]).success();
+    index(&k, &["verify", "index.toml", "--trusted", "v1.toml"]).success();
+
+    let in_place = index(
+        &k,
+        &[
+            "withdraw",
+            "index.toml",
+            "--id",
+            "HF-7.0.3-0042",
+            "--reason",
+            "x",
+        ],
+    )
+    .code(2);
+    assert!(
+        stderr(&in_place).contains("--output index-v2.toml"),
+        "{}",
+        stderr(&in_place)
+    );
+    index(
+        &k,
+        &[
+            "withdraw",
+            "index.toml",
+            "--id",
+            "HF-7.0.3-0042",
+            "--reason",
+            "breaks chat routing",
+            "--output",
+            "index-v2.toml",
+        ],
+    )
+    .success();
+    index(&k, &["sign", "index-v2.toml", "--key", "release.key"]).success();
+    index(&k, &["verify", "index-v2.toml", "--trusted", "v1.toml"]).success();
+    let shown = stdout(&index(&k, &["show", "index-v2.toml", "--output-format", "json"]).success());
+    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!(json["version"], 2);
+    assert_eq!(json["withdrawn"][0]["id"], "HF-7.0.3-0042");
+    assert_eq!(json["hotfixes"].as_array().map(Vec::len), Some(0));
+    // The same package cannot be listed again once withdrawn.
+    let again = index(
+        &k,
+        &[
+            "add",
+            "index-v2.toml",
+            "--output",
+            "index-v3.toml",
+            "dist/HF-7.0.3-0042.zip",
+        ],
+    )
+    .code(2);
+    assert!(stderr(&again).contains("withdrawn"), "{}", stderr(&again));
+}
+
+#[test]
+fn an_index_signed_by_a_key_outside_the_policy_is_refused() {
+    let k = published_v1();
+    index(
+        &k,
+        &[
+            "init",
+            "--release",
+            "7.0",
+            "--support-package",
+            "SP3",
+            "--output",
+            "index.toml",
+        ],
+    )
+    .success();
+    index(&k, &["sign", "index.toml", "--key", "root4.key"]).success();
+    let refused = index(&k, &["verify", "index.toml", "--trusted", "v1.toml"]).code(1);
+    let err = stderr(&refused);
+    assert!(
+        err.contains("key-unknown") && err.contains("hint:"),
+        "{err}"
+    );
+}

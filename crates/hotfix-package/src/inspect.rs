@@ -64,6 +64,8 @@ pub struct Inspection {
     /// The package file.
     pub path: PathBuf,
     pub manifest: Manifest,
+    /// SHA-256 of the exact `hotfix.xml` bytes (what a release index lists), lower-case hex.
+    pub manifest_sha256: String,
     /// Signature entries that parse, in archive order.
     pub signers: Vec<Signer>,
     /// Signature entries that do not parse or do not match their name.
@@ -94,6 +96,10 @@ pub fn inspect(package: &Path) -> Result<Inspection, InspectError> {
         verified: false,
         path: package.to_path_buf(),
         manifest,
+        manifest_sha256: hotfix_manifest::Sha256(
+            <sha2::Sha256 as sha2::Digest>::digest(&raw.manifest_xml).into(),
+        )
+        .to_hex(),
         signers,
         problems,
     })
