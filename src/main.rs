@@ -2,7 +2,8 @@
 //!
 //! This binary only parses arguments and wires them to the library crates; every
 //! subcommand lives in its own module with an `Args` struct and a `run` function.
-//! Exit codes: 0 success, 1 verification failed / property violated, 2 usage or I/O error.
+//! Exit codes: 0 success, 1 verification failed / property violated, 2 usage or I/O error,
+//! 130 / 143 interrupted by SIGINT / SIGTERM.
 
 mod build;
 mod cli;
@@ -12,6 +13,7 @@ mod keygen;
 mod list;
 mod passphrase;
 mod sign;
+mod signals;
 mod sim;
 mod verify;
 
@@ -26,7 +28,8 @@ use crate::cli::{CliError, Global};
     version = cli::LONG_VERSION,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 verification failed or property violated, 2 usage or I/O error.\n\
+    after_help = "Exit codes: 0 success, 1 verification failed or property violated, 2 usage or I/O error, \
+                  130/143 interrupted (SIGINT/SIGTERM).\n\
                   Run `hotfix <command> --help` for examples."
 )]
 struct Cli {
@@ -65,6 +68,8 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // First, before any thread exists: every thread must inherit the blocked signals.
+    signals::install();
     let cli = Cli::parse();
     cli.global.init();
     let result = match cli.command {
@@ -85,6 +90,10 @@ fn main() -> std::process::ExitCode {
             .render(&mut std::io::stdout())
             .map(|()| cli::EXIT_OK)
             .map_err(|e| CliError::io("cannot write the man page", e)),
+    };
+    let result = match (result, cli::stdout_error()) {
+        (Ok(cli::EXIT_OK), Some(err)) => Err(err),
+        (result, _) => result,
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

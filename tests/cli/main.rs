@@ -2,10 +2,13 @@
 //! Shared helpers live in `support`.
 
 mod build;
+mod concurrency;
 mod crash;
 mod extract;
 mod keygen;
+mod odd_files;
 mod sim;
 mod snapshots;
 mod support;
+mod upgrade;
 mod verify;
