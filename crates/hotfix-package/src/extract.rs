@@ -55,6 +55,8 @@ use crate::verify::{
 pub const TEMP_PREFIX: &str = ".tmp-";
 /// Prefix of folders moved aside during a replace, followed by `<ID>-<random>`.
 pub const OLD_PREFIX: &str = ".old-";
+/// Suffix of the owner marker beside each temporary folder: `.tmp-<ID>-<random>.owner`.
+pub const OWNER_SUFFIX: &str = ".owner";
 
 /// `Install/hotfixes` under an installation directory.
 pub fn hotfixes_dir(install_dir: &Path) -> PathBuf {
@@ -369,13 +371,115 @@ struct Begun {
 }
 
 /// The temporary folder beside the target (removed on drop unless kept) and the
-/// folders created in it.
+/// folders created in it. Fields drop in order: the folder before its owner marker.
 #[derive(Debug)]
 struct Staging {
-    dir: tempfile::TempDir,
+    dir: StagingDir,
     made: HashSet<PathBuf>,
     /// In creation order, to fsync at the end.
     dirs: Vec<PathBuf>,
+    _owner: Owner,
+}
+
+/// A temporary folder, removed with everything in it on drop unless kept.
+#[derive(Debug)]
+struct StagingDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl StagingDir {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Keeps the folder past the guard (it is about to be renamed into place).
+    fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        std::mem::take(&mut self.path)
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The owner marker `.tmp-<ID>-<random>.owner`, exclusively locked (OS advisory lock)
+/// for as long as its temporary folder exists. The install lock already keeps other
+/// extracts out; the marker makes "this folder belongs to a live run" checkable on its
+/// own, so cleanup never depends on that alone (docs/decisions/0004-install-lock.md).
+/// Removed on drop, after the folder; the OS drops the lock if the process dies.
+#[derive(Debug)]
+struct Owner {
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+        let _ = fs4::FileExt::unlock(&self.file);
+    }
+}
+
+/// Creates the owner marker, then the temporary folder `.tmp-<ID>-<suffix>` it guards.
+fn new_staging(hotfixes: &Path, id: &str) -> std::io::Result<Staging> {
+    for attempt in 0u32.. {
+        let name = format!("{TEMP_PREFIX}{id}-{}x{attempt}", unique_suffix());
+        let marker = hotfixes.join(format!("{name}{OWNER_SUFFIX}"));
+        let file = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => continue,
+            Err(e) => return Err(e),
+        };
+        let mut owner = Owner { file, path: marker };
+        match fs4::FileExt::try_lock(&owner.file) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::other("a fresh owner marker is locked"));
+            }
+            Err(fs4::TryLockError::Error(e)) => return Err(e),
+        }
+        // For people looking at a stuck folder: which process made it.
+        let _ = writeln!(owner.file, "{}", std::process::id());
+        let path = hotfixes.join(&name);
+        match fs::create_dir(&path) {
+            Ok(()) => {
+                return Ok(Staging {
+                    dir: StagingDir { path, keep: false },
+                    made: HashSet::new(),
+                    dirs: Vec::new(),
+                    _owner: owner,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free temporary folder name"))
+}
+
+/// Whether the run that made `marker` still holds it.
+fn owner_alive(marker: &Path) -> bool {
+    let Ok(file) = fsutil::open_regular_rw(marker, false) else {
+        return false;
+    };
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => {
+            let _ = fs4::FileExt::unlock(&file);
+            false
+        }
+        Err(fs4::TryLockError::WouldBlock) => true,
+        Err(fs4::TryLockError::Error(_)) => false,
+    }
 }
 
 impl Staging {
@@ -592,14 +696,7 @@ impl EntrySink for DirSink<'_> {
             .collect();
         let staging = match mode {
             Mode::AlreadyInstalled => None,
-            _ => Some(Staging {
-                dir: tempfile::Builder::new()
-                    .prefix(&format!("{TEMP_PREFIX}{}-", m.id))
-                    .tempdir_in(self.hotfixes)
-                    .map_err(io(self.hotfixes))?,
-                made: HashSet::new(),
-                dirs: Vec::new(),
-            }),
+            _ => Some(new_staging(self.hotfixes, &m.id).map_err(io(self.hotfixes))?),
         };
         self.begun = Some(Begun {
             id: m.id.clone(),
@@ -840,7 +937,24 @@ fn clean_stale(hotfixes: &Path) -> Result<Vec<String>, ExtractError> {
         };
         let path = entry.path();
         if name.starts_with(TEMP_PREFIX) {
-            if let Err(e) = remove_any(&path) {
+            // A temporary folder goes only with its owner gone: a marker nobody holds, or
+            // no marker at all (a run killed before making one, or an older version).
+            let result = if let Some(folder) = name.strip_suffix(OWNER_SUFFIX) {
+                if owner_alive(&path) {
+                    continue;
+                }
+                let folder = hotfixes.join(folder);
+                match fs::symlink_metadata(&folder) {
+                    Ok(_) => remove_any(&folder).map_err(|e| (folder, e)),
+                    Err(_) => Ok(()),
+                }
+                .and_then(|()| fs::remove_file(&path).map_err(|e| (path.clone(), e)))
+            } else if fs::symlink_metadata(hotfixes.join(format!("{name}{OWNER_SUFFIX}"))).is_ok() {
+                continue; // handled with its marker
+            } else {
+                remove_any(&path).map_err(|e| (path.clone(), e))
+            };
+            if let Err((path, e)) = result {
                 warnings.push(leftover_warning(&path, &e));
             }
         } else if let Some(rest) = name.strip_prefix(OLD_PREFIX) {

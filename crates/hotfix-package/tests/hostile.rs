@@ -224,6 +224,69 @@ fn extract_installs_then_treats_the_same_package_as_already_installed() {
     assert_eq!(support::snapshot(install.path()), before);
 }
 
+/// Cleanup of `.tmp-*` folders under the install lock never touches one whose owner
+/// marker is still locked by a live process; it removes dead runs' folders (marker not
+/// held) and markerless ones (older versions, or killed before making the marker).
+#[cfg(unix)]
+#[test]
+fn cleanup_never_removes_a_temporary_folder_whose_owner_is_alive() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let hotfixes = hotfixes_dir(install.path());
+    std::fs::create_dir_all(&hotfixes).expect("mkdir");
+    let live = hotfixes.join(".tmp-HF-LIVE-1x0");
+    std::fs::create_dir(&live).expect("mkdir");
+    std::fs::write(live.join("part.bin"), b"being written").expect("write");
+    let live_marker = hotfixes.join(".tmp-HF-LIVE-1x0.owner");
+    let held = std::fs::File::create(&live_marker).expect("marker");
+    fs4::FileExt::lock(&held).expect("lock marker");
+    let dead = hotfixes.join(".tmp-HF-DEAD-2x0");
+    std::fs::create_dir(&dead).expect("mkdir");
+    std::fs::File::create(hotfixes.join(".tmp-HF-DEAD-2x0.owner")).expect("marker");
+    let markerless = hotfixes.join(".tmp-HF-OLD-abc123");
+    std::fs::create_dir(&markerless).expect("mkdir");
+
+    let good = corpus::good_package(&keys);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("extract");
+    assert!(
+        live.join("part.bin").is_file(),
+        "a live run's folder was removed"
+    );
+    assert!(live_marker.is_file());
+    assert!(!dead.exists() && !hotfixes.join(".tmp-HF-DEAD-2x0.owner").exists());
+    assert!(!markerless.exists());
+
+    // Once its owner is gone, the next run removes it and its marker.
+    drop(held);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("again");
+    assert!(!live.exists() && !live_marker.exists());
+    let names: Vec<String> = std::fs::read_dir(&hotfixes)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![corpus::ID.to_owned()]);
+}
+
 #[test]
 fn extract_refuses_a_lower_version_unless_downgrade_is_allowed() {
     let keys = Keys::new();
