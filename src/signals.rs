@@ -56,6 +56,7 @@ fn received(code: u8) {
     if again || !COOPERATIVE.load(Ordering::SeqCst) {
         stop(code);
     }
+    hotfix_package::testhook::pause("signalled");
     std::thread::sleep(GRACE);
     stop(code);
 }

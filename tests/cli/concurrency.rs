@@ -231,3 +231,37 @@ fn ctrl_c_stops_an_extract_waiting_for_the_lock_with_exit_130() {
 fn sigterm_stops_a_list_waiting_for_the_lock_with_exit_143() {
     waiting_command_stops_on("TERM", 143, true);
 }
+
+/// SIGTERM while an extract is writing its temporary folder: it stops at its next
+/// check, removes the folder and its owner marker, exits 143 and changes nothing.
+#[test]
+fn sigterm_during_an_extract_removes_its_temporary_folder_and_exits_143() {
+    let fx = fixture();
+    let install = install_dir(&fx, "install");
+    let signer = Fixture::public(&fx.signer);
+    let hooks = Hooks::new(fx.dir.path(), "e");
+    let staged = hooks.point("staged");
+    let signalled = hooks.point("signalled");
+    let mut child = spawn_hotfix(
+        &extract_args(&fx.package, &install, &signer),
+        Some(&hooks.dir),
+    );
+    let hold = reach(&mut child, &staged);
+    assert!(
+        entries(&hotfixes(&install))
+            .iter()
+            .any(|n| n.starts_with(".tmp-")),
+        "the temporary folder exists while the extract is paused"
+    );
+    send_signal(&child, "TERM");
+    // The signal has been taken (the cancel flag is set) before the extract goes on.
+    drop(reach(&mut child, &signalled));
+    drop(hold);
+    let (code, out, err) = finish(child);
+    assert_eq!(code, Some(143), "{out}{err}");
+    assert!(
+        err.contains("interrupted (SIGTERM); nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(entries(&install), vec![".hotfix.lock"]);
+}

@@ -698,6 +698,7 @@ impl EntrySink for DirSink<'_> {
             Mode::AlreadyInstalled => None,
             _ => Some(new_staging(self.hotfixes, &m.id).map_err(io(self.hotfixes))?),
         };
+        testhook::pause("staged");
         self.begun = Some(Begun {
             id: m.id.clone(),
             mode,
