@@ -79,41 +79,56 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .iter()
         .flat_map(|i| i.leftovers.iter().map(String::as_str))
         .collect();
-    if items.iter().all(|i| i.status == Status::Ok) {
-        if !leftovers.is_empty() {
-            crate::cli::warn(format!(
-                "leftovers of interrupted or replaced extracts in Install/hotfixes: {}",
-                leftovers.join(", ")
-            ));
-            crate::verify::print_hint(
-                "the next extract removes them; if one stays, remove it by hand (check its                  permissions and attributes, e.g. read-only or immutable files)",
-            );
-        }
-        return Ok(EXIT_OK);
+    if !leftovers.is_empty() {
+        crate::cli::warn(format!(
+            "leftovers of interrupted or replaced extracts in Install/hotfixes: {}",
+            leftovers.join(", ")
+        ));
+        crate::verify::print_hint(
+            "the next extract removes them; if one stays, remove it by hand (check its \
+             permissions and attributes, e.g. read-only or immutable files)",
+        );
     }
     let has = |s: Status| items.iter().any(|i| i.status == s);
     if has(Status::ReplaceInterrupted) {
         crate::verify::print_hint(
-            "a replacement was interrupted: run `hotfix extract` again (any package, or the              same one) to put the previous folder back and finish",
+            "a replacement was interrupted: run `hotfix extract` again (any package, or the \
+             same one) to put the previous folder back and finish",
         );
     }
     if has(Status::NotAFolder) {
         crate::verify::print_hint(
-            "something other than a folder sits where a hotfix folder belongs: remove it              (it is never followed) and extract the package again",
+            "something other than a folder sits where a hotfix folder belongs: remove it \
+             (it is never followed) and extract the package again",
         );
     }
     if has(Status::Untrusted) {
         crate::verify::print_hint(
-            "a folder whose hotfix.xml is not signed by enough trusted keys cannot be              trusted: extract the signed package again with --reinstall, or add the              signer's .pub to --trusted if you trust it",
+            "a folder whose hotfix.xml is not signed by enough trusted keys cannot be \
+             trusted: extract the signed package again with --reinstall, or add the \
+             signer's .pub to --trusted if you trust it",
         );
-    } else if !args.check {
-        crate::verify::print_hint(
-            "extract the package again with --reinstall to restore a folder;              --check also rehashes every file",
-        );
-    } else {
-        crate::verify::print_hint("extract the package again with --reinstall to restore a folder");
     }
-    Ok(EXIT_FAILED)
+    let damaged = [
+        Status::Modified,
+        Status::MissingFiles,
+        Status::UnreadableManifest,
+    ];
+    if damaged.into_iter().any(has) {
+        let rehash = if args.check {
+            ""
+        } else {
+            "; --check also rehashes every file"
+        };
+        crate::verify::print_hint(&format!(
+            "extract the package again with --reinstall to restore a folder{rehash}"
+        ));
+    }
+    if items.iter().all(|i| i.status == Status::Ok) {
+        Ok(EXIT_OK)
+    } else {
+        Ok(EXIT_FAILED)
+    }
 }
 
 fn print_text(args: &Args, items: &[Installed]) {

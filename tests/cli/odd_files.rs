@@ -353,6 +353,17 @@ fn a_closed_stdout_changes_no_outcome() {
             ],
             0,
         ),
+        ("inspect", vec![os("inspect"), fx.package.as_os_str()], 0),
+        (
+            "inspect json",
+            vec![
+                os("inspect"),
+                fx.package.as_os_str(),
+                os("--output-format"),
+                os("json"),
+            ],
+            0,
+        ),
         (
             "verify with the wrong key",
             vec![

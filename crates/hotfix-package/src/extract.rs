@@ -636,7 +636,7 @@ impl DirSink<'_> {
                 self.check(
                     Rule::Rollback,
                     format!(
-                        "{} version {} is installed; refusing to go back to version {}",
+                        "{} version {} is installed; this package is the lower version {}",
                         m.id, installed.version, m.version
                     ),
                     waived,
