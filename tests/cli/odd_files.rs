@@ -389,3 +389,62 @@ fn a_closed_stdout_changes_no_outcome() {
             .is_file()
     );
 }
+
+/// A folder inside an installed hotfix replaced by a symlink to an identical copy
+/// elsewhere: list never reads through it, with or without --check or --trusted.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_folder_inside_a_hotfix_is_never_followed() {
+    let fx = fixture();
+    let (install, folder) = installed(&fx);
+    let outside = fx.path("outside");
+    std::fs::create_dir(&outside).expect("mkdir");
+    for sub in ["server", "signatures"] {
+        std::fs::rename(folder.join(sub), outside.join(sub)).expect("move");
+        std::os::unix::fs::symlink(outside.join(sub), folder.join(sub)).expect("symlink");
+    }
+    let trusted = Fixture::public(&fx.signer);
+    for extra in [
+        vec![],
+        vec!["--check"],
+        vec!["--trusted", trusted.to_str().expect("utf-8")],
+    ] {
+        let out = list(&install, &extra).assert().code(1);
+        let v = json(&out);
+        assert_ne!(v[0]["status"], "ok", "{extra:?}: {v}");
+        let problems = v[0]["problems"].to_string();
+        assert!(problems.contains("symbolic link"), "{extra:?}: {problems}");
+    }
+}
+
+/// A symlinked `<ID>` counts as nothing for the policies: it does not satisfy a
+/// requirement (nor supersede anything).
+#[cfg(unix)]
+#[test]
+fn a_symlinked_hotfix_folder_does_not_satisfy_a_requirement() {
+    let fx = fixture();
+    let required = build_variant(fx.dir.path(), "0039", &fx.signer, |t| {
+        t.replace("id = \"HF-7.0.3-0042\"", "id = \"HF-7.0.3-0039\"")
+            .replace("supersedes = [\"HF-7.0.3-0040\"]", "supersedes = []")
+    });
+    let elsewhere = fx.path("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    extract(&fx, &required, &elsewhere).assert().code(0);
+    let install = fx.path("install");
+    let hotfixes = install.join("Install/hotfixes");
+    std::fs::create_dir_all(&hotfixes).expect("mkdir");
+    std::os::unix::fs::symlink(
+        elsewhere.join("Install/hotfixes/HF-7.0.3-0039"),
+        hotfixes.join("HF-7.0.3-0039"),
+    )
+    .expect("symlink");
+    let needs = build_variant(fx.dir.path(), "needs", &fx.signer, |t| {
+        t.replace("requires = []", "requires = [\"HF-7.0.3-0039\"]")
+    });
+    let out = extract(&fx, &needs, &install).assert().code(1);
+    assert!(
+        stderr_of(&out).contains("install-requires-missing"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -890,6 +890,8 @@ fn installed_manifests(hotfixes: &Path) -> Vec<(String, Manifest)> {
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| !n.starts_with('.'))
+        // Only real folders: a linked `<ID>` could make any manifest count as installed.
+        .filter(|n| fs::symlink_metadata(hotfixes.join(n)).is_ok_and(|m| m.is_dir()))
         .filter_map(|n| {
             let m = read_manifest_file(&hotfixes.join(&n).join(MANIFEST_ENTRY))
                 .ok()

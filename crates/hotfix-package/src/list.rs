@@ -366,7 +366,15 @@ fn check_signatures(
     trust: &TrustSet,
 ) -> (u32, Vec<String>) {
     let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
-    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    let mut problems = Vec::new();
+    let dir = match signatures_dir(root) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return (0, problems),
+        Err(msg) => {
+            problems.push(msg);
+            return (0, problems);
+        }
+    };
     let mut names: Vec<String> = match fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -376,7 +384,6 @@ fn check_signatures(
         Err(_) => Vec::new(),
     };
     names.sort();
-    let mut problems = Vec::new();
     let mut keys = std::collections::BTreeSet::new();
     for name in names.iter().take(MAX_SIGNATURES) {
         let shown = format!("{SIGNATURES_DIR}{name}");
@@ -416,10 +423,10 @@ fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, St
             format!("unsafe name in the manifest: {e}"),
         ));
     }
-    let path = file
-        .path
-        .split('/')
-        .fold(root.to_path_buf(), |p, c| p.join(c));
+    let path = match no_links_below(root, &file.path) {
+        Ok(path) => path,
+        Err(msg) => return Some((Status::Modified, msg)),
+    };
     let meta = match fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -472,7 +479,15 @@ fn foreign_signature_files(
 ) -> Vec<String> {
     let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
     let expected_comment = trusted_comment_for(&manifest.id, manifest.version, &sha);
-    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    let mut problems = Vec::new();
+    let dir = match signatures_dir(root) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return problems,
+        Err(msg) => {
+            problems.push(msg);
+            return problems;
+        }
+    };
     let mut names: Vec<String> = match fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -481,7 +496,6 @@ fn foreign_signature_files(
         Err(_) => Vec::new(),
     };
     names.sort();
-    let mut problems = Vec::new();
     for name in names {
         let shown = format!("{SIGNATURES_DIR}{name}");
         let path = dir.join(&name);
@@ -518,6 +532,51 @@ fn foreign_signature_files(
         }
     }
     problems
+}
+
+/// `root/rel` after checking that no folder on the way below `root` is a symlink or a
+/// non-folder: `symlink_metadata` and `O_NOFOLLOW` only refuse a link as the last
+/// component, and a linked folder would let list read files from anywhere.
+fn no_links_below(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let mut path = root.to_path_buf();
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        path.push(part);
+        if parts.peek().is_none() {
+            break;
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => {
+                let shown = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                return Err(format!(
+                    "{shown} is {}, not a folder; not followed",
+                    fsutil::describe(m.file_type())
+                ));
+            }
+            // A missing folder: the file is missing, which the caller reports.
+            Err(_) => break,
+        }
+    }
+    Ok(path)
+}
+
+/// The folder's `signatures/`, if it is a real folder; a problem line if it is a link
+/// or anything but a folder.
+fn signatures_dir(root: &Path) -> Result<Option<PathBuf>, String> {
+    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(Some(dir)),
+        Ok(m) => Err(format!(
+            "{SIGNATURES_DIR}: {}, not a folder; not followed",
+            fsutil::describe(m.file_type())
+        )),
+        Err(_) => Ok(None),
+    }
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
