@@ -83,11 +83,11 @@ fn main() -> std::process::ExitCode {
         Command::Sim(cmd) => sim::run(cmd, &cli.global),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut cmd, "hotfix", &mut cli::out());
             Ok(cli::EXIT_OK)
         }
         Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
+            .render(&mut cli::out())
             .map(|()| cli::EXIT_OK)
             .map_err(|e| CliError::io("cannot write the man page", e)),
     };

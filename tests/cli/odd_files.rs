@@ -354,6 +354,8 @@ fn a_closed_stdout_changes_no_outcome() {
             0,
         ),
         ("inspect", vec![os("inspect"), fx.package.as_os_str()], 0),
+        ("completions", vec![os("completions"), os("bash")], 0),
+        ("man", vec![os("man")], 0),
         (
             "inspect json",
             vec![
