@@ -4,13 +4,15 @@
 //! extraction:
 //! 1. creates `Install/hotfixes` if missing (and removes what it created if it fails:
 //!    the lock is held, so no other run relies on those folders yet);
-//! 2. removes what killed runs left (`.tmp-*`; `.old-<ID>-*` folders or files are put
-//!    back if their `<ID>` is missing, else removed). A leftover it cannot remove is a
-//!    warning in the report, never a reason to refuse an unrelated install;
+//! 2. removes what killed runs left (a `.tmp-*` folder whose owner marker no live
+//!    process holds, or that has none; `.old-<ID>-*` folders or files are put back if
+//!    their `<ID>` is missing, else removed). A leftover it cannot remove is a warning in
+//!    the report, never a reason to refuse an unrelated install;
 //! 3. verifies the package with [`crate::verify`], passing a sink that writes every
-//!    payload byte, as it is verified, into a fresh `.tmp-<ID>-<random>` folder beside
-//!    the target (files created with `create_new`) — there is no second read of the
-//!    package between checking and writing;
+//!    payload byte, as it is verified, into a fresh `.tmp-<ID>-<suffix>` folder beside
+//!    the target, guarded by its locked `.tmp-<ID>-<suffix>.owner` marker (files created
+//!    with `create_new`) — there is no second read of the package between checking and
+//!    writing;
 //! 4. applies the installation policy as soon as the manifest is authenticated (see
 //!    [`Waivers`]): a higher version replaces the installed one as an ordinary upgrade;
 //!    the same manifest bytes already installed → nothing to do; a lower version, the
