@@ -2,7 +2,7 @@
 //! format selection and colour/progress policy.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use anstream::eprintln;
 use owo_colors::OwoColorize;
@@ -63,6 +63,11 @@ pub fn note(msg: impl std::fmt::Display) {
     }
 }
 
+/// `warning: ...` on stderr; shown even with `--quiet` (something needs a look).
+pub fn warn(msg: impl std::fmt::Display) {
+    eprintln!("{} {msg}", "warning:".yellow().bold());
+}
+
 /// Progress bars only on an interactive stderr and without `--quiet`.
 pub fn progress_enabled() -> bool {
     notes_enabled() && std::io::stderr().is_terminal()
@@ -92,19 +97,84 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Set when stdout is a pipe whose reader has gone.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// Set when writing to stdout failed for another reason (disk full, I/O error).
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Stdout for a command's data: every command writes through this (the [`outln!`]
+/// macro, [`print_json`]), never with `println!`, which panics on a closed pipe.
+///
+/// A reader that went away (`hotfix list | head`, `| true`) is not an error: from the
+/// first broken-pipe write on, the rest of the output is dropped and the command's
+/// outcome (exit code, files written) stays what it would have been. Any other write
+/// error is remembered and turns a successful exit into exit 2 at the end
+/// ([`stdout_error`]).
+#[derive(Debug)]
+pub struct Out(std::io::StdoutLock<'static>);
+
+/// Locks stdout for data.
+pub fn out() -> Out {
+    Out(std::io::stdout().lock())
+}
+
+impl Out {
+    fn outcome(r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                STDOUT_FAILED.store(true, Ordering::Relaxed);
+                Err(e)
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        Out::outcome(self.0.write_all(buf)).map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Out::outcome(self.0.flush())
+    }
+}
+
+/// `println!` for data on stdout, through [`Out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!($crate::cli::out(), $($arg)*);
+    }};
+}
+
+/// The error to report if writing data to stdout failed other than by a closed pipe.
+pub fn stdout_error() -> Option<CliError> {
+    STDOUT_FAILED.load(Ordering::Relaxed).then(|| {
+        CliError::usage("cannot write to stdout").hint("check where stdout goes (disk full?)")
+    })
+}
+
 /// Writes `value` as pretty JSON plus a newline to stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    // A reader that stops early (`| head`) is not an error worth a message.
+    let mut out = out();
     match serde_json::to_writer_pretty(&mut out, value) {
-        Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => return Ok(()),
+        Err(e) if e.is_io() => return Err(CliError::usage(format!("cannot write to stdout: {e}"))),
         Err(e) => return Err(CliError::usage(format!("cannot write JSON: {e}"))),
         Ok(()) => {}
     }
-    match writeln!(out) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|e| CliError::io("cannot write to stdout", e)),
-    }
+    writeln!(out).map_err(|e| CliError::io("cannot write to stdout", e))
 }
 
 /// An error as the user sees it: `error: ...`, optional detail lines, `hint: ...`.

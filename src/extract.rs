@@ -1,13 +1,19 @@
 //! `hotfix extract`: verify while writing, then rename into Install/hotfixes/<ID>/.
 //!
-//! Ctrl-C sets a flag the extraction checks between chunks; it then removes its
-//! temporary folder and exits 2 with nothing changed. A hard kill leaves at most a
-//! `.tmp-*` folder, which the next extract removes under the lock.
+//! A higher version of an installed hotfix is an ordinary upgrade. Each installation
+//! policy check is waived only by its own flag (`--reinstall`, `--allow-downgrade`,
+//! `--allow-superseded`, `--ignore-missing-requires`), and every waiver is printed and
+//! in the JSON report. `--force`, which used to waive them all at once, is a usage error
+//! naming those flags (docs/decisions/0005-upgrades-and-waivers.md).
+//!
+//! SIGINT/SIGTERM set a flag the extraction checks while waiting for the lock, before
+//! each file and between chunks; it then removes its temporary folder and exits 130/143
+//! with nothing changed. A hard kill leaves at most a `.tmp-*` folder (or an `.old-*`
+//! one between the two renames of a replace), which the next extract cleans up.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
 
-use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, extract};
+use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, Waivers, extract};
 use hotfix_package::rules::Rule;
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
@@ -15,8 +21,12 @@ use crate::verify::{check_package_readable, load_trust, print_failures, print_hi
 
 /// Verifies and extracts PACKAGE into <install-dir>/Install/hotfixes/<ID>/, atomically.
 ///
-/// Example:
+/// A higher version replaces the installed one; anything the installation policy
+/// refuses needs the one flag that waives that check.
+///
+/// Examples:
 ///   hotfix extract dist/HF-7.0.3-0042.zip --install-dir /opt/contact --trusted keys/
+///   hotfix extract dist/HF-7.0.3-0042.zip --install-dir /opt/contact --trusted keys/ --reinstall
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub package: PathBuf,
@@ -29,24 +39,59 @@ pub struct Args {
     /// Distinct trusted signers required.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threshold: u32,
-    /// Replace a different package with the same id, a newer version, or a superseding one.
+    /// Extract again when this version is already installed (repairs a modified folder),
+    /// or replace a different package with the same id and version, or an unreadable one.
     #[arg(long)]
+    pub reinstall: bool,
+    /// Replace a higher installed version with this lower one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Extract although an installed hotfix supersedes this one.
+    #[arg(long)]
+    pub allow_superseded: bool,
+    /// Extract although a hotfix this one requires is not installed.
+    #[arg(long)]
+    pub ignore_missing_requires: bool,
+    /// Removed: use the flag that waives the one check you mean.
+    #[arg(long, hide = true)]
     pub force: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
 }
 
-/// Set by the Ctrl-C handler; extraction polls it.
-static CANCEL: AtomicBool = AtomicBool::new(false);
+/// The flags that replaced `--force`, for its error message.
+const WAIVER_FLAGS: &str =
+    "--reinstall, --allow-downgrade, --allow-superseded, --ignore-missing-requires";
 
 pub fn run(args: Args, _global: &Global) -> CmdResult {
+    if args.force {
+        return Err(CliError::usage(
+            "--force was removed: it waived every installation check at once",
+        )
+        .detail(format!("each check now has its own flag: {WAIVER_FLAGS}"))
+        .hint(
+            "an upgrade to a higher version needs no flag; use --reinstall to extract the same \
+             version again, --allow-downgrade to go back to a lower one",
+        ));
+    }
     check_package_readable(&args.package)?;
     let trust = load_trust(&args.trusted)?;
-    // If a handler is already installed (tests calling run twice), the flag still works.
-    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    crate::signals::cooperate();
+    let on_wait = |lock: &Path| {
+        crate::cli::note(format!(
+            "waiting for another hotfix command to finish (it holds {})",
+            lock.display()
+        ));
+    };
     let options = ExtractOptions {
-        force: args.force,
-        cancel: Some(&CANCEL),
+        waivers: Waivers {
+            reinstall: args.reinstall,
+            allow_downgrade: args.allow_downgrade,
+            allow_superseded: args.allow_superseded,
+            ignore_missing_requires: args.ignore_missing_requires,
+        },
+        cancel: Some(crate::signals::cancel_flag()),
+        on_wait: Some(&on_wait),
     };
     let result = extract(
         &args.package,
@@ -67,24 +112,27 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             return Ok(EXIT_FAILED);
         }
         Err(ExtractError::Refused { rule, message }) => {
-            let hint = match rule {
-                Rule::Rollback => {
-                    "a newer version is installed; use --force only to roll back on purpose"
-                }
-                Rule::Superseded => {
-                    "the installed hotfix already contains this one; use --force to extract it anyway"
-                }
-                Rule::RequiresMissing => {
-                    "extract the required hotfix (or one that supersedes it) first; `hotfix list` shows what is installed; --force extracts this one anyway"
-                }
-                _ => "use --force to replace the installed folder",
-            };
             return Err(CliError::failed(format!("refused: {message}"))
                 .detail(format!("rule: {rule}"))
-                .hint(hint));
+                .hint(refusal_hint(rule)));
         }
         Err(ExtractError::Cancelled) => {
-            return Err(CliError::usage("interrupted; nothing was changed"));
+            let code = crate::signals::exit_code();
+            return Err(CliError::new(
+                code,
+                format!(
+                    "{}; nothing was changed",
+                    crate::signals::interrupted_message(code)
+                ),
+            ));
+        }
+        Err(ExtractError::LockFile { path, source }) => {
+            return Err(
+                CliError::usage(format!("{}: {source}", path.display())).hint(format!(
+                    "the lock file must be a regular file; remove {} (extract creates it again)",
+                    path.display()
+                )),
+            );
         }
         Err(e @ ExtractError::Io { .. }) => {
             return Err(CliError::usage(e.to_string()).hint(
@@ -93,23 +141,72 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         }
         Err(e) => return Err(CliError::usage(e.to_string())),
     };
+    for w in &report.waived {
+        crate::cli::warn(format!("waived {} ({}): {}", w.rule, w.flag, w.message));
+    }
+    for w in &report.warnings {
+        crate::cli::warn(w);
+    }
+    if !report.warnings.is_empty() {
+        crate::verify::print_hint(
+            "a leftover does not affect the installed hotfixes; remove it by hand if the next \
+             extract cannot either (check its permissions and attributes, e.g. read-only or \
+             immutable files)",
+        );
+    }
     match args.output_format {
         OutputFormat::Json => print_json(&report)?,
         OutputFormat::Text => {
             let what = format!("{} v{}", report.id, report.version);
-            let line = match (report.outcome, report.replaced_version) {
-                (Outcome::Installed, _) => format!("extracted {what}"),
-                (Outcome::Replaced, Some(old)) => format!("replaced v{old} with {what}"),
-                (Outcome::Replaced, None) => format!("replaced the folder with {what}"),
-                (Outcome::AlreadyInstalled, _) => format!("{what} is already installed"),
+            let old = report
+                .replaced_version
+                .map(|v| format!("v{v}"))
+                .unwrap_or_else(|| "the folder".to_owned());
+            let line = match report.outcome {
+                Outcome::Installed => format!("extracted {what}"),
+                Outcome::Upgraded => format!("upgraded {} {old} to v{}", report.id, report.version),
+                Outcome::Downgraded => {
+                    format!("downgraded {} {old} to v{}", report.id, report.version)
+                }
+                Outcome::Reinstalled => format!("reinstalled {what} (replaced {old})"),
+                Outcome::Replaced => format!("replaced {old} with {what}"),
+                Outcome::AlreadyInstalled => format!("{what} is already installed"),
             };
             crate::cli::note(format!(
                 "{line} ({} files, {} bytes verified)",
                 report.files, report.bytes
             ));
-            println!("{}", report.target.display());
+            for id in &report.supersedes_installed {
+                crate::cli::note(format!(
+                    "{} supersedes the installed {id}, left in place: remove it from the base \
+                     installation in the IA when the procedure says so",
+                    report.id
+                ));
+            }
+            crate::outln!("{}", report.target.display());
         }
     }
     crate::verify::note_file_name(&args.package, &report.id);
     Ok(EXIT_OK)
+}
+
+fn refusal_hint(rule: Rule) -> String {
+    match rule {
+        Rule::Rollback => {
+            "a newer version is installed; --allow-downgrade goes back to this one on purpose"
+                .to_owned()
+        }
+        Rule::Superseded => "the installed hotfix already contains this one; \
+             --allow-superseded extracts it anyway"
+            .to_owned(),
+        Rule::RequiresMissing => "extract the required hotfix (or one that supersedes it) first; \
+             `hotfix list` shows what is installed; --ignore-missing-requires extracts this one anyway"
+            .to_owned(),
+        Rule::InstalledSymlink => "remove the link (extract never follows it) and extract again"
+            .to_owned(),
+        Rule::InstalledDiffers => "`hotfix list --check` shows what is installed; --reinstall \
+             replaces it with this package"
+            .to_owned(),
+        _ => format!("the flags that waive installation checks: {WAIVER_FLAGS}"),
+    }
 }

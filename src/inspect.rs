@@ -35,7 +35,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     match args.output_format {
         OutputFormat::Json => crate::cli::print_json(&seen)?,
         OutputFormat::Text => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::out();
             write_text(&mut out, &seen).map_err(|e| CliError::io("cannot write to stdout", e))?;
         }
     }

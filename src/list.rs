@@ -1,12 +1,14 @@
 //! `hotfix list`: hotfixes present in <install-dir>/Install/hotfixes.
 //!
 //! Exit 0 when every folder is intact, 1 when one is modified, has missing files, an
-//! unreadable manifest or (with --trusted) too few valid trusted signatures, 2 when the
-//! installation or the trusted keys cannot be read.
+//! unreadable manifest, (with --trusted) too few valid trusted signatures, is not a
+//! folder, or is an interrupted replacement; 2 when the installation or the trusted keys
+//! cannot be read. Leftovers extract could not remove are warnings (exit unchanged).
+//! While an extract holds the installation's lock, list waits for it.
 
 use std::path::PathBuf;
 
-use hotfix_package::list::{Installed, ListOptions, Status, list};
+use hotfix_package::list::{Installed, ListError, ListOptions, Status, list};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
 use crate::verify::printable;
@@ -41,35 +43,90 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .as_deref()
         .map(crate::verify::load_trust)
         .transpose()?;
+    let on_wait = |lock: &std::path::Path| {
+        crate::cli::note(format!(
+            "waiting for an extract to finish (it holds {})",
+            lock.display()
+        ));
+    };
     let options = ListOptions {
         check: args.check,
         trust: trust.as_ref().map(|t| (t, args.threshold)),
+        cancel: Some(crate::signals::cancel_flag()),
+        on_wait: Some(&on_wait),
     };
-    let items = list(&args.install_dir, options).map_err(|e| {
-        CliError::usage(format!("cannot list hotfixes: {e}"))
-            .hint("--install-dir must be the existing folder that holds Install/")
+    let items = list(&args.install_dir, options).map_err(|e| match e {
+        ListError::LockFile { path, source } => CliError::usage(format!(
+            "cannot list hotfixes: {}: {source}",
+            path.display()
+        ))
+        .hint(format!(
+            "the lock file must be a regular file; remove {} (extract creates it again)",
+            path.display()
+        )),
+        ListError::Cancelled => {
+            let code = crate::signals::exit_code();
+            CliError::new(code, crate::signals::interrupted_message(code))
+        }
+        e => CliError::usage(format!("cannot list hotfixes: {e}"))
+            .hint("--install-dir must be the existing folder that holds Install/"),
     })?;
     match args.output_format {
         OutputFormat::Json => print_json(&items)?,
         OutputFormat::Text => print_text(&args, &items),
     }
+    let leftovers: Vec<&str> = items
+        .iter()
+        .flat_map(|i| i.leftovers.iter().map(String::as_str))
+        .collect();
+    if !leftovers.is_empty() {
+        crate::cli::warn(format!(
+            "leftovers of interrupted or replaced extracts in Install/hotfixes: {}",
+            leftovers.join(", ")
+        ));
+        crate::verify::print_hint(
+            "the next extract removes them; if one stays, remove it by hand (check its \
+             permissions and attributes, e.g. read-only or immutable files)",
+        );
+    }
+    let has = |s: Status| items.iter().any(|i| i.status == s);
+    if has(Status::ReplaceInterrupted) {
+        crate::verify::print_hint(
+            "a replacement was interrupted: run `hotfix extract` again (any package, or the \
+             same one) to put the previous folder back and finish",
+        );
+    }
+    if has(Status::NotAFolder) {
+        crate::verify::print_hint(
+            "something other than a folder sits where a hotfix folder belongs: remove it \
+             (it is never followed) and extract the package again",
+        );
+    }
+    if has(Status::Untrusted) {
+        crate::verify::print_hint(
+            "a folder whose hotfix.xml is not signed by enough trusted keys cannot be \
+             trusted: extract the signed package again with --reinstall, or add the \
+             signer's .pub to --trusted if you trust it",
+        );
+    }
+    let damaged = [
+        Status::Modified,
+        Status::MissingFiles,
+        Status::UnreadableManifest,
+    ];
+    if damaged.into_iter().any(has) {
+        let rehash = if args.check {
+            ""
+        } else {
+            "; --check also rehashes every file"
+        };
+        crate::verify::print_hint(&format!(
+            "extract the package again with --reinstall to restore a folder{rehash}"
+        ));
+    }
     if items.iter().all(|i| i.status == Status::Ok) {
         Ok(EXIT_OK)
     } else {
-        if items.iter().any(|i| i.status == Status::Untrusted) {
-            crate::verify::print_hint(
-                "a folder whose hotfix.xml is not signed by enough trusted keys cannot be \
-                 trusted: extract the signed package again with --force, or add the \
-                 signer's .pub to --trusted if you trust it",
-            );
-        } else if !args.check {
-            crate::verify::print_hint(
-                "extract the package again with --force to restore a folder; \
-                 --check also rehashes every file",
-            );
-        } else {
-            crate::verify::print_hint("extract the package again with --force to restore a folder");
-        }
         Ok(EXIT_FAILED)
     }
 }
@@ -88,26 +145,31 @@ fn print_text(args: &Args, items: &[Installed]) {
             .version
             .map(|v| format!("v{v}"))
             .unwrap_or_else(|| "v?".into());
-        println!(
+        crate::outln!(
             "{id}  {version}  {}  {}  {}",
             i.status.as_str(),
             i.base.as_deref().unwrap_or("-"),
             printable(i.title.as_deref().unwrap_or(""))
         );
         for p in &i.software_packages {
-            println!("  server: {} {}", p.name, p.version);
+            crate::outln!("  server: {} {}", p.name, p.version);
         }
         for m in &i.msis {
-            println!(
+            crate::outln!(
                 "  client: {} ({} {})",
-                m.file, m.product_name, m.product_version
+                m.file,
+                m.product_name,
+                m.product_version
             );
         }
         if !i.supersedes.is_empty() {
-            println!("  supersedes: {}", i.supersedes.join(", "));
+            crate::outln!("  supersedes: {}", i.supersedes.join(", "));
         }
         for p in &i.problems {
-            println!("  problem: {}", printable(p));
+            crate::outln!("  problem: {}", printable(p));
+        }
+        for l in &i.leftovers {
+            crate::outln!("  leftover: {}", printable(l));
         }
     }
 }

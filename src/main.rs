@@ -2,7 +2,8 @@
 //!
 //! This binary only parses arguments and wires them to the library crates; every
 //! subcommand lives in its own module with an `Args` struct and a `run` function.
-//! Exit codes: 0 success, 1 verification failed / property violated, 2 usage or I/O error.
+//! Exit codes: 0 success, 1 verification failed / property violated, 2 usage or I/O error,
+//! 130 / 143 interrupted by SIGINT / SIGTERM.
 
 mod build;
 mod cli;
@@ -13,6 +14,7 @@ mod keygen;
 mod list;
 mod passphrase;
 mod sign;
+mod signals;
 mod sim;
 mod trust;
 mod verify;
@@ -28,7 +30,8 @@ use crate::cli::{CliError, Global};
     version = cli::LONG_VERSION,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 verification failed or property violated, 2 usage or I/O error.\n\
+    after_help = "Exit codes: 0 success, 1 verification failed or property violated, 2 usage or I/O error, \
+                  130/143 interrupted (SIGINT/SIGTERM).\n\
                   Run `hotfix <command> --help` for examples."
 )]
 struct Cli {
@@ -73,6 +76,8 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // First, before any thread exists: every thread must inherit the blocked signals.
+    signals::install();
     let cli = Cli::parse();
     cli.global.init();
     let result = match cli.command {
@@ -88,13 +93,17 @@ fn main() -> std::process::ExitCode {
         Command::Index(cmd) => index::run(cmd),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut cmd, "hotfix", &mut cli::out());
             Ok(cli::EXIT_OK)
         }
         Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
+            .render(&mut cli::out())
             .map(|()| cli::EXIT_OK)
             .map_err(|e| CliError::io("cannot write the man page", e)),
+    };
+    let result = match (result, cli::stdout_error()) {
+        (Ok(cli::EXIT_OK), Some(err)) => Err(err),
+        (result, _) => result,
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

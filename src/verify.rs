@@ -63,11 +63,21 @@ pub(crate) fn note_file_name(package: &Path, id: &str) {
     }
 }
 
-/// A missing package is a usage error (exit 2), reported before any key is read.
+/// A missing package is a usage error (exit 2), reported before any key is read. So is
+/// anything but a regular file (after symlinks): reading a FIFO or a device would block
+/// or never end.
 pub(crate) fn check_package_readable(package: &Path) -> Result<(), CliError> {
-    std::fs::metadata(package).map(|_| ()).map_err(|e| {
+    let meta = std::fs::metadata(package).map_err(|e| {
         CliError::io(format!("cannot read {}", package.display()), e).hint("check the package path")
-    })
+    })?;
+    if !meta.is_file() {
+        return Err(CliError::usage(format!(
+            "cannot read {}: not a regular file (a folder, FIFO, socket or device)",
+            package.display()
+        ))
+        .hint("give the path of a package file (<ID>.zip); copy it out of a pipe first"));
+    }
+    Ok(())
 }
 
 /// Loads `--trusted`, mapping failures to exit 2 with a hint.
@@ -104,7 +114,7 @@ fn signer_list(report: &VerifyReport) -> String {
 
 fn print_text(report: &VerifyReport) {
     if report.ok {
-        println!(
+        crate::outln!(
             "OK: {} v{} signed by {} trusted key{} ({}); {} files, {} bytes verified",
             report.id.as_deref().unwrap_or("?"),
             report.version.unwrap_or_default(),
@@ -125,20 +135,20 @@ pub(crate) fn print_failures(report: &VerifyReport) {
         (Some(id), Some(v)) => format!("{id} v{v} ({})", report.package),
         _ => report.package.clone(),
     };
-    println!(
+    crate::outln!(
         "FAILED: {what}: {} problem{}",
         report.failures.len(),
         if report.failures.len() == 1 { "" } else { "s" }
     );
     for f in &report.failures {
         match &f.entry {
-            Some(entry) => println!(
+            Some(entry) => crate::outln!(
                 "{}: {}: {}",
                 printable(entry),
                 f.rule,
                 printable(&f.message)
             ),
-            None => println!("{}: {}", f.rule, printable(&f.message)),
+            None => crate::outln!("{}: {}", f.rule, printable(&f.message)),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Crash safety: `hotfix extract`, `sign` and `build` killed with SIGKILL at many points
-//! leave no partial result where users look, and the next run succeeds.
+//! Crash safety: `hotfix extract` (a first install and an upgrade), `sign` and `build`
+//! killed with SIGKILL at many points leave no partial result where users look, and the
+//! next run succeeds.
 //!
 //! Kill points come from a fixed-seed generator, so a failure replays; the seed and the
 //! delay are in every assertion message.
@@ -181,6 +182,82 @@ fn extract_killed_at_any_point_leaves_no_partial_folder_and_the_next_run_succeed
         // The next run succeeds and leaves no temporary folder behind.
         let status = extract().status().expect("extract again");
         assert!(status.success(), "{ctx}: the next extract must succeed");
+        assert_eq!(hotfix_entries(&install), vec![ID.to_string()], "{ctx}");
+    }
+}
+
+/// An upgrade (v1 installed, v2 extracted) killed at any point: `list` shows v1 or v2
+/// complete, or — between the two renames — `replace-interrupted`, never "no hotfixes";
+/// the next extract repairs it and installs v2.
+#[test]
+fn upgrade_killed_at_any_point_is_seen_whole_or_as_interrupted_and_then_repaired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = make_source(dir.path(), 12, 2 << 20);
+    let key = keygen(dir.path(), "release");
+    let build = |out: &Path| {
+        hotfix()
+            .arg("build")
+            .arg(&src)
+            .arg("--key")
+            .arg(key.with_extension("key"))
+            .arg("--output")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let v1 = dir.path().join("v1.zip");
+    build(&v1);
+    let spec = src.join("hotfix.toml");
+    let text = std::fs::read_to_string(&spec).expect("spec");
+    std::fs::write(&spec, text.replace("version = 1", "version = 2")).expect("spec");
+    let v2 = dir.path().join("v2.zip");
+    build(&v2);
+    let trusted = key.with_extension("pub");
+    let install = dir.path().join("install");
+    let extract = |pkg: &Path| {
+        let mut c = bin();
+        c.arg("extract")
+            .arg(pkg)
+            .arg("--install-dir")
+            .arg(&install)
+            .arg("--trusted")
+            .arg(&trusted);
+        c
+    };
+    let reset = || {
+        let _ = std::fs::remove_dir_all(&install);
+        std::fs::create_dir(&install).expect("mkdir install");
+        assert!(extract(&v1).status().expect("v1").success());
+    };
+    let listed = || {
+        let out = hotfix()
+            .args([
+                "list",
+                "--check",
+                "--output-format",
+                "json",
+                "--install-dir",
+            ])
+            .arg(&install)
+            .output()
+            .expect("list");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (v[0]["status"].clone(), v[0]["version"].clone())
+    };
+    let full = duration_of(extract(&v2), &reset);
+    for (i, delay) in delays(full, 10).into_iter().enumerate() {
+        reset();
+        run_and_kill(extract(&v2), delay);
+        let ctx = format!("seed {SEED:#x}, kill {i} after {delay:?} of {full:?}");
+        let (status, version) = listed();
+        assert!(
+            (status == "ok" && (version == 1 || version == 2)) || status == "replace-interrupted",
+            "{ctx}: list shows {status} v{version}"
+        );
+        let status = extract(&v2).status().expect("extract again");
+        assert!(status.success(), "{ctx}: the next extract must succeed");
+        let (status, version) = listed();
+        assert_eq!((status, version), ("ok".into(), 2.into()), "{ctx}");
         assert_eq!(hotfix_entries(&install), vec![ID.to_string()], "{ctx}");
     }
 }

@@ -5,11 +5,12 @@ use std::path::Path;
 use crate::support::hotfix;
 use crate::verify::{Fixture, build_variant, fixture, stderr_of, stdout_of};
 
+/// `hotfix extract` with the fixture's signer trusted and `flags` (waivers).
 fn extract(
     fx: &Fixture,
     package: &Path,
     install: &Path,
-    force: bool,
+    flags: &[&str],
 ) -> assert_cmd::assert::Assert {
     let mut cmd = hotfix();
     cmd.arg("extract")
@@ -17,17 +18,18 @@ fn extract(
         .arg("--install-dir")
         .arg(install)
         .arg("--trusted")
-        .arg(Fixture::public(&fx.signer));
-    if force {
-        cmd.arg("--force");
-    }
+        .arg(Fixture::public(&fx.signer))
+        .args(flags);
     cmd.assert()
 }
 
-/// Starts `hotfix extract` of the fixture's package in the background, output piped.
-fn spawn_extract(fx: &Fixture, install: &Path) -> std::process::Child {
+/// Starts `hotfix extract` of the fixture's package in the background, output piped,
+/// with the pause points in `hooks`.
+#[cfg(unix)]
+fn spawn_extract(fx: &Fixture, install: &Path, hooks: &Path) -> std::process::Child {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("hotfix"))
         .env("NO_COLOR", "1")
+        .env("HOTFIX_TEST_HOOK", hooks)
         .arg("extract")
         .arg(&fx.package)
         .arg("--install-dir")
@@ -40,12 +42,17 @@ fn spawn_extract(fx: &Fixture, install: &Path) -> std::process::Child {
         .expect("spawn")
 }
 
+/// Every file and folder under `root`. With `root` an installation, its lock file is
+/// left out: a refused first extract leaves it behind by design (it is never deleted).
 fn snapshot(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).expect("read_dir") {
             let p = e.expect("entry").path();
+            if p == root.join(".hotfix.lock") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p.clone());
                 out.push((p, Vec::new()));
@@ -63,7 +70,7 @@ fn extract_prints_the_folder_and_list_shows_it() {
     let fx = fixture();
     let install = fx.path("install");
     std::fs::create_dir(&install).expect("mkdir");
-    let out = extract(&fx, &fx.package, &install, false).code(0);
+    let out = extract(&fx, &fx.package, &install, &[]).code(0);
     let target = install
         .join("Install")
         .join("hotfixes")
@@ -109,7 +116,7 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
     let fx = fixture();
     let install = fx.path("install");
     std::fs::create_dir(&install).expect("mkdir");
-    extract(&fx, &fx.package, &install, false).code(0);
+    extract(&fx, &fx.package, &install, &[]).code(0);
     let list = |key: &Path| {
         hotfix()
             .args([
@@ -154,9 +161,9 @@ fn re_extracting_the_same_package_changes_nothing() {
     let fx = fixture();
     let install = fx.path("install");
     std::fs::create_dir(&install).expect("mkdir");
-    extract(&fx, &fx.package, &install, false).code(0);
+    extract(&fx, &fx.package, &install, &[]).code(0);
     let before = snapshot(&install);
-    let out = extract(&fx, &fx.package, &install, false).code(0);
+    let out = extract(&fx, &fx.package, &install, &[]).code(0);
     assert!(
         stderr_of(&out).contains("already installed"),
         "{}",
@@ -166,23 +173,23 @@ fn re_extracting_the_same_package_changes_nothing() {
 }
 
 #[test]
-fn a_lower_version_is_refused_unless_forced() {
+fn a_lower_version_is_refused_unless_downgrade_is_allowed() {
     let fx = fixture();
     let install = fx.path("install");
     std::fs::create_dir(&install).expect("mkdir");
     let v2 = build_variant(fx.dir.path(), "v2", &fx.signer, |t| {
         t.replace("version = 3", "version = 2")
     });
-    extract(&fx, &fx.package, &install, false).code(0);
+    extract(&fx, &fx.package, &install, &[]).code(0);
     let before = snapshot(&install);
-    let out = extract(&fx, &v2, &install, false).code(1);
+    let out = extract(&fx, &v2, &install, &[]).code(1);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("install-rollback"), "{stderr}");
     assert!(stderr.contains("hint: "), "{stderr}");
     assert_eq!(snapshot(&install), before);
-    let out = extract(&fx, &v2, &install, true).code(0);
+    let out = extract(&fx, &v2, &install, &["--allow-downgrade"]).code(0);
     assert!(
-        stderr_of(&out).contains("replaced v3 with HF-7.0.3-0042 v2"),
+        stderr_of(&out).contains("downgraded HF-7.0.3-0042 v3 to v2"),
         "{}",
         stderr_of(&out)
     );
@@ -197,16 +204,16 @@ fn a_superseded_hotfix_is_refused() {
         t.replace("id = \"HF-7.0.3-0042\"", "id = \"HF-7.0.3-0040\"")
             .replace("supersedes = [\"HF-7.0.3-0040\"]", "supersedes = []")
     });
-    extract(&fx, &fx.package, &install, false).code(0);
+    extract(&fx, &fx.package, &install, &[]).code(0);
     let before = snapshot(&install);
-    let out = extract(&fx, &old, &install, false).code(1);
+    let out = extract(&fx, &old, &install, &[]).code(1);
     assert!(
         stderr_of(&out).contains("install-superseded"),
         "{}",
         stderr_of(&out)
     );
     assert_eq!(snapshot(&install), before);
-    extract(&fx, &old, &install, true).code(0);
+    extract(&fx, &old, &install, &["--allow-superseded"]).code(0);
 }
 
 #[test]
@@ -218,7 +225,7 @@ fn a_hotfix_whose_requirement_is_not_installed_is_refused_with_a_hint() {
         t.replace("requires = []", "requires = [\"HF-7.0.3-0039\"]")
     });
     let before = snapshot(&install);
-    let out = extract(&fx, &needs, &install, false).code(1);
+    let out = extract(&fx, &needs, &install, &[]).code(1);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("requires HF-7.0.3-0039"), "{stderr}");
     assert!(stderr.contains("install-requires-missing"), "{stderr}");
@@ -227,7 +234,7 @@ fn a_hotfix_whose_requirement_is_not_installed_is_refused_with_a_hint() {
         "{stderr}"
     );
     assert_eq!(snapshot(&install), before);
-    extract(&fx, &needs, &install, true).code(0);
+    extract(&fx, &needs, &install, &["--ignore-missing-requires"]).code(0);
 }
 
 #[test]
@@ -254,19 +261,15 @@ fn a_package_that_fails_verification_extracts_nothing() {
         "{}",
         stderr_of(&out)
     );
-    let left: Vec<_> = snapshot(&install)
-        .into_iter()
-        .filter(|(p, _)| {
-            !p.ends_with(".hotfix.lock") && !p.ends_with("hotfixes") && !p.ends_with("Install")
-        })
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    // Nothing but the lock file, which is never deleted (it lives beside Install/).
+    assert!(snapshot(&install).is_empty());
+    assert!(install.join(".hotfix.lock").is_file());
 }
 
 #[test]
 fn extract_into_a_missing_install_dir_exits_2() {
     let fx = fixture();
-    let out = extract(&fx, &fx.package, &fx.path("no-such-dir"), false).code(2);
+    let out = extract(&fx, &fx.package, &fx.path("no-such-dir"), &[]).code(2);
     assert!(
         stderr_of(&out).contains("hint: --install-dir"),
         "{}",
@@ -274,33 +277,40 @@ fn extract_into_a_missing_install_dir_exits_2() {
     );
 }
 
+/// Two extracts started while a third party holds the lock: both wait, then run one
+/// after the other (one extracts, the other finds it already installed).
+#[cfg(unix)]
 #[test]
 fn concurrent_extracts_wait_for_the_lock() {
+    use crate::support::{Hooks, reach};
     let fx = fixture();
     let install = fx.path("install");
-    let hotfixes = install.join("Install").join("hotfixes");
-    std::fs::create_dir_all(&hotfixes).expect("mkdir");
-    let held = hotfix_package::lock::InstallLock::acquire(&hotfixes).expect("lock");
-    let mut first = spawn_extract(&fx, &install);
-    let mut second = spawn_extract(&fx, &install);
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(
-        first.try_wait().expect("wait").is_none(),
-        "extract ran without the lock"
-    );
-    assert!(
-        second.try_wait().expect("wait").is_none(),
-        "extract ran without the lock"
-    );
-    assert!(!hotfixes.join("HF-7.0.3-0042").exists());
+    std::fs::create_dir_all(&install).expect("mkdir");
+    let held = hotfix_package::lock::InstallLock::exclusive(&install, None, &|_| {}).expect("lock");
+    let mut waiting = Vec::new();
+    for name in ["first", "second"] {
+        let hooks = Hooks::new(fx.dir.path(), name);
+        let busy = hooks.point("lock-busy");
+        let mut child = spawn_extract(&fx, &install, &hooks.dir);
+        drop(reach(&mut child, &busy));
+        waiting.push(child);
+    }
+    // Both are past the point where they found the lock held; nothing is written yet.
+    assert!(!install.join("Install").exists());
     drop(held);
-    let a = first.wait_with_output().expect("first");
-    let b = second.wait_with_output().expect("second");
-    assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
-    let notes = format!(
-        "{}{}",
-        String::from_utf8_lossy(&a.stderr),
-        String::from_utf8_lossy(&b.stderr)
+    let outs: Vec<_> = waiting
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    assert!(outs.iter().all(|o| o.status.success()), "{outs:?}");
+    let notes: String = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert_eq!(
+        notes.matches("waiting for another hotfix command").count(),
+        2,
+        "{notes}"
     );
     assert_eq!(
         notes.matches("extracted HF-7.0.3-0042").count(),
@@ -308,38 +318,4 @@ fn concurrent_extracts_wait_for_the_lock() {
         "{notes}"
     );
     assert_eq!(notes.matches("already installed").count(), 1, "{notes}");
-}
-
-/// Ctrl-C while waiting for the lock: the extract stops before writing anything, exits 2
-/// and leaves no temporary folder.
-#[cfg(unix)]
-#[test]
-fn ctrl_c_stops_an_extract_and_leaves_nothing() {
-    let fx = fixture();
-    let install = fx.path("install");
-    let hotfixes = install.join("Install").join("hotfixes");
-    std::fs::create_dir_all(&hotfixes).expect("mkdir");
-    let held = hotfix_package::lock::InstallLock::acquire(&hotfixes).expect("lock");
-    let child = spawn_extract(&fx, &install);
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    drop(held);
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("interrupted; nothing was changed"),
-        "{stderr}"
-    );
-    let left: Vec<String> = std::fs::read_dir(&hotfixes)
-        .expect("list")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, vec![".hotfix.lock".to_owned()]);
 }

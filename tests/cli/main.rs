@@ -2,12 +2,15 @@
 //! Shared helpers live in `support`.
 
 mod build;
+mod concurrency;
 mod crash;
 mod extract;
 mod keygen;
+mod odd_files;
 mod readme;
 mod sim;
 mod snapshots;
 mod support;
 mod trust;
+mod upgrade;
 mod verify;

@@ -5,11 +5,14 @@ pub mod build;
 pub mod cosign;
 pub mod extract;
 pub mod format;
+mod fsutil;
 pub mod inspect;
 pub mod list;
 pub mod lock;
 pub mod reader;
 pub mod rules;
+#[doc(hidden)]
+pub mod testhook;
 pub mod verify;
 pub mod zipwrite;
 

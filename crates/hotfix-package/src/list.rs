@@ -8,11 +8,20 @@
 //! `check` plus a trust set proves the folder holds what trusted keys signed (a manifest
 //! edited to match edited files no longer passes).
 //!
-//! Listing never changes anything, never follows symlinks inside a hotfix folder (a
-//! symlink where a file should be is reported as modified) and skips the dot-folders
-//! extract uses for its own work.
+//! With `check`, every file under `signatures/` must also be a signature of this very
+//! manifest: parseable, named after its key id, with a trusted comment that binds this
+//! manifest's id, version and SHA-256 (and, with a trust set, a valid signature when
+//! its key is trusted). Anything else there is `modified`: extract writes nothing else.
+//!
+//! Listing holds the installation's lock shared ([`crate::lock`]), so it never reads a
+//! folder an extract is replacing; an `.old-<ID>-*` without its `<ID>` is a replacement
+//! that was interrupted, reported as such (the next extract puts it back). Listing never
+//! changes anything, never follows a symlink inside `Install/hotfixes` (an `<ID>` that is
+//! a link or a file is `not-a-folder`, exactly as extract sees it; a symlink where a file
+//! should be is `modified`), never opens anything but regular files (a FIFO cannot block
+//! it), and reports the dot-entries extract uses for its own work only as leftovers.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -22,8 +31,10 @@ use serde::Serialize;
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
-use crate::extract::{hotfixes_dir, read_manifest_file};
-use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES};
+use crate::extract::{OLD_PREFIX, TEMP_PREFIX, hotfixes_dir, read_manifest_file};
+use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES, trusted_comment_for};
+use crate::fsutil;
+use crate::lock::{InstallLock, LockError};
 use crate::verify::{SignatureCheck, check_signature};
 
 /// A folder's state against its manifest, worst first when several apply.
@@ -41,12 +52,20 @@ pub enum Status {
     /// Fewer valid signatures by distinct trusted keys than required over `hotfix.xml`
     /// (only when signatures are checked).
     Untrusted,
+    /// `<ID>` is a symbolic link, a file or another non-folder: never followed or read.
+    NotAFolder,
+    /// A replacement of `<ID>` was interrupted between moving the old folder aside and
+    /// renaming the new one in: only `.old-<ID>-*` is there. The next extract puts it back.
+    ReplaceInterrupted,
 }
 
 impl Status {
-    /// `ok`, `modified`, `missing-files`, `unreadable-manifest`, `untrusted`.
+    /// `ok`, `modified`, `missing-files`, `unreadable-manifest`, `untrusted`,
+    /// `not-a-folder`, `replace-interrupted`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::NotAFolder => "not-a-folder",
+            Status::ReplaceInterrupted => "replace-interrupted",
             Status::Ok => "ok",
             Status::Modified => "modified",
             Status::MissingFiles => "missing-files",
@@ -94,6 +113,9 @@ pub struct Installed {
     pub trusted_signers: Option<u32>,
     /// One line per problem, starting with the file concerned.
     pub problems: Vec<String>,
+    /// Entries extract left for this id and could not remove yet (`.old-<ID>-*`,
+    /// `.tmp-<ID>-*`): not part of the hotfix, removed by the next extract when it can.
+    pub leftovers: Vec<String>,
 }
 
 /// Why listing failed as a whole.
@@ -106,16 +128,52 @@ pub enum ListError {
         #[source]
         source: std::io::Error,
     },
+    /// The lock file is not a regular file (a symlink, FIFO, folder...).
+    #[error("{}: {source}", path.display())]
+    LockFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The cancel flag was set while waiting for an extract to finish.
+    #[error("interrupted while waiting for an extract to finish")]
+    Cancelled,
+}
+
+impl From<LockError> for ListError {
+    fn from(e: LockError) -> ListError {
+        match e {
+            LockError::Cancelled => ListError::Cancelled,
+            LockError::Io { path, source } if source.kind() == std::io::ErrorKind::InvalidInput => {
+                ListError::LockFile { path, source }
+            }
+            LockError::Io { path, source } => ListError::Io { path, source },
+        }
+    }
 }
 
 /// How closely [`list`] looks at each folder.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct ListOptions<'a> {
-    /// Rehash every file, and report files the manifest does not list.
+    /// Rehash every file, and report files the manifest does not list and signature
+    /// files that are not signatures of the manifest.
     pub check: bool,
     /// Check the signatures over each `hotfix.xml` again: at least `threshold` distinct
     /// keys of the trust set must have signed it for its own id and version.
     pub trust: Option<(&'a TrustSet, u32)>,
+    /// Checked while waiting for an extract to finish.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Called once if an extract holds the lock, before waiting for it.
+    pub on_wait: Option<&'a dyn Fn(&Path)>,
+}
+
+impl std::fmt::Debug for ListOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListOptions")
+            .field("check", &self.check)
+            .field("trust", &self.trust.map(|(_, n)| n))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Lists the hotfix folders of an installation, sorted by folder name. An installation
@@ -126,6 +184,11 @@ pub fn list(install_dir: &Path, options: ListOptions<'_>) -> Result<Vec<Installe
         move |source| ListError::Io { path, source }
     };
     fs::metadata(install_dir).map_err(io(install_dir))?;
+    let _lock = InstallLock::shared(install_dir, options.cancel, &|path: &Path| {
+        if let Some(f) = options.on_wait {
+            f(path);
+        }
+    })?;
     let hotfixes = hotfixes_dir(install_dir);
     let entries = match fs::read_dir(&hotfixes) {
         Ok(e) => e,
@@ -133,36 +196,88 @@ pub fn list(install_dir: &Path, options: ListOptions<'_>) -> Result<Vec<Installe
         Err(e) => return Err(io(&hotfixes)(e)),
     };
     let mut out = Vec::new();
+    // Leftovers by the id they belong to.
+    let mut leftovers: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for entry in entries {
         let entry = entry.map_err(io(&hotfixes))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if folder.starts_with('.') || !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+        if folder.starts_with('.') {
+            if let Some(id) = leftover_id(&folder) {
+                leftovers.entry(id.to_owned()).or_default().push(folder);
+            }
             continue;
         }
-        out.push(inspect_folder(folder, path, options));
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => out.push(inspect_folder(folder, path, options)),
+            Ok(m) => {
+                let what = fsutil::describe(m.file_type());
+                let mut item = Installed::empty(folder, path, options.check);
+                item.status = Status::NotAFolder;
+                item.problems.push(format!(
+                    "{}: {what}, not a hotfix folder; not followed",
+                    item.folder
+                ));
+                out.push(item);
+            }
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    for (id, mut names) in leftovers {
+        names.sort();
+        if let Some(item) = out.iter_mut().find(|i| i.folder == id) {
+            item.leftovers = names;
+            continue;
+        }
+        // No `<ID>` but its old folder aside: a replacement stopped between its renames.
+        if let Some(old) = names.iter().find(|n| n.starts_with(OLD_PREFIX)) {
+            let mut item = Installed::empty(id.clone(), hotfixes.join(&id), options.check);
+            item.status = Status::ReplaceInterrupted;
+            item.problems.push(format!(
+                "{id}: missing; {old} holds the folder a replacement moved aside before it was interrupted"
+            ));
+            item.leftovers = names;
+            out.push(item);
+        }
     }
     out.sort_by(|a, b| a.folder.cmp(&b.folder));
     Ok(out)
 }
 
+/// The hotfix id an extract's work entry (`.tmp-<ID>-<random>`, `.old-<ID>-<suffix>`)
+/// belongs to.
+fn leftover_id(name: &str) -> Option<&str> {
+    let rest = name
+        .strip_prefix(OLD_PREFIX)
+        .or_else(|| name.strip_prefix(TEMP_PREFIX))?;
+    let (id, _) = rest.rsplit_once('-')?;
+    names::validate_hotfix_id(id).ok().map(|()| id)
+}
+
+impl Installed {
+    fn empty(folder: String, path: PathBuf, checked: bool) -> Installed {
+        Installed {
+            folder,
+            path,
+            id: None,
+            version: None,
+            title: None,
+            base: None,
+            supersedes: Vec::new(),
+            software_packages: Vec::new(),
+            msis: Vec::new(),
+            status: Status::Ok,
+            checked,
+            trusted_signers: None,
+            problems: Vec::new(),
+            leftovers: Vec::new(),
+        }
+    }
+}
+
 fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> Installed {
     let check = options.check;
-    let mut item = Installed {
-        folder,
-        path,
-        id: None,
-        version: None,
-        title: None,
-        base: None,
-        supersedes: Vec::new(),
-        software_packages: Vec::new(),
-        msis: Vec::new(),
-        status: Status::Ok,
-        checked: check,
-        trusted_signers: None,
-        problems: Vec::new(),
-    };
+    let mut item = Installed::empty(folder, path, check);
     let (manifest_bytes, manifest) = match read_manifest(&item.path.join(MANIFEST_ENTRY)) {
         Ok(m) => m,
         Err(msg) => {
@@ -212,6 +327,11 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
             worst = worst.max(Status::Modified);
             item.problems.push(format!("{extra}: not in the manifest"));
         }
+        let trust = options.trust.map(|(t, _)| t);
+        for problem in foreign_signature_files(&item.path, &manifest_bytes, &manifest, trust) {
+            worst = worst.max(Status::Modified);
+            item.problems.push(problem);
+        }
     }
     if let Some((trust, threshold)) = options.trust {
         let (signers, problems) = check_signatures(&item.path, &manifest_bytes, &manifest, trust);
@@ -246,7 +366,15 @@ fn check_signatures(
     trust: &TrustSet,
 ) -> (u32, Vec<String>) {
     let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
-    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    let mut problems = Vec::new();
+    let dir = match signatures_dir(root) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return (0, problems),
+        Err(msg) => {
+            problems.push(msg);
+            return (0, problems);
+        }
+    };
     let mut names: Vec<String> = match fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -256,19 +384,11 @@ fn check_signatures(
         Err(_) => Vec::new(),
     };
     names.sort();
-    let mut problems = Vec::new();
     let mut keys = std::collections::BTreeSet::new();
     for name in names.iter().take(MAX_SIGNATURES) {
         let shown = format!("{SIGNATURES_DIR}{name}");
         let path = dir.join(name);
-        let text = match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() && m.len() <= MAX_SIGNATURE_BYTES => {
-                fs::read_to_string(&path).map_err(|e| e.to_string())
-            }
-            Ok(m) if m.is_file() => Err(format!("{} bytes, too large", m.len())),
-            Ok(_) => Err("not a regular file".to_owned()),
-            Err(e) => Err(e.to_string()),
-        };
+        let text = read_signature_file(&path);
         let sig = match text.and_then(|t| Signature::parse(&t).map_err(|e| e.to_string())) {
             Ok(sig) => sig,
             Err(e) => {
@@ -303,10 +423,10 @@ fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, St
             format!("unsafe name in the manifest: {e}"),
         ));
     }
-    let path = file
-        .path
-        .split('/')
-        .fold(root.to_path_buf(), |p, c| p.join(c));
+    let path = match no_links_below(root, &file.path) {
+        Ok(path) => path,
+        Err(msg) => return Some((Status::Modified, msg)),
+    };
     let meta = match fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -333,8 +453,134 @@ fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, St
     None
 }
 
+/// A signature file's text: a regular file of at most [`MAX_SIGNATURE_BYTES`], UTF-8.
+fn read_signature_file(path: &Path) -> Result<String, String> {
+    let f = fsutil::open_regular(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    if len > MAX_SIGNATURE_BYTES {
+        return Err(format!("{len} bytes, too large for a signature"));
+    }
+    let mut text = String::new();
+    f.take(MAX_SIGNATURE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+/// One line per file under `signatures/` that is not a signature of this manifest:
+/// extract writes only `<key-id>.minisig` files holding a signature, by that key, whose
+/// trusted comment binds these manifest bytes. Without the signer's public key the
+/// signature itself cannot be checked; with a trust set that has it, it is.
+fn foreign_signature_files(
+    root: &Path,
+    manifest_bytes: &[u8],
+    manifest: &Manifest,
+    trust: Option<&TrustSet>,
+) -> Vec<String> {
+    let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
+    let expected_comment = trusted_comment_for(&manifest.id, manifest.version, &sha);
+    let mut problems = Vec::new();
+    let dir = match signatures_dir(root) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return problems,
+        Err(msg) => {
+            problems.push(msg);
+            return problems;
+        }
+    };
+    let mut names: Vec<String> = match fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    for name in names {
+        let shown = format!("{SIGNATURES_DIR}{name}");
+        let path = dir.join(&name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue; // its files are reported by `unexpected_files`
+        }
+        if !name.ends_with(".minisig") {
+            continue; // reported by `unexpected_files`
+        }
+        let sig = match read_signature_file(&path)
+            .and_then(|t| Signature::parse(&t).map_err(|e| e.to_string()))
+        {
+            Ok(sig) => sig,
+            Err(e) => {
+                problems.push(format!("{shown}: not a signature: {e}"));
+                continue;
+            }
+        };
+        if name != format!("{}.minisig", sig.key_id()) {
+            problems.push(format!(
+                "{shown}: a signature by key {} under another name",
+                sig.key_id()
+            ));
+        } else if sig.trusted_comment() != expected_comment {
+            problems.push(format!(
+                "{shown}: its trusted comment does not bind this manifest ({} version {})",
+                manifest.id, manifest.version
+            ));
+        } else if let Some(trust) = trust
+            && let SignatureCheck::Invalid(rule, message) =
+                check_signature(trust, &sig, manifest_bytes, &sha)
+        {
+            problems.push(format!("{shown}: {message} [{rule}]"));
+        }
+    }
+    problems
+}
+
+/// `root/rel` after checking that no folder on the way below `root` is a symlink or a
+/// non-folder: `symlink_metadata` and `O_NOFOLLOW` only refuse a link as the last
+/// component, and a linked folder would let list read files from anywhere.
+fn no_links_below(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let mut path = root.to_path_buf();
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        path.push(part);
+        if parts.peek().is_none() {
+            break;
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => {
+                let shown = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                return Err(format!(
+                    "{shown} is {}, not a folder; not followed",
+                    fsutil::describe(m.file_type())
+                ));
+            }
+            // A missing folder: the file is missing, which the caller reports.
+            Err(_) => break,
+        }
+    }
+    Ok(path)
+}
+
+/// The folder's `signatures/`, if it is a real folder; a problem line if it is a link
+/// or anything but a folder.
+fn signatures_dir(root: &Path) -> Result<Option<PathBuf>, String> {
+    let dir = root.join(SIGNATURES_DIR.trim_end_matches('/'));
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(Some(dir)),
+        Ok(m) => Err(format!(
+            "{SIGNATURES_DIR}: {}, not a folder; not followed",
+            fsutil::describe(m.file_type())
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
 fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut f = File::open(path)?;
+    let mut f = fsutil::open_regular(path)?;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {

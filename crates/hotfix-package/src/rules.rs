@@ -127,6 +127,12 @@ pub enum Rule {
     Superseded,
     /// A hotfix this one requires is not installed (nor one that supersedes it).
     RequiresMissing,
+
+    // Installation folder state (extract).
+    /// The same manifest is already installed: nothing is written unless reinstalling.
+    AlreadyInstalled,
+    /// `Install/hotfixes/<ID>` is a symbolic link; it is never followed or replaced.
+    InstalledSymlink,
 }
 
 impl Rule {
@@ -186,6 +192,8 @@ impl Rule {
             Rule::InstalledDiffers => "install-differs",
             Rule::Superseded => "install-superseded",
             Rule::RequiresMissing => "install-requires-missing",
+            Rule::AlreadyInstalled => "install-already-installed",
+            Rule::InstalledSymlink => "install-symlink",
         }
     }
 }

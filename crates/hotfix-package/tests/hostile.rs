@@ -7,7 +7,9 @@ mod support;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, extract, hotfixes_dir};
+use hotfix_package::extract::{
+    ExtractError, ExtractOptions, Outcome, Waivers, extract, hotfixes_dir,
+};
 use hotfix_package::verify::{NullSink, VerifyReport, verify};
 use hotfix_sign::TrustSet;
 
@@ -31,7 +33,7 @@ fn extract_bytes(
     bytes: &[u8],
     trust: &TrustSet,
     threshold: u32,
-    force: bool,
+    waivers: Waivers,
 ) -> Result<hotfix_package::extract::ExtractReport, ExtractError> {
     let path = support::write(dir, name, bytes);
     extract(
@@ -40,8 +42,8 @@ fn extract_bytes(
         trust,
         threshold,
         ExtractOptions {
-            force,
-            cancel: None,
+            waivers,
+            ..ExtractOptions::default()
         },
     )
 }
@@ -110,7 +112,7 @@ fn every_attack_is_refused_by_extract_and_changes_nothing() {
         &other,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("install the bystander");
     let before = support::snapshot(install.path());
@@ -123,7 +125,7 @@ fn every_attack_is_refused_by_extract_and_changes_nothing() {
             &attack.bytes,
             &trust,
             attack.threshold,
-            false,
+            Waivers::default(),
         );
         match result {
             Ok(r) => problems.push(format!(
@@ -164,7 +166,7 @@ fn every_attack_leaves_a_fresh_installation_empty() {
             &attack.bytes,
             &trust,
             attack.threshold,
-            false,
+            Waivers::default(),
         );
         if result.is_ok() {
             problems.push(format!("{}: extracted", attack.name));
@@ -184,8 +186,16 @@ fn extract_installs_then_treats_the_same_package_as_already_installed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let install = tempfile::tempdir().expect("install");
     let good = corpus::good_package(&keys);
-    let r = extract_bytes(dir.path(), install.path(), "a.zip", &good, &trust, 1, false)
-        .expect("extract");
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("extract");
     assert_eq!(r.outcome, Outcome::Installed);
     let target = hotfixes_dir(install.path()).join(corpus::ID);
     assert_eq!(r.target, target);
@@ -200,14 +210,85 @@ fn extract_installs_then_treats_the_same_package_as_already_installed() {
     let sig = hotfix_package::format::signature_entry_name(keys.signer.key_id());
     assert!(target.join(sig).is_file());
     let before = support::snapshot(install.path());
-    let r =
-        extract_bytes(dir.path(), install.path(), "a.zip", &good, &trust, 1, false).expect("again");
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("again");
     assert_eq!(r.outcome, Outcome::AlreadyInstalled);
     assert_eq!(support::snapshot(install.path()), before);
 }
 
+/// Cleanup of `.tmp-*` folders under the install lock never touches one whose owner
+/// marker is still locked by a live process; it removes dead runs' folders (marker not
+/// held) and markerless ones (older versions, or killed before making the marker).
+#[cfg(unix)]
 #[test]
-fn extract_refuses_a_lower_version_unless_forced() {
+fn cleanup_never_removes_a_temporary_folder_whose_owner_is_alive() {
+    let keys = Keys::new();
+    let trust = keys.trust();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let install = tempfile::tempdir().expect("install");
+    let hotfixes = hotfixes_dir(install.path());
+    std::fs::create_dir_all(&hotfixes).expect("mkdir");
+    let live = hotfixes.join(".tmp-HF-LIVE-1x0");
+    std::fs::create_dir(&live).expect("mkdir");
+    std::fs::write(live.join("part.bin"), b"being written").expect("write");
+    let live_marker = hotfixes.join(".tmp-HF-LIVE-1x0.owner");
+    let held = std::fs::File::create(&live_marker).expect("marker");
+    fs4::FileExt::lock(&held).expect("lock marker");
+    let dead = hotfixes.join(".tmp-HF-DEAD-2x0");
+    std::fs::create_dir(&dead).expect("mkdir");
+    std::fs::File::create(hotfixes.join(".tmp-HF-DEAD-2x0.owner")).expect("marker");
+    let markerless = hotfixes.join(".tmp-HF-OLD-abc123");
+    std::fs::create_dir(&markerless).expect("mkdir");
+
+    let good = corpus::good_package(&keys);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("extract");
+    assert!(
+        live.join("part.bin").is_file(),
+        "a live run's folder was removed"
+    );
+    assert!(live_marker.is_file());
+    assert!(!dead.exists() && !hotfixes.join(".tmp-HF-DEAD-2x0.owner").exists());
+    assert!(!markerless.exists());
+
+    // Once its owner is gone, the next run removes it and its marker.
+    drop(held);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "a.zip",
+        &good,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("again");
+    assert!(!live.exists() && !live_marker.exists());
+    let names: Vec<String> = std::fs::read_dir(&hotfixes)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![corpus::ID.to_owned()]);
+}
+
+#[test]
+fn extract_refuses_a_lower_version_unless_downgrade_is_allowed() {
     let keys = Keys::new();
     let trust = keys.trust();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -215,15 +296,56 @@ fn extract_refuses_a_lower_version_unless_forced() {
     let p = corpus::payload();
     let v3 = corpus::package_with(&[&keys.signer], corpus::ID, 3, &[], &p);
     let v2 = corpus::package_with(&[&keys.signer], corpus::ID, 2, &[], &p);
-    extract_bytes(dir.path(), install.path(), "v3.zip", &v3, &trust, 1, false).expect("v3");
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "v3.zip",
+        &v3,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("v3");
     let before = support::snapshot(install.path());
-    let err = extract_bytes(dir.path(), install.path(), "v2.zip", &v2, &trust, 1, false)
-        .expect_err("rollback");
+    let err = extract_bytes(
+        dir.path(),
+        install.path(),
+        "v2.zip",
+        &v2,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect_err("rollback");
     assert_eq!(err.rules(), vec!["install-rollback"]);
     assert_eq!(support::snapshot(install.path()), before);
-    let r =
-        extract_bytes(dir.path(), install.path(), "v2.zip", &v2, &trust, 1, true).expect("forced");
-    assert_eq!(r.outcome, Outcome::Replaced);
+    let downgrade = Waivers {
+        allow_downgrade: true,
+        ..Waivers::default()
+    };
+    // No other waiver stands in for --allow-downgrade.
+    let others = Waivers {
+        reinstall: true,
+        allow_superseded: true,
+        ignore_missing_requires: true,
+        ..Waivers::default()
+    };
+    let err = extract_bytes(dir.path(), install.path(), "v2.zip", &v2, &trust, 1, others)
+        .expect_err("rollback");
+    assert_eq!(err.rules(), vec!["install-rollback"]);
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "v2.zip",
+        &v2,
+        &trust,
+        1,
+        downgrade,
+    )
+    .expect("downgrade allowed");
+    assert_eq!(r.outcome, Outcome::Downgraded);
+    assert_eq!(r.waived.len(), 1);
+    assert_eq!(r.waived[0].rule, "install-rollback");
     assert_eq!(r.replaced_version, Some(3));
     let installed = std::fs::read(r.target.join("hotfix.xml")).expect("manifest");
     assert_eq!(
@@ -242,7 +364,7 @@ fn extract_refuses_a_lower_version_unless_forced() {
 }
 
 #[test]
-fn extract_refuses_a_different_package_with_the_same_id_unless_forced() {
+fn extract_upgrades_a_higher_version_but_refuses_another_package_of_the_same_version() {
     let keys = Keys::new();
     let trust = keys.trust();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -250,11 +372,58 @@ fn extract_refuses_a_different_package_with_the_same_id_unless_forced() {
     let p = corpus::payload();
     let v3 = corpus::package_with(&[&keys.signer], corpus::ID, 3, &[], &p);
     let v4 = corpus::package_with(&[&keys.signer], corpus::ID, 4, &[], &p);
-    extract_bytes(dir.path(), install.path(), "v3.zip", &v3, &trust, 1, false).expect("v3");
-    let err = extract_bytes(dir.path(), install.path(), "v4.zip", &v4, &trust, 1, false)
-        .expect_err("differs");
+    let mut other = corpus::manifest_for(corpus::ID, 4, &[], &p);
+    other.title = "another package, same id and version".into();
+    let v4_other = corpus::signed_package(&[&keys.signer], &other, &p);
+    extract_bytes(
+        dir.path(),
+        install.path(),
+        "v3.zip",
+        &v3,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("v3");
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "v4.zip",
+        &v4,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect("upgrade");
+    assert_eq!(r.outcome, Outcome::Upgraded);
+    assert_eq!(r.replaced_version, Some(3));
+    assert!(r.waived.is_empty());
+    let err = extract_bytes(
+        dir.path(),
+        install.path(),
+        "v4-other.zip",
+        &v4_other,
+        &trust,
+        1,
+        Waivers::default(),
+    )
+    .expect_err("differs");
     assert_eq!(err.rules(), vec!["install-differs"]);
-    extract_bytes(dir.path(), install.path(), "v4.zip", &v4, &trust, 1, true).expect("forced");
+    let reinstall = Waivers {
+        reinstall: true,
+        ..Waivers::default()
+    };
+    let r = extract_bytes(
+        dir.path(),
+        install.path(),
+        "v4-other.zip",
+        &v4_other,
+        &trust,
+        1,
+        reinstall,
+    )
+    .expect("reinstall");
+    assert_eq!(r.outcome, Outcome::Reinstalled);
 }
 
 #[test]
@@ -272,7 +441,7 @@ fn extract_refuses_a_hotfix_an_installed_one_supersedes() {
         &newer,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("newer");
     let before = support::snapshot(install.path());
@@ -283,7 +452,7 @@ fn extract_refuses_a_hotfix_an_installed_one_supersedes() {
         &corpus::good_package(&keys),
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect_err("superseded");
     assert_eq!(err.rules(), vec!["install-superseded"]);
@@ -300,13 +469,13 @@ fn extract_refuses_a_hotfix_whose_requirement_is_not_installed() {
     let mut m = corpus::manifest_for("HF-7.0.3-0060", 1, &[], &p);
     m.requires = vec!["HF-7.0.3-0050".into()];
     let needs_0050 = corpus::signed_package(&[&keys.signer], &m, &p);
-    let run = |name: &str, bytes: &[u8], force: bool| {
-        extract_bytes(dir.path(), install.path(), name, bytes, &trust, 1, force)
+    let run = |name: &str, bytes: &[u8], waivers: Waivers| {
+        extract_bytes(dir.path(), install.path(), name, bytes, &trust, 1, waivers)
     };
 
     // Nothing installed: refused, nothing written (not even Install/hotfixes).
     let before = support::snapshot(install.path());
-    let err = run("needs.zip", &needs_0050, false).expect_err("requirement missing");
+    let err = run("needs.zip", &needs_0050, Waivers::default()).expect_err("requirement missing");
     assert_eq!(err.rules(), vec!["install-requires-missing"]);
     assert!(err.to_string().contains("requires HF-7.0.3-0050"), "{err}");
     assert_eq!(support::snapshot(install.path()), before);
@@ -314,16 +483,25 @@ fn extract_refuses_a_hotfix_whose_requirement_is_not_installed() {
     // A cumulative hotfix that supersedes the requirement stands in for it.
     let cumulative =
         corpus::package_with(&[&keys.signer], "HF-7.0.3-0055", 1, &["HF-7.0.3-0050"], &p);
-    run("cumulative.zip", &cumulative, false).expect("cumulative");
-    run("needs.zip", &needs_0050, false).expect("met through supersedes");
+    run("cumulative.zip", &cumulative, Waivers::default()).expect("cumulative");
+    run("needs.zip", &needs_0050, Waivers::default()).expect("met through supersedes");
 
-    // Installed directly: met; with --force it is never checked.
+    // Installed directly: met; with --ignore-missing-requires it is not enforced.
     let other = tempfile::tempdir().expect("install");
     let required = corpus::package_with(&[&keys.signer], "HF-7.0.3-0050", 1, &[], &p);
-    let run_other = |name: &str, bytes: &[u8], force: bool| {
-        extract_bytes(dir.path(), other.path(), name, bytes, &trust, 1, force)
+    let run_other = |name: &str, bytes: &[u8], waivers: Waivers| {
+        extract_bytes(dir.path(), other.path(), name, bytes, &trust, 1, waivers)
     };
-    run_other("needs.zip", &needs_0050, true).expect("forced");
+    let r = run_other(
+        "needs.zip",
+        &needs_0050,
+        Waivers {
+            ignore_missing_requires: true,
+            ..Waivers::default()
+        },
+    )
+    .expect("waived");
+    assert_eq!(r.waived[0].rule, "install-requires-missing");
     let fresh = tempfile::tempdir().expect("install");
     extract_bytes(
         dir.path(),
@@ -332,7 +510,7 @@ fn extract_refuses_a_hotfix_whose_requirement_is_not_installed() {
         &required,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("required");
     extract_bytes(
@@ -342,7 +520,7 @@ fn extract_refuses_a_hotfix_whose_requirement_is_not_installed() {
         &needs_0050,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("met directly");
 }
@@ -366,7 +544,7 @@ fn extract_removes_temp_folders_left_by_killed_runs() {
         &corpus::good_package(&keys),
         &keys.trust(),
         1,
-        false,
+        Waivers::default(),
     )
     .expect("extract");
     assert!(!hotfixes.join(".tmp-HF-7.0.3-0042-abc123").exists());
@@ -387,7 +565,7 @@ fn extract_restores_a_folder_moved_aside_by_an_interrupted_replace() {
         &other,
         &keys.trust(),
         1,
-        false,
+        Waivers::default(),
     )
     .expect("extract");
     assert!(hotfixes.join("HF-7.0.3-0001").is_dir());
@@ -408,8 +586,8 @@ fn a_cancelled_extract_leaves_nothing_behind() {
         &keys.trust(),
         1,
         ExtractOptions {
-            force: false,
             cancel: Some(&cancel),
+            ..ExtractOptions::default()
         },
     )
     .expect_err("cancelled");
@@ -464,7 +642,7 @@ fn install_signed(keys: &Keys, ids: &[&str]) -> tempfile::TempDir {
             &pkg,
             &keys.trust(),
             1,
-            false,
+            Waivers::default(),
         )
         .expect("extract");
     }
@@ -483,7 +661,13 @@ fn flip_first_byte(path: &Path) -> Vec<u8> {
 fn list_reports_intact_modified_missing_and_unreadable_folders() {
     use hotfix_package::list::{ListOptions, Status};
     let list = |dir: &Path, check: bool| {
-        hotfix_package::list::list(dir, ListOptions { check, trust: None })
+        hotfix_package::list::list(
+            dir,
+            ListOptions {
+                check,
+                ..ListOptions::default()
+            },
+        )
     };
     let keys = Keys::new();
     let empty = tempfile::tempdir().expect("install");
@@ -545,8 +729,9 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
     let trust = keys.trust();
     let install = install_signed(&keys, &["HF-1", "HF-2", "HF-3"]);
     let hotfixes = hotfixes_dir(install.path());
-    // HF-2: a file changed and the manifest edited to match it: rehashing alone is
-    // fooled, the signatures are not.
+    // HF-2: a file changed and the manifest edited to match it: the rehash matches, but
+    // the stored signature no longer binds the edited manifest (its trusted comment
+    // names the old manifest's SHA-256), and the signatures checked again fail.
     let bytes = flip_first_byte(&hotfixes.join("HF-2").join(corpus::DLL));
     let xml_path = hotfixes.join("HF-2").join("hotfix.xml");
     let mut m = hotfix_manifest::Manifest::from_xml(&std::fs::read(&xml_path).expect("read"))
@@ -570,10 +755,15 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
     let rehashed = status(ListOptions {
         check: true,
         trust: None,
+        ..ListOptions::default()
     });
-    assert!(
-        rehashed.iter().all(|(_, s)| *s == Status::Ok),
-        "{rehashed:?}"
+    assert_eq!(
+        rehashed,
+        vec![
+            ("HF-1".to_owned(), Status::Ok),
+            ("HF-2".to_owned(), Status::Modified),
+            ("HF-3".to_owned(), Status::Ok),
+        ]
     );
 
     let signed = list(
@@ -581,6 +771,7 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
         ListOptions {
             check: true,
             trust: Some((&trust, 1)),
+            ..ListOptions::default()
         },
     )
     .expect("list");
@@ -609,7 +800,8 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
     assert_eq!(
         status(ListOptions {
             check: false,
-            trust: Some((&other, 1))
+            trust: Some((&other, 1)),
+            ..ListOptions::default()
         })[0]
             .1,
         Status::Untrusted
@@ -617,7 +809,8 @@ fn list_with_a_trust_set_rechecks_the_signatures_of_each_folder() {
     assert_eq!(
         status(ListOptions {
             check: false,
-            trust: Some((&trust, 2))
+            trust: Some((&trust, 2)),
+            ..ListOptions::default()
         })[0]
             .1,
         Status::Untrusted
@@ -704,7 +897,7 @@ mod mutations {
             prop_assert_eq!(report.ok, report.failures.is_empty());
             if report.ok {
                 let install = tempfile::tempdir().expect("install");
-                let r = extract_bytes(dir.path(), install.path(), "m.zip", &bytes, &trust, 1, false)
+                let r = extract_bytes(dir.path(), install.path(), "m.zip", &bytes, &trust, 1, Waivers::default())
                     .expect("a verified package extracts");
                 for (path, data, _) in corpus::payload() {
                     prop_assert_eq!(std::fs::read(r.target.join(&path)).expect("file"), data);
@@ -745,7 +938,7 @@ fn large_files_are_hashed_correctly_in_the_pipeline() {
         &good,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("extract");
     for (path, data, _) in &payload {
@@ -826,7 +1019,7 @@ fn a_package_in_zip64_form_verifies_and_extracts() {
         &out,
         &trust,
         1,
-        false,
+        Waivers::default(),
     )
     .expect("extract");
     // The same archive with bytes after its end record is still refused.

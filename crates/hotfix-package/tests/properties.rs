@@ -76,10 +76,7 @@ fn extracted(dir: &Path, bytes: &[u8], trust: &TrustSet) -> Option<BTreeMap<Stri
         install.path(),
         trust,
         1,
-        hotfix_package::extract::ExtractOptions {
-            force: false,
-            cancel: None,
-        },
+        hotfix_package::extract::ExtractOptions::default(),
     )
     .ok()?;
     let root = report.target;

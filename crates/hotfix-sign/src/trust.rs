@@ -32,6 +32,13 @@ impl TrustSet {
         };
         let meta = std::fs::metadata(path).map_err(io_err)?;
         let mut set = TrustSet::default();
+        if !meta.is_dir() && !meta.is_file() {
+            // Reading a FIFO or a device would block or never end.
+            return Err(io_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or a folder (a FIFO, socket or device)",
+            )));
+        }
         if !meta.is_dir() {
             set.insert(PublicKey::from_file(path)?, path)?;
             return Ok(set);
