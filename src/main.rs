@@ -13,6 +13,7 @@ mod inspect;
 mod keygen;
 mod list;
 mod passphrase;
+mod sbom;
 mod sign;
 mod signals;
 mod sim;
@@ -63,6 +64,8 @@ enum Command {
     /// Manage the signed trust policy: root keys, signing keys, revocations, rotation.
     #[command(subcommand)]
     Trust(trust::Command),
+    /// Print a package's CycloneDX SBOM (JSON) to stdout.
+    Sbom(sbom::Args),
     /// Publish the signed release index: current hotfixes and withdrawn ones.
     #[command(subcommand)]
     Index(index::Command),
@@ -91,6 +94,7 @@ fn main() -> std::process::ExitCode {
         Command::Sim(cmd) => sim::run(cmd, &cli.global),
         Command::Trust(cmd) => trust::run(cmd),
         Command::Index(cmd) => index::run(cmd),
+        Command::Sbom(args) => sbom::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "hotfix", &mut cli::out());

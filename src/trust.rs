@@ -658,11 +658,10 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Writes `text` to stdout; a reader that stopped early (`| head`) is not an error.
+/// Writes `text` to stdout through the one data writer (a closed pipe is not an error).
 pub fn print_text(text: &str) -> Result<(), CliError> {
     use std::io::Write as _;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|e| CliError::io("cannot write to stdout", e)),
-    }
+    crate::cli::out()
+        .write_all(text.as_bytes())
+        .map_err(|e| CliError::io("cannot write to stdout", e))
 }

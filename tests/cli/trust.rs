@@ -467,3 +467,29 @@ fn an_index_signed_by_a_key_outside_the_policy_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn sbom_prints_the_packages_cyclonedx_bom_with_the_msi_properties() {
+    let k = published_v1();
+    let pkg = build_sample(&k);
+    let inspected = stdout(
+        &hotfix()
+            .args(["inspect", "--output-format", "json"])
+            .arg(&pkg)
+            .assert()
+            .success(),
+    );
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).expect("json");
+    let out = hotfix().arg("sbom").arg(&pkg).assert().success();
+    let bom: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.5");
+    assert_eq!(bom["metadata"]["component"]["name"], "HF-7.0.3-0042");
+    let product_code = inspected["manifest"]["msis"][0]["product_code"]
+        .as_str()
+        .expect("product code");
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stdout).contains(product_code),
+        "the MSI's ProductCode is in the SBOM"
+    );
+}

@@ -11,6 +11,7 @@ pub mod list;
 pub mod lock;
 pub mod reader;
 pub mod rules;
+pub mod sbom;
 #[doc(hidden)]
 pub mod testhook;
 pub mod verify;
