@@ -937,28 +937,19 @@ impl<'a> SchemaReader<'a> {
     ) -> Result<Attrs, ManifestError> {
         let (line, column) = self.at(offset);
         let mut values: Vec<(&'static str, String)> = Vec::with_capacity(allowed.len());
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         // Unknown attributes are reported after `format`, so a newer format's new
         // attributes produce the clearer "newer format" message instead.
         let mut unknown: Option<String> = None;
-        for a in e.attributes() {
-            let a = a.map_err(|err| match err {
-                quick_xml::events::attributes::AttrError::Duplicated(..) => {
-                    ManifestError::DuplicateAttribute {
-                        line,
-                        column,
-                        element: element.into(),
-                        attribute: String::new(),
-                    }
-                }
-                err => ManifestError::Syntax {
-                    line,
-                    column,
-                    message: format!("in <{element}>: {err}"),
-                },
+        // quick-xml's own repeat check reports only positions; ours names the attribute.
+        for a in e.attributes().with_checks(false) {
+            let a = a.map_err(|err| ManifestError::Syntax {
+                line,
+                column,
+                message: format!("in <{element}>: {err}"),
             })?;
             let key = a.key.as_ref();
-            if seen.iter().any(|s| s == key) {
+            if !seen.insert(key.to_string()) {
                 return Err(ManifestError::DuplicateAttribute {
                     line,
                     column,
@@ -966,7 +957,6 @@ impl<'a> SchemaReader<'a> {
                     attribute: key.into(),
                 });
             }
-            seen.push(key.to_string());
             let value = a
                 .normalized_value_with(XmlVersion::Implicit1_0, 1, resolve_xml_entity)
                 .map_err(|err| match err {
