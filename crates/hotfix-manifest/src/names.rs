@@ -20,6 +20,30 @@ pub const MAX_HOTFIX_ID_BYTES: usize = 64;
 /// Longest software package name, in bytes.
 pub const MAX_SOFTWARE_PACKAGE_NAME_BYTES: usize = 128;
 
+/// Names longer than this many bytes are shortened in messages ([`shorten`]).
+pub const MAX_SHOWN_NAME_BYTES: usize = 200;
+
+/// `name` for an error message: itself when short, else its first bytes (cut at a
+/// character boundary), an ellipsis and the total length, so a hostile 64 KiB name
+/// cannot flood a terminal or a log.
+///
+/// ```
+/// use hotfix_manifest::names::shorten;
+/// assert_eq!(shorten("docs/a.txt"), "docs/a.txt");
+/// let long = "x".repeat(65_535);
+/// assert_eq!(shorten(&long), format!("{}… (65535 bytes)", "x".repeat(160)));
+/// ```
+pub fn shorten(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_SHOWN_NAME_BYTES {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut end = 160;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… ({} bytes)", &name[..end], name.len()))
+}
+
 /// One naming rule. [`NameRule::id`] is a stable identifier for reports and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -138,7 +162,7 @@ pub enum NameError {
     #[error("{0}")]
     Unsafe(&'static str),
     /// `component` (or the whole name, for whole-name rules) breaks `rule`.
-    #[error("{}: {component:?}", rule.describe())]
+    #[error("{}: {:?}", rule.describe(), shorten(component))]
     Refused { rule: NameRule, component: String },
 }
 
@@ -530,6 +554,16 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("reserved Windows device name"), "{msg}");
         assert!(msg.contains("CON.txt"), "{msg}");
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_messages() {
+        let long = format!("server/P/{}", "\u{e9}".repeat(300));
+        let e = validate_entry_name(&format!("{long}/x")).expect_err("component too long");
+        let msg = e.to_string();
+        assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
+        assert!(msg.contains("… (600 bytes)"), "{msg}");
+        assert_eq!(shorten("short"), "short");
     }
 
     #[test]

@@ -55,9 +55,8 @@ fn build_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>, key: &SecretKey) ->
 
 /// Offsets of the last byte of every deflated entry's data.
 fn deflate_last_bytes(bytes: &[u8]) -> Vec<usize> {
-    let reader = PackageReader::open(std::io::Cursor::new(bytes)).expect("open");
-    reader
-        .records()
+    PackageReader::read_records(std::io::Cursor::new(bytes))
+        .expect("records")
         .iter()
         .filter(|r| r.method == 8 && r.compressed_size > 0)
         .map(|r| {
@@ -338,10 +337,7 @@ fn failures_are_reported_in_archive_order_and_the_sink_stops_at_the_first() {
         "f121-over.bin",
         "f158.dat",
     ];
-    let records = PackageReader::open(std::io::Cursor::new(&bytes))
-        .expect("open")
-        .records()
-        .to_vec();
+    let records = PackageReader::read_records(std::io::Cursor::new(&bytes)).expect("records");
     let mut in_archive_order = Vec::new();
     for r in &records {
         let short = r.name.rsplit('/').next().expect("name");

@@ -495,19 +495,27 @@ fn the_strict_reader_accepts_signatures_in_hex_digit_order() {
 fn zip64_forms_are_read_by_the_strict_reader_the_zip_crate_and_unzip() {
     let fx = fixture();
     let pkg = fx.root.join("z.zip");
-    FORCE_ZIP64.set(true);
+    format::FORCE_ZIP64.set(true);
     build_into(&fx.spec, &fx.key, &pkg, EPOCH);
     let second = second_key(&fx.key, true);
     add_signature(&pkg, &second).expect("cosign");
-    FORCE_ZIP64.set(false);
     let bytes = std::fs::read(&pkg).expect("read");
     assert!(
         bytes
             .windows(4)
             .any(|w| w == format::ZIP64_EOCD_SIG.to_le_bytes())
     );
+    // The reader, forced the same way, requires exactly these forms...
     let report = verify_with(&pkg, &[&fx.key, &second], 2);
     assert!(report.ok, "{:?}", report.failures);
+    // ...and a real reader refuses them: nothing in this small package needs ZIP64.
+    format::FORCE_ZIP64.set(false);
+    let report = verify_with(&pkg, &[&fx.key, &second], 2);
+    assert!(
+        report.has_rule("archive-zip64-unneeded"),
+        "{:?}",
+        report.failures
+    );
     assert_eq!(entries(&pkg).len(), 11);
     if std::process::Command::new("unzip")
         .arg("-v")
