@@ -912,3 +912,89 @@ fn a_report_lists_at_most_max_failures() {
     assert_eq!(report.suppressed, 50);
     assert_eq!(report.failures[MAX_FAILURES].rule, "failures-truncated");
 }
+
+/// A `Read + Seek` that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// An unsigned package whose central directory is huge (here 12 MiB of records with
+/// 60,000-byte names after a real `hotfix.xml`) costs a bounded read before verify
+/// finds that nothing is signed: the directory is read one record at a time, and the
+/// payload records are not reached before the signatures are checked.
+#[test]
+fn an_unsigned_package_with_a_huge_central_directory_is_refused_after_a_bounded_read() {
+    use hotfix_package::zipwrite::{
+        CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header,
+    };
+    let keys = Keys::new();
+    let modified = DosDateTime::from_utc(time::macros::datetime!(2025-06-01 0:00 UTC));
+    let xml = corpus::manifest_for(corpus::ID, corpus::VERSION, &[], &corpus::payload()).to_xml();
+    let h = EntryHeader {
+        name: "hotfix.xml",
+        method: 0,
+        crc32: support::rawzip::crc32(&xml),
+        compressed_size: xml.len() as u64,
+        size: xml.len() as u64,
+        modified,
+    };
+    let mut out = local_header(&h, 0, Zip64::WHEN_NEEDED);
+    out.extend_from_slice(&xml);
+    let mut cd = CentralDirectory::new(Zip64::WHEN_NEEDED);
+    cd.push(&h, 0);
+    let names: Vec<String> = (0..220)
+        .map(|i| format!("server/ChatServer/{i:03}{}", "n".repeat(60_000)))
+        .collect();
+    for name in &names {
+        let junk = EntryHeader {
+            name,
+            size: 1,
+            compressed_size: 1,
+            ..h
+        };
+        cd.push(&junk, 0);
+    }
+    let cd_offset = out.len() as u64;
+    out.extend_from_slice(&cd.finish(cd_offset));
+    assert!(out.len() > 12 << 20);
+
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let src = Counting {
+        inner: std::io::Cursor::new(&out),
+        read: read.clone(),
+    };
+    let report =
+        hotfix_package::verify::verify_reader(src, "huge-cd.zip", &keys.trust(), 1, &mut NullSink)
+            .expect("verify runs");
+    assert!(
+        report.has_rule("signatures-missing"),
+        "{:#?}",
+        report.failures
+    );
+    assert!(
+        report.has_rule("threshold-not-met"),
+        "{:#?}",
+        report.failures
+    );
+    assert!(
+        read.get() < 1 << 20,
+        "{} bytes read from a {}-byte package before refusing it",
+        read.get(),
+        out.len()
+    );
+}
