@@ -640,3 +640,24 @@ fn rejects_empty_input() {
         "{e:?}"
     );
 }
+
+/// A long hostile value (a path, an attribute name) is shown shortened, with its length.
+#[test]
+fn long_values_are_shortened_in_messages() {
+    let long_path = format!("server/ChatServer/{}", "p".repeat(70_000));
+    let long_attr = format!("a{}", "b".repeat(70_000));
+    for (from, to) in [
+        (
+            "path=\"server/ChatServer/bin/chat-core.jar\"",
+            format!("path=\"{long_path}\""),
+        ),
+        (
+            "release=\"7.0\"",
+            format!("release=\"7.0\" {long_attr}=\"x\""),
+        ),
+    ] {
+        let e = reject(&with(from, &to)).to_string();
+        assert!(e.len() < 600, "{} bytes: {}", e.len(), &e[..300]);
+        assert!(e.contains("… ("), "{e}");
+    }
+}

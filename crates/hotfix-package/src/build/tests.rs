@@ -329,6 +329,30 @@ fn unsafe_entry_names_are_refused_with_the_path() {
     assert!(err.to_string().contains("aux.txt"), "{err}");
 }
 
+/// Names safe on POSIX that Windows folds into unsafe ones, and 8.3 short-name
+/// lookalikes, are refused at build time with their own rule, like in verify.
+#[test]
+fn windows_lookalike_and_short_name_alias_names_are_refused() {
+    for (file, rule) in [
+        ("\u{ff0e}\u{ff0e}/x.txt", "name-windows-lookalike"),
+        ("a\u{ff3c}..\u{ff3c}x", "name-windows-lookalike"),
+        ("a\u{ff1a}b", "name-windows-lookalike"),
+        ("\u{ff23}\u{ff2f}\u{ff2e}", "name-windows-lookalike"),
+        ("a\u{ff0e}", "name-windows-lookalike"),
+        ("abcdef~1.txt", "name-short-name-alias"),
+    ] {
+        let fx = fixture();
+        let dir = &fx.spec.software_packages[1].dir;
+        write(&dir.join(file), b"x");
+        let err =
+            build(&fx.spec, &fx.key, &BuildOptions::new(fx.root.join("x.zip"))).expect_err(file);
+        match &err {
+            BuildError::InvalidName { source, .. } => assert_eq!(source.rule_id(), rule, "{file}"),
+            other => panic!("{file}: {other}"),
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn symlinks_in_the_source_are_refused_with_the_path() {
