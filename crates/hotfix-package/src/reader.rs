@@ -1,11 +1,12 @@
 //! Strict, streaming reader of package archives (format v1, see `format.rs`).
 //!
 //! It reads from any `Read + Seek` with bounded memory: the end record must be the last
-//! 22 bytes of the file (ZIP64 records right before it when present), the central
-//! directory is bounded in size and entry count, and entries are then walked in archive
-//! order, each local header checked against its central record and each entry's data
-//! handed out as a stream that never yields more than the declared size and checks the
-//! CRC-32 at its end.
+//! 22 bytes of the file (ZIP64 records right before it, only when a value needs them),
+//! the central directory is bounded in size and entry count and read one record at a
+//! time (never held whole), and entries are walked in archive order, each central record
+//! held to the one encoding format v1 allows, each local header checked against it and
+//! each entry's data handed out as a stream that never yields more than the declared size
+//! and checks the CRC-32 at its end.
 //!
 //! It never interprets names beyond decoding them (names are judged by
 //! `hotfix_manifest::names`), never trusts a size it has not bounded, and never seeks
