@@ -321,7 +321,6 @@ fn dos_time_of(created: &str) -> Option<u32> {
     Some(u32::from(dos.time) | (u32::from(dos.date) << 16))
 }
 
-/// The rule and entry a manifest parse error stands for.
 /// What one signature says about a manifest, under a trust set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SignatureCheck {
@@ -371,6 +370,7 @@ pub(crate) fn check_signature(
     }
 }
 
+/// The rule and entry a manifest parse error stands for.
 fn manifest_failure(err: &ManifestError) -> (Option<String>, &'static str) {
     match err {
         ManifestError::InvalidName { value, source, .. } => (Some(value.clone()), source.rule_id()),
