@@ -1358,6 +1358,46 @@ mod tests {
         assert_eq!(section("server/P/x"), Section::Payload);
     }
 
+    /// However large the central directory, the walk holds one window of it.
+    #[test]
+    fn the_walk_holds_at_most_one_window_of_the_central_directory() {
+        use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header};
+        let names: Vec<String> = (0..3000)
+            .map(|i| format!("docs/{i:05}-{}", "n".repeat(1000)))
+            .collect();
+        let mut out = Vec::new();
+        let mut cd = CentralDirectory::new(Zip64::WHEN_NEEDED);
+        for name in &names {
+            let h = EntryHeader {
+                name,
+                method: METHOD_STORED,
+                crc32: crc32fast::hash(b"x"),
+                compressed_size: 1,
+                size: 1,
+                modified: DosDateTime::MIN,
+            };
+            let offset = out.len() as u64;
+            out.extend_from_slice(&local_header(&h, offset, Zip64::WHEN_NEEDED));
+            out.push(b'x');
+            cd.push(&h, offset);
+        }
+        let cd_offset = out.len() as u64;
+        out.extend_from_slice(&cd.finish(cd_offset));
+        let cd_bytes = out.len() as u64 - cd_offset;
+        assert!(cd_bytes > 10 * CENTRAL_WINDOW_BYTES as u64);
+
+        let mut rd = PackageReader::open(io::Cursor::new(&out)).expect("open");
+        let mut read = 0;
+        while let Some(entry) = rd.next_entry() {
+            let mut entry = entry.expect("entry");
+            assert_eq!(entry.read_to_vec(1).expect("data"), b"x");
+            read += 1;
+        }
+        assert_eq!(read, names.len());
+        assert!(rd.central_directory_bytes_held() <= CENTRAL_WINDOW_BYTES);
+        assert!(rd.central_directory_bytes_held() > 0);
+    }
+
     #[test]
     fn refuses_empty_and_non_zip_input() {
         let e = PackageReader::open(io::Cursor::new(Vec::new())).expect_err("empty");
