@@ -989,7 +989,7 @@ fn parse_central_record(
         ));
     }
     // The v1 writer sets these header fields to one value each; any other value means
-    // the archive was not written by it, so no byte of a package can change unnoticed.
+    // the archive was not written by it (see FORMAT.md 2.4 for what the bytes depend on).
     let internal_attrs = u16_at(h, 36);
     if problems.is_empty() {
         if version_made_by != VERSION_MADE_BY {

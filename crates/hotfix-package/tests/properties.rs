@@ -2,10 +2,12 @@
 //! - every tree of files with safe names builds into a package that verifies and whose
 //!   manifest lists exactly those files;
 //! - changing any single byte of a built package makes verification fail: the v1 layout
-//!   is canonical, so there is no byte an attacker can change unnoticed. The one
-//!   exception is the last byte of a deflate stream, whose padding bits after the
-//!   end-of-block code carry no data: there, verification may pass only if the verified
-//!   content is byte-identical (SHA-256 still covers every payload byte).
+//!   is canonical (FORMAT.md 2.4 says exactly what the bytes depend on). The one
+//!   exception a single byte can reach is the last byte of a deflate stream, whose
+//!   padding bits after the end-of-block code carry no data: there, verification may pass
+//!   only if the verified content is byte-identical (SHA-256 still covers every payload
+//!   byte). Edits that also fix up CRCs and sizes are the hostile corpus's business
+//!   (`tests/support/corpus.rs`: re-encoded ZIP64 fields, times, signature files).
 
 use std::collections::BTreeMap;
 use std::path::Path;
