@@ -1,4 +1,6 @@
-//! minisign text parsers on arbitrary bytes: `Signature::parse`, `PublicKey::parse`,
+//! minisign text parsers on arbitrary bytes: `Signature::parse`, `Signature::parse_exact`
+//! (what packages require: it accepts a text only when it is exactly what we write
+//! back), `PublicKey::parse`,
 //! `SecretKey::parse` (no passphrase, so scrypt never runs: its cost parameters come
 //! from the input, see docs/FUZZING.md), `SecretKey::is_encrypted`. Whatever parses
 //! must write back to text that parses to the same value, and a parsed signature is
@@ -20,6 +22,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(sig, back, "signature text round trip");
         let key = PublicKey::parse(FUZZ_PUB).expect("fuzz.pub parses");
         let _ = key.verify(&sig, data);
+        match Signature::parse_exact(text) {
+            Ok(exact) => {
+                assert_eq!(exact, sig, "parse_exact and parse disagree");
+                assert_eq!(sig.to_file_text(), text, "parse_exact accepted a non-canonical text");
+            }
+            Err(_) => assert_ne!(sig.to_file_text(), text, "parse_exact refused the canonical text"),
+        }
+    } else {
+        assert!(Signature::parse_exact(text).is_err(), "parse_exact is stricter than parse");
     }
     if let Ok(key) = PublicKey::parse(text) {
         let back = PublicKey::parse(&key.to_file_text("round trip")).expect("written key parses");

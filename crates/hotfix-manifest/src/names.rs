@@ -20,6 +20,30 @@ pub const MAX_HOTFIX_ID_BYTES: usize = 64;
 /// Longest software package name, in bytes.
 pub const MAX_SOFTWARE_PACKAGE_NAME_BYTES: usize = 128;
 
+/// Names longer than this many bytes are shortened in messages ([`shorten`]).
+pub const MAX_SHOWN_NAME_BYTES: usize = 200;
+
+/// `name` for an error message: itself when short, else its first bytes (cut at a
+/// character boundary), an ellipsis and the total length, so a hostile 64 KiB name
+/// cannot flood a terminal or a log.
+///
+/// ```
+/// use hotfix_manifest::names::shorten;
+/// assert_eq!(shorten("docs/a.txt"), "docs/a.txt");
+/// let long = "x".repeat(65_535);
+/// assert_eq!(shorten(&long), format!("{}… (65535 bytes)", "x".repeat(160)));
+/// ```
+pub fn shorten(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_SHOWN_NAME_BYTES {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut end = 160;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… ({} bytes)", &name[..end], name.len()))
+}
+
 /// One naming rule. [`NameRule::id`] is a stable identifier for reports and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -56,6 +80,13 @@ pub enum NameRule {
     Charset,
     /// More than one component where exactly one is allowed.
     NotOneComponent,
+    /// Safe as written, but Windows may turn it into an unsafe name: after Unicode
+    /// compatibility folding (NFKC, e.g. full-width `．．` becomes `..`) or a "best-fit"
+    /// conversion to a legacy code page (e.g. `∕` becomes `/`, `¥` becomes `\`).
+    WindowsLookalike,
+    /// A component that looks like an NTFS 8.3 short-name alias (`~` then a digit in
+    /// the base name, `ABCDEF~1.TXT`): it can name another file of the same folder.
+    ShortNameAlias,
 }
 
 impl NameRule {
@@ -78,6 +109,8 @@ impl NameRule {
             NameRule::NotNfc => "name-not-nfc",
             NameRule::Charset => "name-charset",
             NameRule::NotOneComponent => "name-not-one-component",
+            NameRule::WindowsLookalike => "name-windows-lookalike",
+            NameRule::ShortNameAlias => "name-short-name-alias",
         }
     }
 
@@ -101,6 +134,12 @@ impl NameRule {
                 "character outside [A-Za-z0-9._-] or not starting with a letter or digit"
             }
             NameRule::NotOneComponent => "must be a single path component",
+            NameRule::WindowsLookalike => {
+                "becomes an unsafe name on Windows after Unicode compatibility folding or best-fit code-page conversion"
+            }
+            NameRule::ShortNameAlias => {
+                "looks like an NTFS 8.3 short name ('~' and a digit in the base name) and can collide with another file"
+            }
         }
     }
 }
@@ -123,7 +162,7 @@ pub enum NameError {
     #[error("{0}")]
     Unsafe(&'static str),
     /// `component` (or the whole name, for whole-name rules) breaks `rule`.
-    #[error("{}: {component:?}", rule.describe())]
+    #[error("{}: {:?}", rule.describe(), shorten(component))]
     Refused { rule: NameRule, component: String },
 }
 
@@ -188,14 +227,31 @@ pub fn validate_entry_name(name: &str) -> Result<(), NameError> {
 
 /// Checks one path component against every rule that applies to components.
 fn check_component(c: &str) -> Result<(), NameError> {
-    match c {
-        "" => return Err(NameError::refused(NameRule::EmptyComponent, c)),
-        "." => return Err(NameError::refused(NameRule::DotComponent, c)),
-        ".." => return Err(NameError::refused(NameRule::Traversal, c)),
-        _ => {}
-    }
     if c.len() > MAX_COMPONENT_BYTES {
         return Err(NameError::refused(NameRule::ComponentTooLong, c));
+    }
+    if let Some(rule) = component_rule(c) {
+        return Err(NameError::refused(rule, c));
+    }
+    // What Windows may make of it: every piece of the folded form must pass the same
+    // rules (the fold can also produce a separator, so it is split again).
+    let view = windows_view(c);
+    if view.split('/').any(|piece| component_rule(piece).is_some()) {
+        return Err(NameError::refused(NameRule::WindowsLookalike, c));
+    }
+    if view.split('/').any(looks_like_short_name) {
+        return Err(NameError::refused(NameRule::ShortNameAlias, c));
+    }
+    Ok(())
+}
+
+/// The first component rule `c` breaks (length aside), if any.
+fn component_rule(c: &str) -> Option<NameRule> {
+    match c {
+        "" => return Some(NameRule::EmptyComponent),
+        "." => return Some(NameRule::DotComponent),
+        ".." => return Some(NameRule::Traversal),
+        _ => {}
     }
     for ch in c.chars() {
         let rule = match ch {
@@ -205,15 +261,69 @@ fn check_component(c: &str) -> Result<(), NameError> {
             c if c.is_control() => NameRule::ControlChar,
             _ => continue,
         };
-        return Err(NameError::refused(rule, c));
+        return Some(rule);
     }
     if c.ends_with('.') || c.ends_with(' ') {
-        return Err(NameError::refused(NameRule::TrailingDotOrSpace, c));
+        return Some(NameRule::TrailingDotOrSpace);
     }
     if is_reserved_device_name(c) {
-        return Err(NameError::refused(NameRule::ReservedName, c));
+        return Some(NameRule::ReservedName);
     }
-    Ok(())
+    None
+}
+
+/// `c` as Windows may see it: compatibility-normalized (NFKC), then each character that
+/// a Windows "best-fit" code-page conversion turns into ASCII punctuation replaced by
+/// that character. ASCII is its own view.
+///
+/// The best-fit list covers the characters NFKC leaves alone that the Windows best-fit
+/// tables (cp1252, cp932, cp936, cp949, cp950 and the OEM pages) map onto a character
+/// the name rules care about: `/ \ : . < > " | ? * ~` and space. It errs on the side
+/// of refusing: a legitimate payload name never needs any of them.
+fn windows_view(c: &str) -> std::borrow::Cow<'_, str> {
+    if c.is_ascii() {
+        return std::borrow::Cow::Borrowed(c);
+    }
+    std::borrow::Cow::Owned(c.nfkc().filter_map(best_fit).collect())
+}
+
+/// The ASCII character a best-fit conversion gives for `ch`, `ch` itself, or `None` for
+/// the invisible characters conversions drop (so `CON` + zero-width space is `CON`).
+fn best_fit(ch: char) -> Option<char> {
+    Some(match ch {
+        '\u{2215}' | '\u{2044}' | '\u{29f8}' => '/',
+        '\u{a5}' | '\u{20a9}' | '\u{2216}' | '\u{29f5}' | '\u{29f9}' => '\\',
+        '\u{2236}' | '\u{589}' | '\u{a789}' | '\u{2d0}' | '\u{2d1}' => ':',
+        '\u{2024}' | '\u{2027}' => '.',
+        '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{201f}' | '\u{2ba}' | '\u{2dd}' | '\u{2ee}'
+        | '\u{3003}' | '\u{301d}' | '\u{301e}' => '"',
+        '\u{2039}' | '\u{2c2}' | '\u{2329}' | '\u{3008}' => '<',
+        '\u{203a}' | '\u{2c3}' | '\u{232a}' | '\u{3009}' => '>',
+        '\u{1c0}' | '\u{2223}' | '\u{a6}' => '|',
+        '\u{2217}' | '\u{204e}' | '\u{2731}' => '*',
+        '\u{294}' | '\u{2e2e}' => '?',
+        '\u{2dc}' | '\u{223c}' | '\u{301c}' | '\u{2053}' => '~',
+        '\u{ad}' | '\u{180e}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' => {
+            return None;
+        }
+        _ => ch,
+    })
+}
+
+/// True when `c` could be (or be mistaken for) an 8.3 short-name alias: its base name
+/// (the part before the last dot, or all of it) holds `~` followed by a digit, as in
+/// `ABCDEF~1.TXT` or `AB12~123`. NTFS gives long names such aliases; a payload file
+/// named like one can collide with the alias of another file in the same folder
+/// (`abcdefghij.txt` beside `abcdef~1.txt`), and which one a program opens depends on
+/// the order they were created in.
+fn looks_like_short_name(c: &str) -> bool {
+    let base = match c.rfind('.') {
+        Some(at) if at > 0 => &c[..at],
+        _ => c,
+    };
+    base.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'~' && w[1].is_ascii_digit())
 }
 
 /// True for Windows device names, in any case, with or without an extension
@@ -334,6 +444,12 @@ mod tests {
             "server/P/com10",
             "server/P/.hidden",
             "server/P/a..b",
+            "server/P/abcdefghij.txt",
+            "server/P/my~file.txt",
+            "server/P/a~.txt",
+            "server/P/notes.txt~1",
+            "docs/\u{65e5}\u{672c}\u{8a9e}.txt",
+            "docs/\u{ff21}\u{ff22}.txt",
         ] {
             assert_eq!(rule(n), "ok", "{n}");
         }
@@ -381,6 +497,40 @@ mod tests {
             ("server/P/conout$.x", "name-reserved-device"),
             ("server/P/CON .txt", "name-reserved-device"),
             ("docs/cafe\u{301}.txt", "name-not-nfc"),
+            // Safe on POSIX, not once Windows folds them (NFKC or best-fit).
+            ("server/P/\u{ff0e}\u{ff0e}/x", "name-windows-lookalike"),
+            ("server/P/a\u{ff3c}..\u{ff3c}x", "name-windows-lookalike"),
+            ("server/P/a\u{ff1a}b", "name-windows-lookalike"),
+            (
+                "server/P/\u{ff23}\u{ff2f}\u{ff2e}",
+                "name-windows-lookalike",
+            ),
+            (
+                "server/P/\u{ff23}\u{ff2f}\u{ff2e}.txt",
+                "name-windows-lookalike",
+            ),
+            ("server/P/a\u{ff0e}", "name-windows-lookalike"),
+            ("server/P/a\u{2024}", "name-windows-lookalike"),
+            ("server/P/a\u{3000}", "name-windows-lookalike"),
+            ("server/P/a\u{2215}..\u{2215}x", "name-windows-lookalike"),
+            ("server/P/a\u{a5}b", "name-windows-lookalike"),
+            ("server/P/a\u{2236}b", "name-windows-lookalike"),
+            ("server/P/a\u{201c}b", "name-windows-lookalike"),
+            ("server/P/CON\u{200b}", "name-windows-lookalike"),
+            (
+                "server/P/\u{ff21}\u{ff35}\u{ff38}",
+                "name-windows-lookalike",
+            ),
+            // 8.3 short-name lookalikes, also when folding makes them.
+            ("server/P/abcdef~1.txt", "name-short-name-alias"),
+            ("server/P/ABCDEF~1.TXT", "name-short-name-alias"),
+            ("server/P/AB12~123", "name-short-name-alias"),
+            ("server/P/x~1.tar.gz", "name-short-name-alias"),
+            ("server/P~1/x", "name-short-name-alias"),
+            (
+                "server/P/abcdef\u{ff5e}\u{ff11}.txt",
+                "name-short-name-alias",
+            ),
         ];
         for (name, want) in cases {
             assert_eq!(rule(name), want, "{name:?}");
@@ -404,6 +554,16 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("reserved Windows device name"), "{msg}");
         assert!(msg.contains("CON.txt"), "{msg}");
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_messages() {
+        let long = format!("server/P/{}", "\u{e9}".repeat(300));
+        let e = validate_entry_name(&format!("{long}/x")).expect_err("component too long");
+        let msg = e.to_string();
+        assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
+        assert!(msg.contains("… (600 bytes)"), "{msg}");
+        assert_eq!(shorten("short"), "short");
     }
 
     #[test]
@@ -486,9 +646,27 @@ mod tests {
             true
         }
 
-        /// The same under Windows rules: both separators, drive and UNC prefixes, `:`
-        /// streams, trailing dots and spaces stripped (so `.. ` is `..`), device names.
+        /// What Windows may turn `name` into: compatibility folding (NFKC), then the
+        /// best-fit conversions of the lookalike pieces below. Written independently of
+        /// the validator's own table, for the characters this test generates.
+        fn windows_fold(name: &str) -> String {
+            name.nfkc()
+                .filter(|c| *c != '\u{200b}')
+                .map(|c| match c {
+                    '\u{2215}' => '/',
+                    '\u{a5}' => '\\',
+                    '\u{2236}' => ':',
+                    c => c,
+                })
+                .collect()
+        }
+
+        /// The same under Windows rules, after folding: both separators, drive and UNC
+        /// prefixes, `:` streams, trailing dots and spaces stripped (so `.. ` is `..`),
+        /// device names.
         fn windows_stays_inside(name: &str) -> bool {
+            let name = windows_fold(name);
+            let name = name.as_str();
             if name.starts_with(['/', '\\']) || name.contains(':') {
                 return false;
             }
@@ -513,10 +691,61 @@ mod tests {
 
         fn piece() -> impl Strategy<Value = &'static str> {
             prop::sample::select(vec![
-                "a", "B", ".", "..", "/", "\\", ":", " ", "C", "c:", "CON", "nul", "\u{b9}", "COM",
-                "\u{0}", "\u{1f}", "e\u{301}", "\u{e9}", "?", "*", "$", "x.txt", "..\\", "../",
-                "//", ". ", ".. ", "LPT", "1", "\u{ff0e}",
+                "a",
+                "B",
+                ".",
+                "..",
+                "/",
+                "\\",
+                ":",
+                " ",
+                "C",
+                "c:",
+                "CON",
+                "nul",
+                "\u{b9}",
+                "COM",
+                "\u{0}",
+                "\u{1f}",
+                "e\u{301}",
+                "\u{e9}",
+                "?",
+                "*",
+                "$",
+                "x.txt",
+                "..\\",
+                "../",
+                "//",
+                ". ",
+                ".. ",
+                "LPT",
+                "1",
+                "\u{ff0e}",
+                "\u{ff3c}",
+                "\u{ff1a}",
+                "\u{ff23}\u{ff2f}\u{ff2e}",
+                "\u{2215}",
+                "\u{a5}",
+                "\u{2236}",
+                "\u{3000}",
+                "\u{200b}",
+                "~",
+                "\u{ff5e}",
+                "\u{ff11}",
+                "abcdef",
+                ".txt",
             ])
+        }
+
+        /// Whether a component of the folded name could be an NTFS 8.3 alias of another
+        /// file: `~` and a digit before its last dot.
+        fn has_short_name_alias(name: &str) -> bool {
+            windows_fold(name).split(['/', '\\']).any(|c| {
+                let base = c
+                    .rsplit_once('.')
+                    .map_or(c, |(b, _)| if b.is_empty() { c } else { b });
+                base.contains("~0") || (1..=9).any(|d| base.contains(&format!("~{d}")))
+            })
         }
 
         proptest! {
@@ -530,6 +759,7 @@ mod tests {
                 if validate_entry_name(&name).is_ok() {
                     prop_assert!(posix_depth_ok(&name), "escapes on POSIX: {name:?}");
                     prop_assert!(windows_stays_inside(&name), "escapes on Windows: {name:?}");
+                    prop_assert!(!has_short_name_alias(&name), "8.3 lookalike: {name:?}");
                     let path = std::path::Path::new(&name);
                     prop_assert!(
                         path.components().all(|c| matches!(c, std::path::Component::Normal(_))),

@@ -20,7 +20,7 @@ use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use crate::names::{self, NameError};
+use crate::names::{self, NameError, shorten};
 use crate::{Base, FORMAT_VERSION, FileEntry, Manifest, MsiComponent, SoftwarePackage};
 
 /// Manifests larger than this are refused before parsing (and before signature checks
@@ -98,7 +98,10 @@ pub enum ManifestError {
     #[error("manifest line {line}, column {column}: more than {max} elements")]
     TooManyElements { line: u64, column: u64, max: usize },
 
-    #[error("manifest line {line}, column {column}: unknown element <{element}> in {parent}")]
+    #[error(
+        "manifest line {line}, column {column}: unknown element <{}> in {parent}",
+        shorten(element)
+    )]
     UnknownElement {
         line: u64,
         column: u64,
@@ -132,7 +135,8 @@ pub enum ManifestError {
     },
 
     #[error(
-        "manifest line {line}, column {column}: unknown attribute '{attribute}' on <{element}>"
+        "manifest line {line}, column {column}: unknown attribute '{}' on <{element}>",
+        shorten(attribute)
     )]
     UnknownAttribute {
         line: u64,
@@ -142,7 +146,8 @@ pub enum ManifestError {
     },
 
     #[error(
-        "manifest line {line}, column {column}: attribute '{attribute}' repeated on <{element}>"
+        "manifest line {line}, column {column}: attribute '{}' repeated on <{element}>",
+        shorten(attribute)
     )]
     DuplicateAttribute {
         line: u64,
@@ -185,8 +190,9 @@ pub enum ManifestError {
 
     /// A hotfix id, software package name or entry path refused by [`crate::names`].
     #[error(
-        "manifest line {line}, column {column}: <{element}>{} '{value}': {source}",
-        attr_suffix(attribute)
+        "manifest line {line}, column {column}: <{element}>{} '{}': {source}",
+        attr_suffix(attribute),
+        shorten(value)
     )]
     InvalidName {
         line: u64,
@@ -198,7 +204,10 @@ pub enum ManifestError {
     },
 
     /// A payload path outside the folder its element puts it in.
-    #[error("manifest line {line}, column {column}: <{element}> path '{path}' must be {expected}")]
+    #[error(
+        "manifest line {line}, column {column}: <{element}> path '{}' must be {expected}",
+        shorten(path)
+    )]
     PathOutsideFolder {
         line: u64,
         column: u64,
@@ -209,7 +218,8 @@ pub enum ManifestError {
 
     /// Two payload paths equal when compared case-insensitively.
     #[error(
-        "manifest line {line}, column {column}: path '{path}' is listed twice (first on line {first_line}; paths are compared case-insensitively)"
+        "manifest line {line}, column {column}: path '{}' is listed twice (first on line {first_line}; paths are compared case-insensitively)",
+        shorten(path)
     )]
     DuplicatePath {
         line: u64,
@@ -220,7 +230,9 @@ pub enum ManifestError {
 
     /// One path is a file and a folder of another path (case-insensitively).
     #[error(
-        "manifest line {line}, column {column}: path '{path}' collides with '{other}' (one would be both a file and a folder)"
+        "manifest line {line}, column {column}: path '{}' collides with '{}' (one would be both a file and a folder)",
+        shorten(path),
+        shorten(other)
     )]
     PathConflict {
         line: u64,
@@ -231,7 +243,8 @@ pub enum ManifestError {
 
     /// Two names that differ only in case (software packages, hotfix ids).
     #[error(
-        "manifest line {line}, column {column}: <{element}> '{value}' is listed twice (first on line {first_line}; compared case-insensitively)"
+        "manifest line {line}, column {column}: <{element}> '{}' is listed twice (first on line {first_line}; compared case-insensitively)",
+        shorten(value)
     )]
     DuplicateName {
         line: u64,
@@ -243,7 +256,9 @@ pub enum ManifestError {
 
     /// A list out of its required order (see `docs/FORMAT.md`).
     #[error(
-        "manifest line {line}, column {column}: <{element}> '{value}' must come after '{previous}' (lists are sorted by byte value)"
+        "manifest line {line}, column {column}: <{element}> '{}' must come after '{}' (lists are sorted by byte value)",
+        shorten(value),
+        shorten(previous)
     )]
     NotSorted {
         line: u64,
@@ -937,28 +952,19 @@ impl<'a> SchemaReader<'a> {
     ) -> Result<Attrs, ManifestError> {
         let (line, column) = self.at(offset);
         let mut values: Vec<(&'static str, String)> = Vec::with_capacity(allowed.len());
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         // Unknown attributes are reported after `format`, so a newer format's new
         // attributes produce the clearer "newer format" message instead.
         let mut unknown: Option<String> = None;
-        for a in e.attributes() {
-            let a = a.map_err(|err| match err {
-                quick_xml::events::attributes::AttrError::Duplicated(..) => {
-                    ManifestError::DuplicateAttribute {
-                        line,
-                        column,
-                        element: element.into(),
-                        attribute: String::new(),
-                    }
-                }
-                err => ManifestError::Syntax {
-                    line,
-                    column,
-                    message: format!("in <{element}>: {err}"),
-                },
+        // quick-xml's own repeat check reports only positions; ours names the attribute.
+        for a in e.attributes().with_checks(false) {
+            let a = a.map_err(|err| ManifestError::Syntax {
+                line,
+                column,
+                message: format!("in <{element}>: {err}"),
             })?;
             let key = a.key.as_ref();
-            if seen.iter().any(|s| s == key) {
+            if !seen.insert(key.to_string()) {
                 return Err(ManifestError::DuplicateAttribute {
                     line,
                     column,
@@ -966,7 +972,6 @@ impl<'a> SchemaReader<'a> {
                     attribute: key.into(),
                 });
             }
-            seen.push(key.to_string());
             let value = a
                 .normalized_value_with(XmlVersion::Implicit1_0, 1, resolve_xml_entity)
                 .map_err(|err| match err {

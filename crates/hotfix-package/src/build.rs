@@ -26,14 +26,12 @@ mod tests;
 thread_local! {
     /// Tests set this to make the head reservation wrong, to exercise the fallback.
     static MISRESERVE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    /// Tests set this to write every ZIP64 form without 4 GiB of data.
-    static FORCE_ZIP64: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// ZIP64 forms only where needed; tests may force them everywhere.
+/// ZIP64 forms only where needed; unit tests may force them everywhere
+/// (`format::FORCE_ZIP64`, which makes the reader expect them too).
 pub(crate) fn zip64_policy() -> Zip64 {
-    #[cfg(test)]
-    if FORCE_ZIP64.get() {
+    if format::zip64_forced() {
         return Zip64::ALWAYS;
     }
     Zip64::WHEN_NEEDED
@@ -807,7 +805,7 @@ impl Head {
 /// The untrusted comment of every signature this tool makes. Deterministic (no time):
 /// builds must be reproducible.
 pub(crate) fn untrusted_comment(id: &str, version: u64) -> String {
-    format!("hotfix package {id} version {version}")
+    format::untrusted_comment_for(id, version)
 }
 
 /// Signs the manifest's XML with the package's trusted comment: (key id, `.minisig` text).

@@ -41,6 +41,46 @@ pub const VERSION_NEEDED: u16 = 20;
 /// and of the ZIP64 end record (4.5). Both headers of one entry carry the same value.
 pub const VERSION_NEEDED_ZIP64: u16 = 45;
 
+/// A 32-bit size or offset field holds this when the real value is in a ZIP64 field.
+pub const ZIP64_SENTINEL_32: u32 = 0xFFFF_FFFF;
+/// A 16-bit entry count holds this when the real count is in the ZIP64 end record.
+pub const ZIP64_SENTINEL_16: u16 = 0xFFFF;
+
+#[cfg(test)]
+thread_local! {
+    /// Unit tests set this to write and read every ZIP64 form without 4 GiB of data:
+    /// the writer then uses ZIP64 for every value, and the reader requires it.
+    pub(crate) static FORCE_ZIP64: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether ZIP64 forms are forced (unit tests only; always false in a real build).
+pub(crate) fn zip64_forced() -> bool {
+    #[cfg(test)]
+    if FORCE_ZIP64.get() {
+        return true;
+    }
+    false
+}
+
+/// Whether a size or offset needs its ZIP64 form: it does not fit below the sentinel.
+/// The writer uses ZIP64 for exactly these values, and the reader refuses it elsewhere.
+pub fn needs_zip64(value: u64) -> bool {
+    zip64_forced() || value >= u64::from(ZIP64_SENTINEL_32)
+}
+
+/// Whether an entry count needs the ZIP64 end record.
+pub fn count_needs_zip64(count: u64) -> bool {
+    zip64_forced() || count >= u64::from(ZIP64_SENTINEL_16)
+}
+
+/// The untrusted comment line of every signature in a package (without the
+/// `untrusted comment: ` prefix). It is derived from the id and version that the
+/// signature's trusted comment binds, so every byte of a signature file is fixed by what
+/// the key signed, and the strict reader refuses any other comment.
+pub fn untrusted_comment_for(id: &str, version: u64) -> String {
+    format!("hotfix package {id} version {version}")
+}
+
 /// Unix regular file, rw-r--r--, in the high 16 bits of the external attributes.
 pub const EXTERNAL_ATTRS: u32 = 0o100644 << 16;
 

@@ -1,11 +1,12 @@
 //! Strict, streaming reader of package archives (format v1, see `format.rs`).
 //!
 //! It reads from any `Read + Seek` with bounded memory: the end record must be the last
-//! 22 bytes of the file (ZIP64 records right before it when present), the central
-//! directory is bounded in size and entry count, and entries are then walked in archive
-//! order, each local header checked against its central record and each entry's data
-//! handed out as a stream that never yields more than the declared size and checks the
-//! CRC-32 at its end.
+//! 22 bytes of the file (ZIP64 records right before it, only when a value needs them),
+//! the central directory is bounded in size and entry count and read one record at a
+//! time (never held whole), and entries are walked in archive order, each central record
+//! held to the one encoding format v1 allows, each local header checked against it and
+//! each entry's data handed out as a stream that never yields more than the declared size
+//! and checks the CRC-32 at its end.
 //!
 //! It never interprets names beyond decoding them (names are judged by
 //! `hotfix_manifest::names`), never trusts a size it has not bounded, and never seeks
@@ -15,8 +16,9 @@
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Take};
 
 use crate::format::{
-    CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, METHOD_DEFLATE, METHOD_STORED,
-    VERSION_MADE_BY, VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG,
+    self, CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, METHOD_DEFLATE,
+    METHOD_STORED, VERSION_MADE_BY, VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_SIG,
+    ZIP64_LOCATOR_SIG, ZIP64_SENTINEL_16, ZIP64_SENTINEL_32,
 };
 use crate::rules::Rule;
 
@@ -169,15 +171,140 @@ pub fn section(name: &str) -> Section {
 }
 
 /// A package archive opened for one strict walk over its entries.
+///
+/// The central directory is not read up front: each record is parsed just before its
+/// entry, through a window of at most [`CENTRAL_WINDOW_BYTES`], so what the reader holds
+/// does not grow with the archive. A 64 MiB central directory costs what a small one
+/// does until its records are reached, and verify reaches the payload records only
+/// after the manifest's signatures have been checked.
 #[derive(Debug)]
 pub struct PackageReader<R: Read + Seek> {
     src: BufReader<R>,
     file_len: u64,
     cd_offset: u64,
-    entries: Vec<EntryRecord>,
-    next: usize,
+    cd: CentralCursor,
+    /// The next record, parsed but not handed out yet.
+    peeked: Option<EntryRecord>,
+    /// The record of the entry handed out last (an [`Entry`] borrows it).
+    current: Option<EntryRecord>,
+    /// Records handed out so far.
+    handed_out: u64,
     cursor: u64,
     stopped: bool,
+    /// Entry 0's DOS time: every entry carries the same one (FORMAT.md 2.2).
+    first_modified: Option<u32>,
+}
+
+/// At most this many bytes of central directory are held at a time. A record is at most
+/// 46 + 3 × 65,535 bytes, so one always fits.
+pub const CENTRAL_WINDOW_BYTES: usize = 256 * 1024;
+
+/// The central directory as a stream of records: where the next one is, and a window of
+/// raw directory bytes holding it.
+#[derive(Debug)]
+struct CentralCursor {
+    next_at: u64,
+    end: u64,
+    left: u64,
+    index: u64,
+    window: Vec<u8>,
+    window_at: u64,
+    /// Largest window held so far (tests assert on it).
+    most_held: usize,
+}
+
+impl CentralCursor {
+    /// Makes `len` bytes at `at` available in the window; false when the directory ends
+    /// first.
+    fn ensure<R: Read + Seek>(
+        &mut self,
+        src: &mut BufReader<R>,
+        at: u64,
+        len: usize,
+    ) -> Result<bool, ReadError> {
+        let end = at.saturating_add(len as u64);
+        if at >= self.window_at && end <= self.window_at + self.window.len() as u64 {
+            return Ok(true);
+        }
+        if end > self.end {
+            return Ok(false);
+        }
+        let want = usize::try_from(self.end - at)
+            .unwrap_or(usize::MAX)
+            .min(CENTRAL_WINDOW_BYTES)
+            .max(len);
+        self.window.clear();
+        self.window.resize(want, 0);
+        read_at(src, at, &mut self.window, "the central directory")?;
+        self.window_at = at;
+        self.most_held = self.most_held.max(self.window.len());
+        Ok(true)
+    }
+
+    fn slice(&self, at: u64, len: usize) -> &[u8] {
+        // Only called for a range `ensure` just made available.
+        let from = usize::try_from(at - self.window_at).unwrap_or(0);
+        &self.window[from..from + len]
+    }
+
+    /// The next record, `None` after the last one (when the directory must end there).
+    fn next<R: Read + Seek>(
+        &mut self,
+        src: &mut BufReader<R>,
+    ) -> Result<Option<EntryRecord>, ReadError> {
+        if self.left == 0 {
+            if self.next_at != self.end {
+                return Err(ReadError::fatal(
+                    Rule::CentralDirectoryInvalid,
+                    None,
+                    format!(
+                        "{} bytes after the last central record",
+                        self.end - self.next_at
+                    ),
+                ));
+            }
+            return Ok(None);
+        }
+        let i = self.index;
+        let short = || {
+            ReadError::fatal(
+                Rule::CentralDirectoryInvalid,
+                None,
+                format!("central directory ends inside record {i}"),
+            )
+        };
+        let at = self.next_at;
+        if !self.ensure(src, at, CENTRAL_HEADER_LEN)? {
+            return Err(short());
+        }
+        let h = self.slice(at, CENTRAL_HEADER_LEN);
+        if u32_at(h, 0) != CENTRAL_HEADER_SIG {
+            return Err(ReadError::fatal(
+                Rule::CentralDirectoryInvalid,
+                None,
+                format!("record {i} has no central header signature"),
+            ));
+        }
+        let name_len = usize::from(u16_at(h, 28));
+        let extra_len = usize::from(u16_at(h, 30));
+        let comment_len = usize::from(u16_at(h, 32));
+        let len = CENTRAL_HEADER_LEN + name_len + extra_len + comment_len;
+        if !self.ensure(src, at, len)? {
+            return Err(short());
+        }
+        let raw = self.slice(at, len);
+        let record = parse_central_record(
+            &raw[..CENTRAL_HEADER_LEN],
+            &raw[CENTRAL_HEADER_LEN..],
+            name_len,
+            extra_len,
+            comment_len,
+        );
+        self.next_at += len as u64;
+        self.left -= 1;
+        self.index += 1;
+        Ok(Some(record))
+    }
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -194,77 +321,93 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(x)
 }
 
-/// Values a ZIP64 extra field may replace.
-struct Zip64Needs {
-    uncompressed: bool,
-    compressed: bool,
-    offset: bool,
-    disk: bool,
-}
-
-/// ZIP64 values found in an extra field: uncompressed size, compressed size, offset.
-type Zip64Values = (Option<u64>, Option<u64>, Option<u64>);
-
-/// Result of walking an extra field: the ZIP64 values (in their fixed order) or a problem.
-fn parse_extra(extra: &[u8], needs: &Zip64Needs) -> Result<Zip64Values, (Rule, String)> {
-    let mut at = 0usize;
-    let mut out = (None, None, None);
-    let mut seen_zip64 = false;
-    while at < extra.len() {
-        if extra.len() - at < 4 {
-            return Err((Rule::ExtraField, "malformed extra field".into()));
+/// The ZIP64 values of an extra field that must hold exactly the `wanted` ones
+/// (uncompressed size, compressed size, offset, in APPNOTE order), and nothing else:
+/// no extra field at all when none is wanted.
+fn zip64_extra(extra: &[u8], wanted: [bool; 3]) -> Result<[Option<u64>; 3], (Rule, String)> {
+    let n = wanted.iter().filter(|w| **w).count();
+    if extra.is_empty() {
+        if n == 0 {
+            return Ok([None; 3]);
         }
-        let id = u16_at(extra, at);
-        let size = usize::from(u16_at(extra, at + 2));
-        let body_start = at + 4;
-        let Some(body) = extra.get(body_start..body_start + size) else {
-            return Err((Rule::ExtraField, "extra field runs past its header".into()));
-        };
-        if id != ZIP64_EXTRA_ID {
-            return Err((
-                Rule::ExtraField,
-                format!("extra field 0x{id:04x} (only ZIP64 is allowed)"),
-            ));
-        }
-        if seen_zip64 {
-            return Err((Rule::ExtraField, "two ZIP64 extra fields".into()));
-        }
-        seen_zip64 = true;
-        let mut p = 0usize;
-        let mut take = |wanted: bool| -> Result<Option<u64>, (Rule, String)> {
-            if !wanted {
-                return Ok(None);
-            }
-            let v = body
-                .get(p..p + 8)
-                .map(|s| u64_at(s, 0))
-                .ok_or((Rule::Zip64Invalid, "ZIP64 extra field too short".to_owned()))?;
-            p += 8;
-            Ok(Some(v))
-        };
-        out.0 = take(needs.uncompressed)?;
-        out.1 = take(needs.compressed)?;
-        out.2 = take(needs.offset)?;
-        if needs.disk && body.len() < p + 4 {
-            return Err((Rule::Zip64Invalid, "ZIP64 extra field too short".into()));
-        }
-        at = body_start + size;
-    }
-    let missing = (needs.uncompressed && out.0.is_none())
-        || (needs.compressed && out.1.is_none())
-        || (needs.offset && out.2.is_none());
-    if missing {
         return Err((
             Rule::Zip64Invalid,
             "a size or offset is 0xFFFFFFFF but no ZIP64 extra field gives it".into(),
         ));
     }
+    if extra.len() < 4 {
+        return Err((Rule::ExtraField, "malformed extra field".into()));
+    }
+    let id = u16_at(extra, 0);
+    let size = usize::from(u16_at(extra, 2));
+    if id != ZIP64_EXTRA_ID {
+        return Err((
+            Rule::ExtraField,
+            format!("extra field 0x{id:04x} (only ZIP64 is allowed)"),
+        ));
+    }
+    if 4 + size > extra.len() {
+        return Err((Rule::ExtraField, "extra field runs past its header".into()));
+    }
+    if 4 + size < extra.len() {
+        let rest = &extra[4 + size..];
+        let msg = match rest.get(..2).map(|b| u16_at(b, 0)) {
+            Some(ZIP64_EXTRA_ID) => "two ZIP64 extra fields".to_owned(),
+            Some(other) => format!("extra field 0x{other:04x} (only ZIP64 is allowed)"),
+            None => "malformed extra field".to_owned(),
+        };
+        return Err((Rule::ExtraField, msg));
+    }
+    if n == 0 {
+        return Err((
+            Rule::Zip64Unneeded,
+            "ZIP64 extra field, but every size and offset fits in 32 bits".into(),
+        ));
+    }
+    if size < 8 * n {
+        return Err((Rule::Zip64Invalid, "ZIP64 extra field too short".into()));
+    }
+    if size > 8 * n {
+        return Err((
+            Rule::Zip64Unneeded,
+            format!(
+                "ZIP64 extra field of {size} bytes where {} are needed",
+                8 * n
+            ),
+        ));
+    }
+    let mut out = [None; 3];
+    let mut p = 4;
+    for (slot, want) in out.iter_mut().zip(wanted) {
+        if want {
+            *slot = Some(u64_at(extra, p));
+            p += 8;
+        }
+    }
     Ok(out)
 }
 
+/// Checks that a 32-bit field holds the ZIP64 sentinel exactly when its value needs
+/// ZIP64 (FORMAT.md 2.2: ZIP64 "only where a size or offset does not fit in 32 bits").
+fn sentinel_agrees(field: &str, sentinel: bool, value: u64) -> Result<(), (Rule, String)> {
+    match (sentinel, format::needs_zip64(value)) {
+        (true, false) => Err((
+            Rule::Zip64Unneeded,
+            format!(
+                "{field} {value} is given in ZIP64 form (0xFFFFFFFF) though it fits in 32 bits"
+            ),
+        )),
+        (false, true) => Err((
+            Rule::Zip64Invalid,
+            format!("{field} {value} needs the ZIP64 form"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl<R: Read + Seek> PackageReader<R> {
-    /// Locates the end record, checks the archive's outer shape and reads the central
-    /// directory. Entries are not touched yet.
+    /// Locates the end record, checks the archive's outer shape and the central
+    /// directory's bounds. Neither records nor entries are read yet.
     pub fn open(src: R) -> Result<PackageReader<R>, ReadError> {
         let mut src = BufReader::with_capacity(READ_BUFFER, src);
         let file_len = src.seek(SeekFrom::End(0)).map_err(ReadError::Io)?;
@@ -287,6 +430,7 @@ impl<R: Read + Seek> PackageReader<R> {
         let mut cd_size = u64::from(u32_at(&eocd, 12));
         let mut cd_offset = u64::from(u32_at(&eocd, 16));
         let mut cd_end = file_len - EOCD_LEN;
+        let mut zip64 = false;
 
         // ZIP64: a locator right before the end record, and the ZIP64 end record right
         // before the locator (no extensible data, so no bytes are unaccounted for).
@@ -295,6 +439,7 @@ impl<R: Read + Seek> PackageReader<R> {
             let loc_at = file_len - EOCD_LEN - ZIP64_LOCATOR_LEN;
             read_at(&mut src, loc_at, &mut loc, "the ZIP64 locator")?;
             if u32_at(&loc, 0) == ZIP64_LOCATOR_SIG {
+                zip64 = true;
                 let z_at = u64_at(&loc, 8);
                 let total_disks = u32_at(&loc, 16);
                 if u32_at(&loc, 4) != 0 || total_disks > 1 {
@@ -302,6 +447,13 @@ impl<R: Read + Seek> PackageReader<R> {
                         Rule::MultiDisk,
                         None,
                         "the ZIP64 locator names another disk",
+                    ));
+                }
+                if total_disks != 1 {
+                    return Err(ReadError::fatal(
+                        Rule::Zip64Invalid,
+                        None,
+                        format!("the ZIP64 locator counts {total_disks} disks (v1 writes 1)"),
                     ));
                 }
                 if loc_at < ZIP64_EOCD_LEN || z_at != loc_at - ZIP64_EOCD_LEN {
@@ -320,17 +472,43 @@ impl<R: Read + Seek> PackageReader<R> {
                         "malformed ZIP64 end record",
                     ));
                 }
+                let (z_made_by, z_needed) = (u16_at(&z, 12), u16_at(&z, 14));
+                if z_made_by != VERSION_MADE_BY || z_needed != VERSION_NEEDED_ZIP64 {
+                    return Err(ReadError::fatal(
+                        Rule::Zip64Invalid,
+                        None,
+                        format!(
+                            "ZIP64 end record with version made by 0x{z_made_by:04x} and version needed {z_needed} (v1 writes 0x{VERSION_MADE_BY:04x} and {VERSION_NEEDED_ZIP64})"
+                        ),
+                    ));
+                }
                 let z_disk = u32_at(&z, 16);
                 let z_cd_disk = u32_at(&z, 20);
                 let z_entries_disk = u64_at(&z, 24);
                 let z_entries_total = u64_at(&z, 32);
                 let z_cd_size = u64_at(&z, 40);
                 let z_cd_offset = u64_at(&z, 48);
-                let agrees = |small: u64, max: u64, big: u64| small == max || small == big;
-                if !(agrees(entries_disk, 0xFFFF, z_entries_disk)
-                    && agrees(entries_total, 0xFFFF, z_entries_total)
-                    && agrees(cd_size, 0xFFFF_FFFF, z_cd_size)
-                    && agrees(cd_offset, 0xFFFF_FFFF, z_cd_offset))
+                let count_big = format::count_needs_zip64(z_entries_total);
+                let size_big = format::needs_zip64(z_cd_size);
+                let offset_big = format::needs_zip64(z_cd_offset);
+                if !(count_big || size_big || offset_big) {
+                    return Err(ReadError::fatal(
+                        Rule::Zip64EndUnneeded,
+                        None,
+                        "ZIP64 end record, but the end record holds every count, size and offset",
+                    ));
+                }
+                // The classic record holds the sentinel exactly where the value needs
+                // the ZIP64 record, and the value itself everywhere else.
+                let classic = |big: bool, sentinel: u64, value: u64| {
+                    if big { sentinel } else { value }
+                };
+                let sentinel16 = u64::from(ZIP64_SENTINEL_16);
+                let sentinel32 = u64::from(ZIP64_SENTINEL_32);
+                if entries_disk != classic(count_big, sentinel16, z_entries_disk)
+                    || entries_total != classic(count_big, sentinel16, z_entries_total)
+                    || cd_size != classic(size_big, sentinel32, z_cd_size)
+                    || cd_offset != classic(offset_big, sentinel32, z_cd_offset)
                 {
                     return Err(ReadError::fatal(
                         Rule::Zip64Invalid,
@@ -346,6 +524,17 @@ impl<R: Read + Seek> PackageReader<R> {
                 cd_offset = z_cd_offset;
                 cd_end = z_at;
             }
+        }
+        if !zip64
+            && (format::count_needs_zip64(entries_total)
+                || format::needs_zip64(cd_size)
+                || format::needs_zip64(cd_offset))
+        {
+            return Err(ReadError::fatal(
+                Rule::Zip64Invalid,
+                None,
+                "the end record holds a ZIP64 sentinel but there is no ZIP64 end record",
+            ));
         }
         if disk != 0 || cd_disk != 0 || entries_disk != entries_total {
             return Err(ReadError::fatal(
@@ -395,21 +584,75 @@ impl<R: Read + Seek> PackageReader<R> {
                 format!("{entries_total} entries cannot fit in {cd_size} bytes"),
             ));
         }
-        let entries = read_central_directory(&mut src, cd_offset, cd_size, entries_total)?;
         Ok(PackageReader {
             src,
             file_len,
             cd_offset,
-            entries,
-            next: 0,
+            cd: CentralCursor {
+                next_at: cd_offset,
+                end: cd_end,
+                left: entries_total,
+                index: 0,
+                window: Vec::new(),
+                window_at: cd_offset,
+                most_held: 0,
+            },
+            peeked: None,
+            current: None,
+            handed_out: 0,
             cursor: 0,
             stopped: false,
+            first_modified: None,
         })
     }
 
-    /// The central directory records, in archive order.
-    pub fn records(&self) -> &[EntryRecord] {
-        &self.entries
+    /// Every central directory record, read without touching the entries, for tools and
+    /// tests. Memory grows with the entry count (up to the 64 MiB directory cap), which
+    /// is why verification never calls it.
+    pub fn read_records(src: R) -> Result<Vec<EntryRecord>, ReadError> {
+        let mut rd = PackageReader::open(src)?;
+        let mut out = Vec::new();
+        while rd.peek()?.is_some() {
+            out.extend(rd.peeked.take());
+        }
+        Ok(out)
+    }
+
+    /// The next entry's central directory record, without reading the entry; `None`
+    /// after the last one. An error here is fatal: the walk ends.
+    pub fn peek(&mut self) -> Result<Option<&EntryRecord>, ReadError> {
+        if self.peeked.is_none() && !self.stopped {
+            match self.cd.next(&mut self.src) {
+                Ok(Some(mut record)) => {
+                    match self.first_modified {
+                        None => self.first_modified = Some(record.modified),
+                        Some(first) if first != record.modified && record.problem.is_none() => {
+                            record.problem = Some((
+                                Rule::EntryTime,
+                                format!(
+                                    "modification time 0x{:08x} differs from the first entry's 0x{first:08x} (every entry carries the manifest's created time)",
+                                    record.modified
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                    self.peeked = Some(record);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.stopped = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.peeked.as_ref())
+    }
+
+    /// The most central directory bytes held at once so far (at most
+    /// [`CENTRAL_WINDOW_BYTES`]).
+    pub fn central_directory_bytes_held(&self) -> usize {
+        self.cd.most_held
     }
 
     /// Size of the package file.
@@ -423,7 +666,10 @@ impl<R: Read + Seek> PackageReader<R> {
         if self.stopped {
             return None;
         }
-        if self.next >= self.entries.len() {
+        if let Err(e) = self.peek() {
+            return Some(Err(e));
+        }
+        let Some(record) = self.peeked.take() else {
             self.stopped = true;
             if self.cursor != self.cd_offset {
                 return Some(Err(ReadError::fatal(
@@ -436,18 +682,14 @@ impl<R: Read + Seek> PackageReader<R> {
                 )));
             }
             return None;
-        }
-        let index = self.next;
-        self.next += 1;
-        match self.locate(index) {
+        };
+        let index = self.handed_out;
+        self.handed_out += 1;
+        match self.locate(index, &record) {
             Ok(mismatch) => {
-                let rec = &self.entries[index];
-                if let Some(msg) = mismatch {
-                    return Some(Err(ReadError::entry(
-                        Rule::LocalHeaderMismatch,
-                        &rec.name,
-                        msg,
-                    )));
+                let rec = self.current.insert(record);
+                if let Some((rule, msg)) = mismatch {
+                    return Some(Err(ReadError::entry(rule, &rec.name, msg)));
                 }
                 if let Some((rule, msg)) = &rec.problem {
                     return Some(Err(ReadError::entry(*rule, &rec.name, msg.clone())));
@@ -464,10 +706,13 @@ impl<R: Read + Seek> PackageReader<R> {
     }
 
     /// Reads and checks entry `index`'s local header at the cursor; advances the cursor
-    /// past its data, leaving the file positioned at the data. Returns any disagreement
-    /// with the central record.
-    fn locate(&mut self, index: usize) -> Result<Option<String>, ReadError> {
-        let rec = &self.entries[index];
+    /// past its data, leaving the file positioned at the data. Returns the first
+    /// problem of the local header on its own (ZIP64 form) or against the central record.
+    fn locate(
+        &mut self,
+        index: u64,
+        rec: &EntryRecord,
+    ) -> Result<Option<(Rule, String)>, ReadError> {
         let name = rec.name.as_str();
         if rec.local_header_offset != self.cursor {
             let (rule, msg) = if index == 0 {
@@ -539,28 +784,27 @@ impl<R: Read + Seek> PackageReader<R> {
             })?;
         self.cursor = next;
 
-        let either_max = csize32 == 0xFFFF_FFFF || usize32 == 0xFFFF_FFFF;
-        let needs = Zip64Needs {
-            uncompressed: either_max,
-            compressed: either_max,
-            offset: false,
-            disk: false,
-        };
-        let (lusize, lcsize) = match parse_extra(lextra, &needs) {
-            Ok((u, c, _)) => (
-                u.unwrap_or(u64::from(usize32)),
-                c.unwrap_or(u64::from(csize32)),
-            ),
-            Err((rule, msg)) => {
-                return Err(ReadError::entry(rule, name, format!("local header: {msg}")));
-            }
+        // The local header carries both sizes in ZIP64 form exactly when either needs it
+        // (APPNOTE 4.5.3), and nothing else in its extra field.
+        let want =
+            format::needs_zip64(rec.uncompressed_size) || format::needs_zip64(rec.compressed_size);
+        let local_problem = zip64_extra(lextra, [want, want, false]).and_then(|z| {
+            let lusize = z[0].unwrap_or(u64::from(usize32));
+            let lcsize = z[1].unwrap_or(u64::from(csize32));
+            sentinel_agrees("size", usize32 == ZIP64_SENTINEL_32, lusize)?;
+            sentinel_agrees("compressed size", csize32 == ZIP64_SENTINEL_32, lcsize)?;
+            Ok((lusize, lcsize))
+        });
+        let (lusize, lcsize) = match local_problem {
+            Ok(sizes) => sizes,
+            Err((rule, msg)) => return Ok(Some((rule, format!("local header: {msg}")))),
         };
         let mut diffs = Vec::new();
         if lname != &*rec.name_raw {
             diffs.push(format!(
                 "name {:?} vs {:?}",
-                String::from_utf8_lossy(lname),
-                rec.name
+                hotfix_manifest::names::shorten(&String::from_utf8_lossy(lname)),
+                hotfix_manifest::names::shorten(&rec.name)
             ));
         }
         if method != rec.method {
@@ -596,9 +840,12 @@ impl<R: Read + Seek> PackageReader<R> {
             diffs.push(format!("size {lusize} vs {}", rec.uncompressed_size));
         }
         let mismatch = (!diffs.is_empty()).then(|| {
-            format!(
-                "local header disagrees with the central directory: {} (local vs central)",
-                diffs.join(", ")
+            (
+                Rule::LocalHeaderMismatch,
+                format!(
+                    "local header disagrees with the central directory: {} (local vs central)",
+                    diffs.join(", ")
+                ),
             )
         });
         Ok(mismatch)
@@ -655,62 +902,6 @@ fn diagnose_missing_end<R: Read + Seek>(src: &mut BufReader<R>, file_len: u64) -
     } else {
         ReadError::fatal(Rule::NoEndRecord, None, "no end record: not a zip archive")
     }
-}
-
-fn read_central_directory<R: Read + Seek>(
-    src: &mut BufReader<R>,
-    cd_offset: u64,
-    cd_size: u64,
-    count: u64,
-) -> Result<Vec<EntryRecord>, ReadError> {
-    src.seek(SeekFrom::Start(cd_offset))
-        .map_err(ReadError::Io)?;
-    let mut cd = src.take(cd_size);
-    let cap = usize::try_from(count).unwrap_or(usize::MAX).min(4096);
-    let mut entries = Vec::with_capacity(cap);
-    let mut h = [0u8; CENTRAL_HEADER_LEN];
-    let mut var = Vec::new();
-    for i in 0..count {
-        let short = |e: io::Error| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                ReadError::fatal(
-                    Rule::CentralDirectoryInvalid,
-                    None,
-                    format!("central directory ends inside record {i}"),
-                )
-            } else {
-                ReadError::Io(e)
-            }
-        };
-        cd.read_exact(&mut h).map_err(short)?;
-        if u32_at(&h, 0) != CENTRAL_HEADER_SIG {
-            return Err(ReadError::fatal(
-                Rule::CentralDirectoryInvalid,
-                None,
-                format!("record {i} has no central header signature"),
-            ));
-        }
-        let name_len = usize::from(u16_at(&h, 28));
-        let extra_len = usize::from(u16_at(&h, 30));
-        let comment_len = usize::from(u16_at(&h, 32));
-        var.resize(name_len + extra_len + comment_len, 0);
-        cd.read_exact(&mut var).map_err(short)?;
-        entries.push(parse_central_record(
-            &h,
-            &var,
-            name_len,
-            extra_len,
-            comment_len,
-        ));
-    }
-    if cd.limit() != 0 {
-        return Err(ReadError::fatal(
-            Rule::CentralDirectoryInvalid,
-            None,
-            format!("{} bytes after the last central record", cd.limit()),
-        ));
-    }
-    Ok(entries)
 }
 
 fn parse_central_record(
@@ -798,7 +989,7 @@ fn parse_central_record(
         ));
     }
     // The v1 writer sets these header fields to one value each; any other value means
-    // the archive was not written by it, so no byte of a package can change unnoticed.
+    // the archive was not written by it (see FORMAT.md 2.4 for what the bytes depend on).
     let internal_attrs = u16_at(h, 36);
     if problems.is_empty() {
         if version_made_by != VERSION_MADE_BY {
@@ -822,28 +1013,41 @@ fn parse_central_record(
                 Rule::Attributes,
                 format!("internal attributes 0x{internal_attrs:04x} (v1 writes 0)"),
             ));
-        } else if version_needed != VERSION_NEEDED && version_needed != VERSION_NEEDED_ZIP64 {
-            problems.push((
-                Rule::Attributes,
-                format!(
-                    "version needed to extract {version_needed} (v1 writes {VERSION_NEEDED}, or {VERSION_NEEDED_ZIP64} with ZIP64)"
-                ),
-            ));
         }
     }
-    let needs = Zip64Needs {
-        uncompressed: usize32 == 0xFFFF_FFFF,
-        compressed: csize32 == 0xFFFF_FFFF,
-        offset: offset32 == 0xFFFF_FFFF,
-        disk: disk_start == 0xFFFF,
-    };
+    let sentinels = [
+        usize32 == ZIP64_SENTINEL_32,
+        csize32 == ZIP64_SENTINEL_32,
+        offset32 == ZIP64_SENTINEL_32,
+    ];
     let (mut usize64, mut csize64, mut off64) =
         (u64::from(usize32), u64::from(csize32), u64::from(offset32));
-    match parse_extra(extra, &needs) {
-        Ok((u, c, o)) => {
-            usize64 = u.unwrap_or(usize64);
-            csize64 = c.unwrap_or(csize64);
-            off64 = o.unwrap_or(off64);
+    let zip64 = zip64_extra(extra, sentinels).and_then(|[u, c, o]| {
+        usize64 = u.unwrap_or(usize64);
+        csize64 = c.unwrap_or(csize64);
+        off64 = o.unwrap_or(off64);
+        sentinel_agrees("size", sentinels[0], usize64)?;
+        sentinel_agrees("compressed size", sentinels[1], csize64)?;
+        sentinel_agrees("local header offset", sentinels[2], off64)
+    });
+    match zip64 {
+        Ok(()) => {
+            // 4.5 exactly when the entry has a ZIP64 field, 2.0 otherwise; the local
+            // header must repeat it (checked there).
+            let expected = if extra.is_empty() {
+                VERSION_NEEDED
+            } else {
+                VERSION_NEEDED_ZIP64
+            };
+            if version_needed != expected && problems.is_empty() {
+                problems.push((
+                    Rule::VersionNeeded,
+                    format!(
+                        "version needed to extract {version_needed}, but this entry needs {expected} ({})",
+                        if extra.is_empty() { "no ZIP64 field" } else { "a ZIP64 field" }
+                    ),
+                ));
+            }
         }
         Err(p) => problems.push(p),
     }
@@ -1152,6 +1356,46 @@ mod tests {
         assert_eq!(section("hotfix.xml"), Section::Manifest);
         assert_eq!(section("signatures/ABCD.minisig"), Section::Signature);
         assert_eq!(section("server/P/x"), Section::Payload);
+    }
+
+    /// However large the central directory, the walk holds one window of it.
+    #[test]
+    fn the_walk_holds_at_most_one_window_of_the_central_directory() {
+        use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header};
+        let names: Vec<String> = (0..3000)
+            .map(|i| format!("docs/{i:05}-{}", "n".repeat(1000)))
+            .collect();
+        let mut out = Vec::new();
+        let mut cd = CentralDirectory::new(Zip64::WHEN_NEEDED);
+        for name in &names {
+            let h = EntryHeader {
+                name,
+                method: METHOD_STORED,
+                crc32: crc32fast::hash(b"x"),
+                compressed_size: 1,
+                size: 1,
+                modified: DosDateTime::MIN,
+            };
+            let offset = out.len() as u64;
+            out.extend_from_slice(&local_header(&h, offset, Zip64::WHEN_NEEDED));
+            out.push(b'x');
+            cd.push(&h, offset);
+        }
+        let cd_offset = out.len() as u64;
+        out.extend_from_slice(&cd.finish(cd_offset));
+        let cd_bytes = out.len() as u64 - cd_offset;
+        assert!(cd_bytes > 10 * CENTRAL_WINDOW_BYTES as u64);
+
+        let mut rd = PackageReader::open(io::Cursor::new(&out)).expect("open");
+        let mut read = 0;
+        while let Some(entry) = rd.next_entry() {
+            let mut entry = entry.expect("entry");
+            assert_eq!(entry.read_to_vec(1).expect("data"), b"x");
+            read += 1;
+        }
+        assert_eq!(read, names.len());
+        assert!(rd.central_directory_bytes_held() <= CENTRAL_WINDOW_BYTES);
+        assert!(rd.central_directory_bytes_held() > 0);
     }
 
     #[test]

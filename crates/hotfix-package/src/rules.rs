@@ -133,6 +133,18 @@ pub enum Rule {
     AlreadyInstalled,
     /// `Install/hotfixes/<ID>` is a symbolic link; it is never followed or replaced.
     InstalledSymlink,
+
+    // Canonical form: one encoding per package, so no byte changes unnoticed.
+    /// A ZIP64 extra field, or a 0xFFFFFFFF size or offset, where the value fits 32 bits.
+    Zip64Unneeded,
+    /// A ZIP64 end record where the classic end record holds every value.
+    Zip64EndUnneeded,
+    /// "Version needed to extract" other than 20, or 45 for an entry with ZIP64 fields.
+    VersionNeeded,
+    /// An entry's DOS time is not the manifest's `created` time.
+    EntryTime,
+    /// A signature file that is not byte for byte what `hotfix` writes.
+    SignatureNotCanonical,
 }
 
 impl Rule {
@@ -194,6 +206,11 @@ impl Rule {
             Rule::RequiresMissing => "install-requires-missing",
             Rule::AlreadyInstalled => "install-already-installed",
             Rule::InstalledSymlink => "install-symlink",
+            Rule::Zip64Unneeded => "entry-zip64-unneeded",
+            Rule::Zip64EndUnneeded => "archive-zip64-unneeded",
+            Rule::VersionNeeded => "entry-version-needed",
+            Rule::EntryTime => "entry-time",
+            Rule::SignatureNotCanonical => "signature-not-canonical",
         }
     }
 }

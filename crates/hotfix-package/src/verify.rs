@@ -113,7 +113,8 @@ impl VerifyReport {
             return;
         }
         self.failures.push(Failure {
-            entry: entry.map(str::to_owned),
+            // A hostile name can be 64 KiB long; reports show the start and the length.
+            entry: entry.map(|e| names::shorten(e).into_owned()),
             rule,
             message: message.into(),
         });
@@ -286,7 +287,40 @@ fn parse_trusted_comment(comment: &str) -> Option<(&str, u64)> {
     Some((id, version.parse().ok()?))
 }
 
-/// The rule and entry a manifest parse error stands for.
+/// A signature entry's text, which must be exactly what `hotfix` writes: minisign's
+/// four lines (`Signature::parse_exact`), with the untrusted comment derived from the
+/// id and version its trusted comment binds (`format::untrusted_comment_for`). So every
+/// byte of a trusted signer's signature file is fixed by what the key signed.
+fn parse_signature_entry(bytes: &[u8]) -> Result<Signature, (Rule, String)> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| (Rule::SignatureMalformed, format!("not UTF-8 text ({e})")))?;
+    let sig = Signature::parse(text).map_err(|e| (Rule::SignatureMalformed, e.to_string()))?;
+    Signature::parse_exact(text).map_err(|e| (Rule::SignatureNotCanonical, e.to_string()))?;
+    if let Some((id, version)) = parse_trusted_comment(sig.trusted_comment()) {
+        let expected = format::untrusted_comment_for(id, version);
+        if sig.untrusted_comment() != expected {
+            return Err((
+                Rule::SignatureNotCanonical,
+                format!(
+                    "untrusted comment {:?}, but a hotfix signature's is {expected:?}",
+                    names::shorten(sig.untrusted_comment())
+                ),
+            ));
+        }
+    }
+    Ok(sig)
+}
+
+/// The DOS time and date (time in the low half) that every entry of a package created
+/// at `created` carries, as the writer computes it; `None` if `created` does not parse
+/// (the manifest parser has refused it by then).
+fn dos_time_of(created: &str) -> Option<u32> {
+    let t = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    let dos = crate::zipwrite::DosDateTime::from_utc(t);
+    Some(u32::from(dos.time) | (u32::from(dos.date) << 16))
+}
+
 /// What one signature says about a manifest, under a trust set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SignatureCheck {
@@ -336,6 +370,7 @@ pub(crate) fn check_signature(
     }
 }
 
+/// The rule and entry a manifest parse error stands for.
 fn manifest_failure(err: &ManifestError) -> (Option<String>, &'static str) {
     match err {
         ManifestError::InvalidName { value, source, .. } => (Some(value.clone()), source.rule_id()),
@@ -365,63 +400,70 @@ fn run<R: Read + Seek>(
         }
     };
 
-    // 1. The manifest's raw bytes.
-    let manifest_bytes = {
-        let first_name = rd.records().first().map(|r| r.name.clone());
-        if first_name.as_deref() != Some(MANIFEST_ENTRY) {
-            let msg = match first_name {
-                Some(n) => format!("the first entry is {n:?}, not {MANIFEST_ENTRY}"),
-                None => "the archive has no entries".to_owned(),
-            };
-            report.fail_rule(None, Rule::ManifestMissing, msg);
+    // 1. The manifest's raw bytes. The reader holds one central directory record at a
+    // time, so nothing here grows with the archive before the signatures are checked.
+    let first_name = match rd.peek() {
+        Ok(first) => first.map(|r| r.name.clone()),
+        Err(e) => {
+            report.fail_read(e)?;
             return Ok(());
         }
-        match rd.next_entry() {
-            Some(Ok(mut e)) => {
-                if e.record().method != METHOD_STORED {
-                    report.fail_rule(
-                        Some(MANIFEST_ENTRY),
-                        Rule::NotStored,
-                        "the manifest must be stored uncompressed",
-                    );
-                }
-                match e.read_to_vec(MAX_MANIFEST_BYTES) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        report.fail_read(e)?;
-                        return Ok(());
-                    }
+    };
+    if first_name.as_deref() != Some(MANIFEST_ENTRY) {
+        let msg = match first_name {
+            Some(n) => format!(
+                "the first entry is {:?}, not {MANIFEST_ENTRY}",
+                names::shorten(&n)
+            ),
+            None => "the archive has no entries".to_owned(),
+        };
+        report.fail_rule(None, Rule::ManifestMissing, msg);
+        return Ok(());
+    }
+    let (manifest_bytes, manifest_modified) = match rd.next_entry() {
+        Some(Ok(mut e)) => {
+            if e.record().method != METHOD_STORED {
+                report.fail_rule(
+                    Some(MANIFEST_ENTRY),
+                    Rule::NotStored,
+                    "the manifest must be stored uncompressed",
+                );
+            }
+            let modified = e.record().modified;
+            match e.read_to_vec(MAX_MANIFEST_BYTES) {
+                Ok(b) => (b, modified),
+                Err(e) => {
+                    report.fail_read(e)?;
+                    return Ok(());
                 }
             }
-            Some(Err(e)) => {
-                report.fail_read(e)?;
-                return Ok(());
-            }
-            None => return Ok(()),
         }
+        Some(Err(e)) => {
+            report.fail_read(e)?;
+            return Ok(());
+        }
+        None => return Ok(()),
     };
     let manifest_sha: [u8; 32] = sha2::Sha256::digest(&manifest_bytes).into();
 
     // 2. Signatures over those bytes, before any XML is looked at.
-    let sig_count = rd
-        .records()
-        .iter()
-        .skip(1)
-        .take_while(|r| section(&r.name) == Section::Signature)
-        .count();
-    if sig_count == 0 {
-        report.fail_rule(
-            None,
-            Rule::NoSignatures,
-            "the package has no signatures/<KEYID>.minisig entry",
-        );
-    }
     let mut valid_keys: BTreeSet<KeyId> = BTreeSet::new();
     let mut signed_ids: Vec<(String, u64, String)> = Vec::new();
     let mut signatures: Vec<(String, Vec<u8>)> = Vec::new();
     let mut previous_sig_name: Option<String> = None;
     let mut previous_key: Option<KeyId> = None;
-    for i in 0..sig_count {
+    let mut sig_count = 0usize;
+    loop {
+        match rd.peek() {
+            Ok(Some(r)) if section(&r.name) == Section::Signature => {}
+            Ok(_) => break,
+            Err(e) => {
+                report.fail_read(e)?;
+                return Ok(());
+            }
+        }
+        let i = sig_count;
+        sig_count += 1;
         let mut entry = match rd.next_entry() {
             Some(Ok(e)) => e,
             Some(Err(e)) => {
@@ -468,13 +510,10 @@ fn run<R: Read + Seek>(
                 continue;
             }
         };
-        let sig = match std::str::from_utf8(&bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Signature::parse(t).map_err(|e| e.to_string()))
-        {
+        let sig = match parse_signature_entry(&bytes) {
             Ok(sig) => sig,
-            Err(msg) => {
-                report.fail_rule(Some(&name), Rule::SignatureMalformed, msg);
+            Err((rule, msg)) => {
+                report.fail_rule(Some(&name), rule, msg);
                 continue;
             }
         };
@@ -530,6 +569,13 @@ fn run<R: Read + Seek>(
         report.signers.push(signer);
         signatures.push((name, bytes));
     }
+    if sig_count == 0 {
+        report.fail_rule(
+            None,
+            Rule::NoSignatures,
+            "the package has no signatures/<KEYID>.minisig entry",
+        );
+    }
     report.trusted_signers = u32::try_from(valid_keys.len()).unwrap_or(u32::MAX);
     if report.trusted_signers < threshold {
         let unknown: Vec<&str> = report
@@ -567,6 +613,20 @@ fn run<R: Read + Seek>(
     report.id = Some(manifest.id.clone());
     report.version = Some(manifest.version);
     report.title = Some(manifest.title.clone());
+    // Every entry carries entry 0's time (the reader checks that); entry 0's must be the
+    // DOS form of the signed `created` time, so the times are fixed by the signature too.
+    if let Some(expected) = dos_time_of(&manifest.created)
+        && expected != manifest_modified
+    {
+        report.fail_rule(
+            Some(MANIFEST_ENTRY),
+            Rule::EntryTime,
+            format!(
+                "entry time 0x{manifest_modified:08x} is not the DOS form 0x{expected:08x} of the manifest's created time {}",
+                manifest.created
+            ),
+        );
+    }
     for (id, version, sig_entry) in &signed_ids {
         if *id != manifest.id || *version != manifest.version {
             report.fail_rule(

@@ -102,8 +102,11 @@ impl EntryHeader<'_> {
     }
 }
 
-/// Limits at which the ZIP64 forms are used. Production code uses [`Zip64::WHEN_NEEDED`];
-/// tests use [`Zip64::ALWAYS`] to exercise the ZIP64 encoding without 4 GiB of data.
+/// Limits at which the ZIP64 forms are used. Production code uses [`Zip64::WHEN_NEEDED`]
+/// (the only form the strict reader accepts: ZIP64 exactly where a value needs it, see
+/// [`crate::format::needs_zip64`]); tests use [`Zip64::ALWAYS`] to exercise the ZIP64
+/// encoding without 4 GiB of data, which the reader accepts only when forced the same
+/// way (`format::FORCE_ZIP64`, unit tests only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Zip64 {
     force: bool,

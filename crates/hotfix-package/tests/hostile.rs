@@ -978,9 +978,11 @@ fn large_files_are_hashed_correctly_in_the_pipeline() {
 }
 
 /// The ZIP64 forms (extra fields in both headers, ZIP64 end record and locator) as the
-/// real writer produces them, forced on a small package.
+/// real writer produces them when forced on a small package: a reader refuses them,
+/// because nothing in it needs ZIP64 (FORMAT.md 2.2), so no byte can be re-encoded
+/// unnoticed. (The unit tests read the forced forms with the reader forced too.)
 #[test]
-fn a_package_in_zip64_form_verifies_and_extracts() {
+fn a_small_package_in_zip64_form_is_refused() {
     use hotfix_package::zipwrite::{
         CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header,
     };
@@ -988,8 +990,7 @@ fn a_package_in_zip64_form_verifies_and_extracts() {
     let trust = keys.trust();
     let mut out = Vec::new();
     let mut cd = CentralDirectory::new(Zip64::ALWAYS);
-    let modified =
-        DosDateTime::from_utc(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000));
+    let modified = DosDateTime::from_utc(time::macros::datetime!(2025-06-01 0:00 UTC));
     for e in corpus::good_entries(&keys) {
         let body = e.stored_bytes();
         let name = e.name_str();
@@ -1010,25 +1011,60 @@ fn a_package_in_zip64_form_verifies_and_extracts() {
     out.extend_from_slice(&cd.finish(cd_offset));
     let dir = tempfile::tempdir().expect("tempdir");
     let report = verify_bytes(dir.path(), "zip64.zip", &out, &trust, 1);
-    assert!(report.ok, "{:#?}", report.failures);
-    let install = tempfile::tempdir().expect("install");
-    extract_bytes(
-        dir.path(),
-        install.path(),
-        "zip64.zip",
-        &out,
-        &trust,
-        1,
-        Waivers::default(),
-    )
-    .expect("extract");
-    // The same archive with bytes after its end record is still refused.
-    out.extend_from_slice(b"x");
-    let report = verify_bytes(dir.path(), "zip64-appended.zip", &out, &trust, 1);
     assert!(
-        report.has_rule("archive-appended-data"),
+        report.has_rule("archive-zip64-unneeded"),
         "{:#?}",
         report.failures
+    );
+    let install = tempfile::tempdir().expect("install");
+    let before = support::snapshot(install.path());
+    assert!(
+        extract_bytes(
+            dir.path(),
+            install.path(),
+            "zip64.zip",
+            &out,
+            &trust,
+            1,
+            Waivers::default(),
+        )
+        .is_err()
+    );
+    assert_eq!(support::snapshot(install.path()), before);
+}
+
+/// A hostile 64 KiB entry name is shown shortened, with its length, in the report.
+#[test]
+fn long_entry_names_are_shortened_in_reports() {
+    use support::rawzip::{RawEntry, write_zip};
+    let keys = Keys::new();
+    let mut entries = corpus::good_entries(&keys);
+    let long = format!("docs/{}", "n".repeat(65_000));
+    entries.push(RawEntry::new(&long, b"x".to_vec(), 0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = verify_bytes(
+        dir.path(),
+        "long.zip",
+        &write_zip(&entries),
+        &keys.trust(),
+        1,
+    );
+    assert!(!report.ok);
+    for f in &report.failures {
+        let shown = f.entry.as_deref().unwrap_or_default();
+        assert!(shown.len() < 300, "{} bytes shown", shown.len());
+        assert!(
+            f.message.len() < 1000,
+            "{} bytes of message",
+            f.message.len()
+        );
+    }
+    let f = &report.failures[0];
+    assert!(
+        f.entry
+            .as_deref()
+            .is_some_and(|e| e.ends_with("… (65005 bytes)")),
+        "{f:?}"
     );
 }
 
@@ -1068,4 +1104,90 @@ fn a_report_lists_at_most_max_failures() {
     assert_eq!(report.failures.len(), MAX_FAILURES + 1);
     assert_eq!(report.suppressed, 50);
     assert_eq!(report.failures[MAX_FAILURES].rule, "failures-truncated");
+}
+
+/// A `Read + Seek` that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// An unsigned package whose central directory is huge (here 12 MiB of records with
+/// 60,000-byte names after a real `hotfix.xml`) costs a bounded read before verify
+/// finds that nothing is signed: the directory is read one record at a time, and the
+/// payload records are not reached before the signatures are checked.
+#[test]
+fn an_unsigned_package_with_a_huge_central_directory_is_refused_after_a_bounded_read() {
+    use hotfix_package::zipwrite::{
+        CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header,
+    };
+    let keys = Keys::new();
+    let modified = DosDateTime::from_utc(time::macros::datetime!(2025-06-01 0:00 UTC));
+    let xml = corpus::manifest_for(corpus::ID, corpus::VERSION, &[], &corpus::payload()).to_xml();
+    let h = EntryHeader {
+        name: "hotfix.xml",
+        method: 0,
+        crc32: support::rawzip::crc32(&xml),
+        compressed_size: xml.len() as u64,
+        size: xml.len() as u64,
+        modified,
+    };
+    let mut out = local_header(&h, 0, Zip64::WHEN_NEEDED);
+    out.extend_from_slice(&xml);
+    let mut cd = CentralDirectory::new(Zip64::WHEN_NEEDED);
+    cd.push(&h, 0);
+    let names: Vec<String> = (0..220)
+        .map(|i| format!("server/ChatServer/{i:03}{}", "n".repeat(60_000)))
+        .collect();
+    for name in &names {
+        let junk = EntryHeader {
+            name,
+            size: 1,
+            compressed_size: 1,
+            ..h
+        };
+        cd.push(&junk, 0);
+    }
+    let cd_offset = out.len() as u64;
+    out.extend_from_slice(&cd.finish(cd_offset));
+    assert!(out.len() > 12 << 20);
+
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let src = Counting {
+        inner: std::io::Cursor::new(&out),
+        read: read.clone(),
+    };
+    let report =
+        hotfix_package::verify::verify_reader(src, "huge-cd.zip", &keys.trust(), 1, &mut NullSink)
+            .expect("verify runs");
+    assert!(
+        report.has_rule("signatures-missing"),
+        "{:#?}",
+        report.failures
+    );
+    assert!(
+        report.has_rule("threshold-not-met"),
+        "{:#?}",
+        report.failures
+    );
+    assert!(
+        read.get() < 1 << 20,
+        "{} bytes read from a {}-byte package before refusing it",
+        read.get(),
+        out.len()
+    );
 }

@@ -2,10 +2,12 @@
 //! - every tree of files with safe names builds into a package that verifies and whose
 //!   manifest lists exactly those files;
 //! - changing any single byte of a built package makes verification fail: the v1 layout
-//!   is canonical, so there is no byte an attacker can change unnoticed. The one
-//!   exception is the last byte of a deflate stream, whose padding bits after the
-//!   end-of-block code carry no data: there, verification may pass only if the verified
-//!   content is byte-identical (SHA-256 still covers every payload byte).
+//!   is canonical (FORMAT.md 2.4 says exactly what the bytes depend on). The one
+//!   exception a single byte can reach is the last byte of a deflate stream, whose
+//!   padding bits after the end-of-block code carry no data: there, verification may pass
+//!   only if the verified content is byte-identical (SHA-256 still covers every payload
+//!   byte). Edits that also fix up CRCs and sizes are the hostile corpus's business
+//!   (`tests/support/corpus.rs`: re-encoded ZIP64 fields, times, signature files).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,9 +57,8 @@ fn build_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>, key: &SecretKey) ->
 
 /// Offsets of the last byte of every deflated entry's data.
 fn deflate_last_bytes(bytes: &[u8]) -> Vec<usize> {
-    let reader = PackageReader::open(std::io::Cursor::new(bytes)).expect("open");
-    reader
-        .records()
+    PackageReader::read_records(std::io::Cursor::new(bytes))
+        .expect("records")
         .iter()
         .filter(|r| r.method == 8 && r.compressed_size > 0)
         .map(|r| {
@@ -335,10 +336,7 @@ fn failures_are_reported_in_archive_order_and_the_sink_stops_at_the_first() {
         "f121-over.bin",
         "f158.dat",
     ];
-    let records = PackageReader::open(std::io::Cursor::new(&bytes))
-        .expect("open")
-        .records()
-        .to_vec();
+    let records = PackageReader::read_records(std::io::Cursor::new(&bytes)).expect("records");
     let mut in_archive_order = Vec::new();
     for r in &records {
         let short = r.name.rsplit('/').next().expect("name");

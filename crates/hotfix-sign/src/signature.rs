@@ -104,6 +104,44 @@ impl Signature {
         })
     }
 
+    /// Parses a `.minisig` text that must be byte for byte the form `minisign -S` and
+    /// [`Signature::to_file_text`] write: four lines, each ending in `\n` (no CR), no
+    /// byte order mark, nothing after the fourth line, canonical base64. [`parse`]
+    /// (which accepts what a person's editor may have done to a key file) reads more;
+    /// this is for signatures inside packages, whose every byte must be fixed.
+    ///
+    /// [`parse`]: Signature::parse
+    pub fn parse_exact(text: &str) -> Result<Signature, SignError> {
+        let sig = Signature::parse(text)?;
+        let canonical = sig.to_file_text();
+        if canonical == text {
+            return Ok(sig);
+        }
+        let reason = if text.starts_with('\u{feff}') {
+            "it starts with a byte order mark".to_owned()
+        } else if text.contains('\r') {
+            "its lines end in CR LF, not LF".to_owned()
+        } else if !text.ends_with('\n') {
+            "its last line does not end with a line feed".to_owned()
+        } else if text.len() > canonical.len() && text.starts_with(&canonical) {
+            format!(
+                "{} bytes follow the fourth line",
+                text.len() - canonical.len()
+            )
+        } else {
+            let at = text
+                .bytes()
+                .zip(canonical.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(text.len().min(canonical.len()));
+            format!("it differs from the form minisign writes at byte {at}")
+        };
+        Err(SignError::malformed(
+            WHAT,
+            format!("not in the exact form minisign writes: {reason}"),
+        ))
+    }
+
     /// The `.minisig` file text.
     pub fn to_file_text(&self) -> String {
         let mut raw = [0u8; SIGNATURE_BYTES];

@@ -727,3 +727,35 @@ proptest! {
         }
     }
 }
+
+/// Signatures inside packages must be exactly what `to_file_text` (and minisign) write.
+#[test]
+fn parse_exact_accepts_only_the_written_form() {
+    let key = SecretKey::generate().expect("key");
+    let sig = sign(&key, b"data", "hotfix-id:HF-1 version:1", "comment").expect("sign");
+    let text = sig.to_file_text();
+    assert_eq!(Signature::parse_exact(&text).expect("exact"), sig);
+    let variants = [
+        ("crlf", text.replace('\n', "\r\n"), "CR LF"),
+        ("bom", format!("\u{feff}{text}"), "byte order mark"),
+        (
+            "no final newline",
+            text.trim_end_matches('\n').to_owned(),
+            "line feed",
+        ),
+        (
+            "trailing newlines",
+            format!("{text}\n\n\n"),
+            "3 bytes follow",
+        ),
+    ];
+    for (what, variant, reason) in variants {
+        // The lenient parser reads each of these to the same signature...
+        assert_eq!(Signature::parse(&variant).expect(what), sig, "{what}");
+        // ...the exact one refuses them, saying why.
+        let e = Signature::parse_exact(&variant)
+            .expect_err(what)
+            .to_string();
+        assert!(e.contains(reason), "{what}: {e}");
+    }
+}

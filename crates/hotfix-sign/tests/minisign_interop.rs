@@ -191,9 +191,13 @@ fn minisign_signatures_verify_here() {
     assert_ok(&out, "minisign -S");
 
     let public = PublicKey::from_file(&dir.path().join("x.pub")).expect("pub");
-    let sig = Signature::parse(&read(&dir.path().join("data.txt.minisig"))).expect("parse sig");
+    let text = read(&dir.path().join("data.txt.minisig"));
+    let sig = Signature::parse(&text).expect("parse sig");
     assert!(sig.is_prehashed());
     assert_eq!(sig.trusted_comment(), "trusted");
+    // What minisign writes is exactly the form packages require (and we write).
+    assert_eq!(Signature::parse_exact(&text).expect("exact form"), sig);
+    assert_eq!(sig.to_file_text(), text);
     public
         .verify(&sig, b"payload\n")
         .expect("verify minisign signature");
@@ -251,7 +255,13 @@ fn minisign_default_trusted_comment_with_tabs_verifies_here() {
     );
     assert_ok(&out, "minisign -S");
     let public = PublicKey::from_file(&dir.path().join("x.pub")).expect("pub");
-    let sig = Signature::parse(&read(&dir.path().join("data.txt.minisig"))).expect("parse sig");
+    let text = read(&dir.path().join("data.txt.minisig"));
+    let sig = Signature::parse(&text).expect("parse sig");
+    assert_eq!(
+        sig.to_file_text(),
+        text,
+        "minisign's default form, byte for byte"
+    );
     assert!(
         sig.trusted_comment().contains('\t'),
         "{:?}",

@@ -190,6 +190,38 @@ fn rejects_duplicate_attribute() {
     );
 }
 
+/// The message names the repeated attribute, on the root as on any other element.
+#[test]
+fn duplicate_attribute_error_names_the_attribute() {
+    for (from, to, element, attribute) in [
+        (
+            "release=\"7.0\"",
+            "release=\"7.0\" release=\"7.1\"",
+            "base",
+            "release",
+        ),
+        ("format=\"1\"", "format=\"1\" id=\"x\"", "hotfix", "id"),
+        (
+            "format=\"1\"",
+            "format=\"1\" format=\"1\"",
+            "hotfix",
+            "format",
+        ),
+    ] {
+        let e = reject(&with(from, to));
+        assert!(
+            matches!(&e, ManifestError::DuplicateAttribute { element: el, attribute: at, .. }
+                if el == element && at == attribute),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains(&format!("attribute '{attribute}' repeated on <{element}>")),
+            "{e}"
+        );
+    }
+}
+
 #[test]
 fn rejects_newer_format_with_an_upgrade_hint() {
     let e = reject(&with("format=\"1\"", "format=\"2\""));
@@ -607,4 +639,25 @@ fn rejects_empty_input() {
         matches!(e, ManifestError::MissingElement { line: 1, .. }),
         "{e:?}"
     );
+}
+
+/// A long hostile value (a path, an attribute name) is shown shortened, with its length.
+#[test]
+fn long_values_are_shortened_in_messages() {
+    let long_path = format!("server/ChatServer/{}", "p".repeat(70_000));
+    let long_attr = format!("a{}", "b".repeat(70_000));
+    for (from, to) in [
+        (
+            "path=\"server/ChatServer/bin/chat-core.jar\"",
+            format!("path=\"{long_path}\""),
+        ),
+        (
+            "release=\"7.0\"",
+            format!("release=\"7.0\" {long_attr}=\"x\""),
+        ),
+    ] {
+        let e = reject(&with(from, &to)).to_string();
+        assert!(e.len() < 600, "{} bytes: {}", e.len(), &e[..300]);
+        assert!(e.contains("… ("), "{e}");
+    }
 }

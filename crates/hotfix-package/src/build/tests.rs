@@ -329,6 +329,30 @@ fn unsafe_entry_names_are_refused_with_the_path() {
     assert!(err.to_string().contains("aux.txt"), "{err}");
 }
 
+/// Names safe on POSIX that Windows folds into unsafe ones, and 8.3 short-name
+/// lookalikes, are refused at build time with their own rule, like in verify.
+#[test]
+fn windows_lookalike_and_short_name_alias_names_are_refused() {
+    for (file, rule) in [
+        ("\u{ff0e}\u{ff0e}/x.txt", "name-windows-lookalike"),
+        ("a\u{ff3c}..\u{ff3c}x", "name-windows-lookalike"),
+        ("a\u{ff1a}b", "name-windows-lookalike"),
+        ("\u{ff23}\u{ff2f}\u{ff2e}", "name-windows-lookalike"),
+        ("a\u{ff0e}", "name-windows-lookalike"),
+        ("abcdef~1.txt", "name-short-name-alias"),
+    ] {
+        let fx = fixture();
+        let dir = &fx.spec.software_packages[1].dir;
+        write(&dir.join(file), b"x");
+        let err =
+            build(&fx.spec, &fx.key, &BuildOptions::new(fx.root.join("x.zip"))).expect_err(file);
+        match &err {
+            BuildError::InvalidName { source, .. } => assert_eq!(source.rule_id(), rule, "{file}"),
+            other => panic!("{file}: {other}"),
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn symlinks_in_the_source_are_refused_with_the_path() {
@@ -495,19 +519,27 @@ fn the_strict_reader_accepts_signatures_in_hex_digit_order() {
 fn zip64_forms_are_read_by_the_strict_reader_the_zip_crate_and_unzip() {
     let fx = fixture();
     let pkg = fx.root.join("z.zip");
-    FORCE_ZIP64.set(true);
+    format::FORCE_ZIP64.set(true);
     build_into(&fx.spec, &fx.key, &pkg, EPOCH);
     let second = second_key(&fx.key, true);
     add_signature(&pkg, &second).expect("cosign");
-    FORCE_ZIP64.set(false);
     let bytes = std::fs::read(&pkg).expect("read");
     assert!(
         bytes
             .windows(4)
             .any(|w| w == format::ZIP64_EOCD_SIG.to_le_bytes())
     );
+    // The reader, forced the same way, requires exactly these forms...
     let report = verify_with(&pkg, &[&fx.key, &second], 2);
     assert!(report.ok, "{:?}", report.failures);
+    // ...and a real reader refuses them: nothing in this small package needs ZIP64.
+    format::FORCE_ZIP64.set(false);
+    let report = verify_with(&pkg, &[&fx.key, &second], 2);
+    assert!(
+        report.has_rule("archive-zip64-unneeded"),
+        "{:?}",
+        report.failures
+    );
     assert_eq!(entries(&pkg).len(), 11);
     if std::process::Command::new("unzip")
         .arg("-v")

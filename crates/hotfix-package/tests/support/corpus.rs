@@ -134,8 +134,8 @@ pub fn manifest_for(id: &str, version: u64, supersedes: &[&str], payload: &Paylo
 /// A minisign signature file over `xml` with the trusted comment binding `id`/`version`.
 pub fn signature(key: &SecretKey, xml: &[u8], id: &str, version: u64) -> (KeyId, Vec<u8>) {
     let comment = format::trusted_comment_for(id, version, &sha256(xml));
-    let sig =
-        hotfix_sign::sign(key, xml, &comment, "signature from the hotfix tests").expect("sign");
+    let untrusted = format::untrusted_comment_for(id, version);
+    let sig = hotfix_sign::sign(key, xml, &comment, &untrusted).expect("sign");
     (key.key_id(), sig.to_file_text().into_bytes())
 }
 
@@ -329,8 +329,17 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
         );
         // Valid signatures over these bytes whose trusted comments bind something else:
         // another hotfix id, or another manifest's hash.
+        // The untrusted comment a hotfix signature with this trusted comment carries.
+        let untrusted_for = |comment: &str| {
+            let id = comment
+                .strip_prefix("hotfix-id:")
+                .and_then(|r| r.split(' ').next())
+                .unwrap_or("x");
+            format::untrusted_comment_for(id, VERSION)
+        };
         let resign = |comment: String| {
-            let s = hotfix_sign::sign(&keys.signer, &xml, &comment, "x").expect("sign");
+            let s = hotfix_sign::sign(&keys.signer, &xml, &comment, &untrusted_for(&comment))
+                .expect("sign");
             rawzip::write_zip(&entries(
                 &xml,
                 &[(keys.signer.key_id(), s.to_file_text().into_bytes())],
@@ -758,5 +767,221 @@ pub fn attacks(keys: &Keys) -> Vec<Attack> {
         "entry-size-exceeds-manifest",
         Some(CONF),
     );
+    canonical_form_attacks(keys, &mut out);
     out
+}
+
+/// Attacks on the canonical form: what a reader must refuse so that no byte of a
+/// package can change unnoticed (FORMAT.md 2.2 and 5), and names that are safe on POSIX
+/// but not on Windows (FORMAT.md 4).
+fn canonical_form_attacks(keys: &Keys, out: &mut Vec<Attack>) {
+    let mut add = |name: &'static str, bytes: Vec<u8>, rule: &'static str, entry: Option<&str>| {
+        out.push(Attack {
+            name,
+            bytes,
+            rule,
+            entry: entry.map(str::to_owned),
+            threshold: 1,
+        });
+    };
+    let with = |f: &dyn Fn(&mut Vec<RawEntry>)| {
+        let mut e = good_entries(keys);
+        f(&mut e);
+        rawzip::write_zip(&e)
+    };
+    let manifest = hotfix_manifest::MANIFEST_ENTRY;
+
+    // ZIP64 where nothing needs it.
+    add(
+        "zip64-extra-field-not-needed",
+        with(&|e| {
+            let i = index_of(e, DLL);
+            let (size, csize) = (e[i].data.len() as u64, e[i].stored_bytes().len() as u64);
+            e[i].extra = rawzip::zip64_extra(&[size, csize]);
+            e[i].version_needed = 45;
+        }),
+        "entry-zip64-unneeded",
+        Some(DLL),
+    );
+    add(
+        "zip64-extra-field-64k-on-manifest",
+        with(&|e| {
+            let mut junk = rawzip::zip64_extra(&[]);
+            junk.extend(noise(65_531, 7));
+            junk[2..4].copy_from_slice(&65_531u16.to_le_bytes());
+            e[0].extra = junk;
+            e[0].version_needed = 45;
+        }),
+        "entry-zip64-unneeded",
+        Some(manifest),
+    );
+    add(
+        "zip64-extra-field-in-local-header-only",
+        with(&|e| {
+            let i = index_of(e, DLL);
+            let (size, csize) = (e[i].data.len() as u64, e[i].stored_bytes().len() as u64);
+            e[i].local.extra = Some(rawzip::zip64_extra(&[size, csize]));
+        }),
+        "entry-zip64-unneeded",
+        Some(DLL),
+    );
+    add(
+        "zip64-sizes-that-fit-32-bits",
+        with(&|e| {
+            let i = index_of(e, CONF);
+            let (size, csize) = (e[i].data.len() as u64, e[i].stored_bytes().len() as u64);
+            e[i].size = Some(u32::MAX);
+            e[i].compressed_size = Some(u32::MAX);
+            e[i].extra = rawzip::zip64_extra(&[size, csize]);
+            e[i].version_needed = 45;
+        }),
+        "entry-zip64-unneeded",
+        Some(CONF),
+    );
+    add(
+        "version-needed-45-without-zip64",
+        with(&|e| {
+            let i = index_of(e, DLL);
+            e[i].version_needed = 45;
+        }),
+        "entry-version-needed",
+        Some(DLL),
+    );
+    let good = good_package(keys);
+    add(
+        "zip64-end-record-not-needed",
+        rawzip::with_zip64_end(&good, (rawzip::MADE_BY_UNIX, 45)),
+        "archive-zip64-unneeded",
+        None,
+    );
+    add(
+        "zip64-end-record-odd-versions",
+        rawzip::with_zip64_end(&good, (0x002d, 62)),
+        "archive-zip64-invalid",
+        None,
+    );
+
+    // Times: every entry carries the DOS form of the manifest's created time.
+    add(
+        "entry-times-not-the-created-time",
+        with(&|e| {
+            for x in e.iter_mut() {
+                x.modified = ((44 << 9) | (1 << 5) | 1) << 16;
+            }
+        }),
+        "entry-time",
+        Some(manifest),
+    );
+    add(
+        "entry-time-differs-on-one-entry",
+        with(&|e| {
+            let i = index_of(e, README);
+            e[i].modified += 1;
+        }),
+        "entry-time",
+        Some(README),
+    );
+
+    // Signature files: only the exact bytes hotfix writes. Each keeps a valid signature
+    // (the signed parts are untouched), so only the form is wrong.
+    let sig_name = format::signature_entry_name(keys.signer.key_id());
+    let edit_sig = |f: &dyn Fn(&str) -> String| {
+        with(&|e| {
+            let text = String::from_utf8(e[1].data.clone()).expect("signature text");
+            e[1].data = f(&text).into_bytes();
+        })
+    };
+    add(
+        "signature-crlf",
+        edit_sig(&|t| t.replace('\n', "\r\n")),
+        "signature-not-canonical",
+        Some(&sig_name),
+    );
+    add(
+        "signature-bom",
+        edit_sig(&|t| format!("\u{feff}{t}")),
+        "signature-not-canonical",
+        Some(&sig_name),
+    );
+    add(
+        "signature-trailing-newlines",
+        edit_sig(&|t| format!("{t}{}", "\n".repeat(4000))),
+        "signature-not-canonical",
+        Some(&sig_name),
+    );
+    add(
+        "signature-long-untrusted-comment",
+        edit_sig(&|t| t.replacen('\n', &format!(" {}\n", "A".repeat(900)), 1)),
+        "signature-not-canonical",
+        Some(&sig_name),
+    );
+    add(
+        "signature-other-untrusted-comment",
+        edit_sig(&|t| {
+            let (_, rest) = t.split_once('\n').expect("first line");
+            format!("untrusted comment: signature from minisign secret key\n{rest}")
+        }),
+        "signature-not-canonical",
+        Some(&sig_name),
+    );
+
+    // Names safe on POSIX that Windows folds into unsafe ones, and 8.3 lookalikes: in the
+    // archive only (unlisted but refused by name), and listed in a signed manifest.
+    let names: [(&'static str, &'static str, &str, &'static str); 6] = [
+        (
+            "name-fullwidth-dots",
+            "manifest-name-fullwidth-dots",
+            "server/ChatServer/\u{ff0e}\u{ff0e}/x.dll",
+            "name-windows-lookalike",
+        ),
+        (
+            "name-fullwidth-backslash-traversal",
+            "manifest-name-fullwidth-backslash-traversal",
+            "server/ChatServer/a\u{ff3c}..\u{ff3c}x",
+            "name-windows-lookalike",
+        ),
+        (
+            "name-fullwidth-colon",
+            "manifest-name-fullwidth-colon",
+            "server/ChatServer/a\u{ff1a}b",
+            "name-windows-lookalike",
+        ),
+        (
+            "name-fullwidth-device",
+            "manifest-name-fullwidth-device",
+            "server/ChatServer/\u{ff23}\u{ff2f}\u{ff2e}",
+            "name-windows-lookalike",
+        ),
+        (
+            "name-fullwidth-trailing-dot",
+            "manifest-name-fullwidth-trailing-dot",
+            "server/ChatServer/a\u{ff0e}",
+            "name-windows-lookalike",
+        ),
+        (
+            "name-short-name-alias",
+            "manifest-name-short-name-alias",
+            "server/ChatServer/abcdef~1.txt",
+            "name-short-name-alias",
+        ),
+    ];
+    for (archive_name, manifest_name, bad, rule) in names {
+        add(
+            archive_name,
+            with(&|e| e.push(RawEntry::new(bad, b"owned".to_vec(), 0))),
+            rule,
+            Some(bad),
+        );
+        let mut p = payload();
+        if rule == "name-short-name-alias" {
+            // The long name whose NTFS alias it mimics.
+            p.push((
+                "server/ChatServer/abcdefghij.txt".to_owned(),
+                b"long".to_vec(),
+                0,
+            ));
+        }
+        p.push((bad.to_owned(), b"owned".to_vec(), 0));
+        add(manifest_name, resigned(keys, &p), rule, Some(bad));
+    }
 }
