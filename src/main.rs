@@ -18,6 +18,7 @@ mod sign;
 mod signals;
 mod sim;
 mod trust;
+mod trusted;
 mod verify;
 
 use clap::{CommandFactory, Parser, Subcommand};
