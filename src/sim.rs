@@ -678,6 +678,7 @@ fn with_timing(
                 kind: hotfix_sim::properties::Kind::Eventually,
                 procedure,
                 detail: (!passed).then_some(detail),
+                object: None,
             });
     }
     report.passed &= t.result.passed;

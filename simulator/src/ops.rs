@@ -35,6 +35,9 @@ pub mod rule {
     pub const HOTFIX_NOT_FOR_PACKAGE: &str = "hotfix-not-for-package";
     /// A hotfix is not removed from a base installation while a package carries it.
     pub const BASE_REMOVAL_WHILE_IN_USE: &str = "base-removal-while-in-use";
+    /// A hotfix is removed from a base installation only after Synchronize Instances took
+    /// its deletion to every instance (the removal order: delete, synchronize, base).
+    pub const BASE_REMOVAL_BEFORE_SYNCHRONIZE: &str = "base-removal-before-synchronize";
     /// The hotfix is already in the base installation.
     pub const HOTFIX_ALREADY_IN_BASE: &str = "hotfix-already-in-base";
     /// Removing a hotfix the base installation does not have.
@@ -109,6 +112,11 @@ pub const RULES: &[Rule] = &[
         id: rule::BASE_REMOVAL_WHILE_IN_USE,
         property: "package-removal-before-base-removal",
         summary: "the hotfix was removed from a base installation while a software package still carried it",
+    },
+    Rule {
+        id: rule::BASE_REMOVAL_BEFORE_SYNCHRONIZE,
+        property: "package-removal-before-base-removal",
+        summary: "the hotfix was removed from a base installation while instances still carried it (Synchronize Instances had not run after the delete)",
     },
     Rule {
         id: rule::MSI_BOTH_VERSIONS,
@@ -729,7 +737,41 @@ fn remove_from_base(model: &mut Model, action: &Action, base: &str, hotfix: &str
             ),
         );
     }
+    // The seed's order is delete, synchronize, then base: instances that still carry
+    // the hotfix in their synchronized configuration mean Synchronize Instances has not
+    // run since the delete. The IA carries the removal out; the order is the mistake.
+    let mut stale: Vec<NodeId> = Vec::new();
+    for v in 0..model.vus.len() as VuId {
+        let vu = model.vu(v);
+        for (i, &n) in model.vu_nodes(v).iter().enumerate() {
+            if model.nodes.base[n as usize] != b {
+                continue;
+            }
+            let carries = (0..vu.pkg_len).any(|p| {
+                let s = model.instance_states[model.state_index(v, i as u32, p)];
+                model.sets.contains(s.staged, h)
+            });
+            if carries && !stale.contains(&n) {
+                stale.push(n);
+            }
+        }
+    }
     model.bases[b as usize].hotfixes = model.sets.without(set, h);
+    let mut out = Outcome {
+        model_changed: true,
+        ..Outcome::done()
+    };
+    if !stale.is_empty() {
+        stale.sort_unstable();
+        out.refusals.push(Refusal {
+            rule: rule::BASE_REMOVAL_BEFORE_SYNCHRONIZE,
+            message: format!(
+                "hotfix `{hotfix}` removed from base installation `{base}` while instances on {} node(s) still carry it ({}); run Synchronize Instances after deleting it from the packages, then remove it from the base",
+                stale.len(),
+                name_list(stale.iter().map(|&n| model.nodes.name(n)))
+            ),
+        });
+    }
     // A hotfix gone from the base installation is no longer available to its nodes.
     for n in 0..model.nodes.len() {
         if model.nodes.base[n] == b {
@@ -737,10 +779,7 @@ fn remove_from_base(model: &mut Model, action: &Action, base: &str, hotfix: &str
             model.nodes.seen[n] = model.sets.without(seen, h);
         }
     }
-    Outcome {
-        model_changed: true,
-        ..Outcome::done()
-    }
+    out
 }
 
 fn refresh(model: &mut Model) -> Outcome {
@@ -1061,10 +1100,11 @@ fn apply_nodes(model: &mut Model, nodes: impl Iterator<Item = NodeId>, one: bool
         ));
     }
     if !active_hits.is_empty() {
-        let vus: Vec<&str> = active_hits
-            .iter()
-            .map(|&(_, v)| &*model.vu(v).name)
-            .collect();
+        // A VU with instances on several nodes is named once.
+        let mut vu_ids: Vec<VuId> = active_hits.iter().map(|&(_, v)| v).collect();
+        vu_ids.sort_unstable();
+        vu_ids.dedup();
+        let vus: Vec<&str> = vu_ids.iter().map(|&v| &*model.vu(v).name).collect();
         out.refusals.push(Refusal {
             rule: rule::VU_MUST_BE_INACTIVE,
             message: format!(

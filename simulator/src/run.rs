@@ -26,7 +26,7 @@ pub struct RunOptions {
 }
 
 /// A broken rule or a failed "eventually" property.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Violation {
     /// 1-based step number across all runbooks of the run; `None` for a property that
     /// failed at the end of a runbook.
@@ -41,6 +41,10 @@ pub struct Violation {
     /// `file:line` of the step, for steps from a runbook file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Simulated time (seconds) when it happened: the end of its step, or of the run for
+    /// an end-of-run property; `None` when no timing ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_s: Option<f64>,
 }
 
 /// What one step did, for the timing engine: which nodes received files (synchronize),
@@ -78,7 +82,10 @@ pub struct RunReport {
 /// Tracks, per affected software package slot, how many instances carry the hotfix, to
 /// measure the mixed-version window and convergence in steps.
 struct Convergence {
+    /// The hotfix's symbol; `None` until the model knows the hotfix (it is interned when
+    /// the runbook extracts it, after this tracker was made).
     hotfix: Option<u32>,
+    hotfix_id: String,
     procedure: Procedure,
     /// Per package slot: whether it is affected, and how many instances carry the hotfix.
     affected: Vec<bool>,
@@ -96,6 +103,7 @@ impl Convergence {
         let slots = model.packages.len();
         let mut c = Convergence {
             hotfix,
+            hotfix_id: info.id.clone(),
             procedure,
             affected: vec![false; slots],
             carry: vec![0; slots],
@@ -145,6 +153,9 @@ impl Convergence {
     }
 
     fn applied(&mut self, model: &Model, state_idx: u32, old: SetId) {
+        if self.hotfix.is_none() {
+            self.hotfix = model.syms.get(&self.hotfix_id);
+        }
         if self.hotfix.is_none() {
             return;
         }
@@ -284,6 +295,7 @@ pub fn run(
                     rule: r.rule.to_owned(),
                     message: r.message,
                     origin: step.origin.clone(),
+                    time_s: None,
                 });
             }
             if opts.record_trace {
@@ -320,6 +332,7 @@ pub fn run(
                 kind: Kind::Always,
                 procedure: rb.procedure,
                 detail: (!rules.is_empty()).then(|| format!("broken: {}", rules.join(", "))),
+                object: None,
             });
         }
         let facts = PhaseFacts {
@@ -335,10 +348,13 @@ pub fn run(
                 violations.push(Violation {
                     step: None,
                     action: "end-of-run".into(),
-                    object: format!("{} runbook {}", rb.procedure.as_str(), rb.name),
+                    object: p.object.clone().unwrap_or_else(|| {
+                        format!("{} runbook {}", rb.procedure.as_str(), rb.name)
+                    }),
                     rule: p.name.to_owned(),
                     message: p.detail.clone().unwrap_or_default(),
                     origin: None,
+                    time_s: None,
                 });
             }
             props.push(p);
@@ -365,6 +381,7 @@ pub fn run(
                 rule: "model-restored".into(),
                 message: d.clone(),
                 origin: None,
+                time_s: None,
             });
         }
         props.push(PropertyResult {
@@ -373,6 +390,7 @@ pub fn run(
             kind: Kind::Eventually,
             procedure: runbooks.last().map_or(Procedure::Install, |r| r.procedure),
             detail,
+            object: None,
         });
     }
 

@@ -5,3 +5,4 @@ mod permutations;
 mod rules;
 mod scenarios;
 mod support;
+mod wrong;
