@@ -38,8 +38,8 @@ pub use config::{
     parse_duration, parse_size,
 };
 pub use result::{
-    Convergence, Downtime, MixedWindow, NodeCounts, Retries, Series, StopInfo, TimingResult,
-    WorkstationCounts,
+    Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
+    StepSpan, StopInfo, TimingResult, WorkstationCounts,
 };
 pub use scenario::{TimingScenario, digest, tables};
 pub use topology::{MAX_ITEMS, PackageInfo, Topology, TopologySpec};
@@ -104,13 +104,50 @@ pub enum Step {
     SaveModel,
     /// Remove the old MSI and install the new one on every workstation.
     Workstations,
+    // One step of a runbook as given (see `crate::simulation`): each takes the time of
+    // what it does, in the runbook's order.
+    /// One IA action.
+    Ia(IaOp),
+    /// Synchronize Instances: file transfers to the nodes of `Plan::node_lists[i]`.
+    Synchronize(u32),
+    /// Apply on the nodes of `Plan::node_lists[list]` that hold synchronized files: all
+    /// hosts at once (in the waves of the rollout strategy) or one node.
+    Apply { list: u32, all_hosts: bool },
+    /// Remove the old MSI on the workstations of `Plan::ws_lists[i]`.
+    WsRemove(u32),
+    /// Install the new MSI on the workstations of `Plan::ws_lists[i]`.
+    WsInstall(u32),
+    /// A step that takes no simulated time (refused by the IA, or extracting files).
+    Idle,
+}
+
+/// An IA action of a runbook step, for its latency in `[timing.ia]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum IaOp {
+    SetMode,
+    Inactivate,
+    Activate,
+    AddToBase,
+    RemoveFromBase,
+    RefreshAllNodes,
+    AddToPackage,
+    DeleteFromPackage,
+    SaveModel,
 }
 
 /// The steps the engine follows, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Plan {
     pub procedure: Procedure,
     pub steps: Vec<Step>,
+    /// Node lists of `Synchronize` and `Apply` steps.
+    #[serde(skip)]
+    pub node_lists: Vec<Vec<u32>>,
+    /// Workstation lists (topology indices) of `WsRemove` and `WsInstall` steps.
+    #[serde(skip)]
+    pub ws_lists: Vec<Vec<u32>>,
 }
 
 impl Plan {
@@ -131,6 +168,7 @@ impl Plan {
                 SaveModel,
                 Workstations,
             ],
+            ..Plan::default()
         }
     }
 
@@ -151,6 +189,7 @@ impl Plan {
                 SaveModel,
                 Workstations,
             ],
+            ..Plan::default()
         }
     }
 
@@ -222,6 +261,20 @@ pub fn simulate_with_stats(
     topo.validate()?;
     if plan.steps.iter().filter(|s| **s == Step::Rollout).count() > 1 {
         return Err(TimingError::Plan("at most one rollout step".into()));
+    }
+    for s in &plan.steps {
+        let ok = match *s {
+            Step::Synchronize(i) | Step::Apply { list: i, .. } => {
+                (i as usize) < plan.node_lists.len()
+            }
+            Step::WsRemove(i) | Step::WsInstall(i) => (i as usize) < plan.ws_lists.len(),
+            _ => true,
+        };
+        if !ok {
+            return Err(TimingError::Plan(format!(
+                "step {s:?} names a missing list"
+            )));
+        }
     }
     let started = std::time::Instant::now();
     let (result, counters) = engine::run(topo, plan, cfg, seed)?;

@@ -119,8 +119,48 @@ pub struct TimingResult {
     pub workstations: WorkstationCounts,
     pub peak_concurrent_transfers: u32,
     pub stopped: Option<StopInfo>,
+    /// When each step of the plan ran (for runbook runs: one per runbook step).
+    pub steps: Vec<StepSpan>,
+    /// Nodes that finally failed (transfer or apply), first ones by name.
+    pub failed_nodes: FailedList,
+    /// Workstations whose MSI install finally failed, first ones by name.
+    pub failed_workstations: FailedList,
     #[serde(skip)]
     pub series: Series,
+}
+
+/// When one step ran and on how many nodes or workstations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSpan {
+    /// 1-based, in execution order.
+    pub step: u32,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Nodes (synchronize, apply, rollout) or workstations it worked on; 0 for IA actions.
+    pub targets: u32,
+}
+
+/// How many items failed, and the first [`FailedList::MAX_NAMED`] of them by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FailedList {
+    pub count: u32,
+    pub first: Vec<FailedItem>,
+}
+
+impl FailedList {
+    /// Items named in a result; the count says how many there are in all.
+    pub const MAX_NAMED: usize = 20;
+}
+
+/// One failed node or workstation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedItem {
+    pub name: String,
+    /// What failed: `transfer`, `apply` or `msi-install`.
+    pub what: &'static str,
+    /// The step during which it failed (1-based).
+    pub step: u32,
+    pub at_s: f64,
 }
 
 impl TimingResult {
