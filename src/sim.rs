@@ -314,29 +314,38 @@ fn run_scenario(args: RunArgs) -> CmdResult {
         ..
     } = load(&args.scenario)?;
     let seed = args.seed.unwrap_or(scenario.seed);
-    let timing = timing_for(&args, &scenario, &info, &model, &runbooks, seed)?;
-    let report = hotfix_sim::run::run(
+    let cfg = hotfix_sim::simulation::timing_config(&scenario).map_err(timing_error)?;
+    let sim = hotfix_sim::simulation::simulate(
         &mut model,
         &info,
         &runbooks,
+        &cfg,
+        seed,
         &RunOptions {
             on_violation: None,
             expect_model_unchanged: scenario.expect_model_unchanged,
             record_trace: false,
         },
-    );
-    let report = with_timing(report, timing.as_ref(), &runbooks);
+    )
+    .map_err(timing_error)?;
+    let report = &sim.report;
+    let timing = Some(TimingRun {
+        result: sim.timing.clone(),
+        stats: sim.stats.clone(),
+        topology: sim.topology.clone(),
+        title: format!("{} — {}", args.scenario.display(), info.id),
+    });
     if let Some(out) = &args.save_model {
         hotfix_sim::model_xml::save_file(&model, out)
             .map_err(|e| CliError::usage(e.to_string()))?;
         note(format!("saved the model to {}", out.display()));
     }
     match args.output_format {
-        OutputFormat::Json => print_json(&result_json(&args.scenario, seed, &info, &report))?,
-        OutputFormat::Text => print_text(&args.scenario, seed, &info, &runbooks, &report),
+        OutputFormat::Json => print_json(&result_json(&args.scenario, seed, &info, report))?,
+        OutputFormat::Text => print_text(&args.scenario, seed, &info, &runbooks, report),
     }
     if let Some(t) = &timing {
-        finish_timing(&args, t, &timing_property_rows(&report))?;
+        finish_timing(&args, t, &timing_property_rows(report))?;
     }
     if !report.passed {
         note(format!(
@@ -554,85 +563,6 @@ fn timing_error(e: hotfix_sim::timing::TimingError) -> CliError {
         .hint("see docs/SIMULATOR-TIMING.md for the [timing], [faults] and [rollout] tables")
 }
 
-fn timing_procedure(p: hotfix_sim::runbook::Procedure) -> hotfix_sim::timing::Procedure {
-    match p {
-        hotfix_sim::runbook::Procedure::Install => hotfix_sim::timing::Procedure::Install,
-        hotfix_sim::runbook::Procedure::Remove => hotfix_sim::timing::Procedure::Remove,
-    }
-}
-
-/// Config, topology and plan of a full scenario (model + package + runbooks). The
-/// topology comes from the model as it is before the run; the procedure from
-/// `[timing] procedure`, else from the first runbook.
-fn timing_setup(
-    scenario: &Scenario,
-    info: &HotfixInfo,
-    model: &Model,
-    runbooks: &[Runbook],
-) -> Result<
-    (
-        hotfix_sim::timing::TimingConfig,
-        hotfix_sim::timing::Topology,
-        hotfix_sim::timing::Plan,
-    ),
-    CliError,
-> {
-    let t = &scenario.timing_tables;
-    let cfg = hotfix_sim::timing::TimingConfig::from_tables(
-        t.timing.as_ref(),
-        t.faults.as_ref(),
-        t.rollout.as_ref(),
-    )
-    .map_err(timing_error)?;
-    if cfg.topology.is_some() {
-        return Err(CliError::usage(format!(
-            "{}: [timing.topology] is only for scenarios without a model",
-            scenario.path.display()
-        ))
-        .hint("remove [timing.topology]: the topology comes from the scenario's model"));
-    }
-    let procedure = cfg.procedure.unwrap_or_else(|| {
-        runbooks
-            .first()
-            .map_or(hotfix_sim::timing::Procedure::Install, |r| {
-                timing_procedure(r.procedure)
-            })
-    });
-    let topology =
-        hotfix_sim::timing::Topology::from_model(model, info, procedure).map_err(timing_error)?;
-    Ok((cfg, topology, hotfix_sim::timing::Plan::standard(procedure)))
-}
-
-/// Runs the timing model when the scenario has a [timing], [faults] or [rollout] table,
-/// or when a report or the engine's figures are asked for.
-fn timing_for(
-    args: &RunArgs,
-    scenario: &Scenario,
-    info: &HotfixInfo,
-    model: &Model,
-    runbooks: &[Runbook],
-    seed: u64,
-) -> Result<Option<TimingRun>, CliError> {
-    let t = &scenario.timing_tables;
-    let wanted = t.timing.is_some()
-        || t.faults.is_some()
-        || t.rollout.is_some()
-        || args.report.is_some()
-        || args.stats;
-    if !wanted {
-        return Ok(None);
-    }
-    let (cfg, topology, plan) = timing_setup(scenario, info, model, runbooks)?;
-    let (result, stats) = hotfix_sim::timing::simulate_with_stats(&topology, &plan, &cfg, seed)
-        .map_err(timing_error)?;
-    Ok(Some(TimingRun {
-        result,
-        stats,
-        topology,
-        title: format!("{} — {}", args.scenario.display(), info.id),
-    }))
-}
-
 /// The logical metrics as sorted `(key, value)` text pairs for the text output. `timing`
 /// is left out: it has its own summary (see [`timing_summary`]), and its JSON is in
 /// `--output-format json`.
@@ -651,38 +581,6 @@ fn logical_metrics(metrics: &serde_json::Map<String, serde_json::Value>) -> Vec<
         .collect();
     rows.sort_unstable();
     rows
-}
-
-/// Adds the timing result to the run report: `metrics.timing` and the timing properties.
-fn with_timing(
-    mut report: RunReport,
-    timing: Option<&TimingRun>,
-    runbooks: &[Runbook],
-) -> RunReport {
-    let Some(t) = timing else {
-        return report;
-    };
-    report.metrics.insert(
-        "timing".into(),
-        serde_json::to_value(&t.result).unwrap_or(serde_json::Value::Null),
-    );
-    let procedure = runbooks
-        .first()
-        .map_or(hotfix_sim::runbook::Procedure::Install, |r| r.procedure);
-    for (name, passed, detail) in t.result.properties() {
-        report
-            .properties
-            .push(hotfix_sim::properties::PropertyResult {
-                name,
-                passed,
-                kind: hotfix_sim::properties::Kind::Eventually,
-                procedure,
-                detail: (!passed).then_some(detail),
-                object: None,
-            });
-    }
-    report.passed &= t.result.passed;
-    report
 }
 
 fn timing_property_rows(report: &RunReport) -> Vec<(String, bool)> {
@@ -899,23 +797,24 @@ fn sweep(args: SweepArgs) -> CmdResult {
     use hotfix_sim::timing::{TimingScenario, digest, simulate};
     let bytes = std::fs::read(&args.scenario)
         .map_err(|e| CliError::io(format!("cannot read {}", args.scenario.display()), e))?;
-    let (name, cfg, topology, plan) = if TimingScenario::is_timing_only(&args.scenario) {
+    // A scenario without a model times the standard plan on a generated topology; one
+    // with a model runs its runbooks, logic and timing together, for every seed.
+    enum Work {
+        TimingOnly(Box<hotfix_sim::timing::TimingScenario>),
+        Full(Box<(Loaded, hotfix_sim::timing::TimingConfig)>),
+    }
+    let (name, work) = if TimingScenario::is_timing_only(&args.scenario) {
         let sc = TimingScenario::load(&args.scenario).map_err(timing_error)?;
-        (sc.name, sc.config, sc.topology, sc.plan)
+        (sc.name.clone(), Work::TimingOnly(Box::new(sc)))
     } else {
         let loaded = load(&args.scenario)?;
-        let (cfg, topology, plan) = timing_setup(
-            &loaded.scenario,
-            &loaded.info,
-            &loaded.model,
-            &loaded.runbooks,
-        )?;
+        let cfg = hotfix_sim::simulation::timing_config(&loaded.scenario).map_err(timing_error)?;
         let name = args
             .scenario
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        (name, cfg, topology, plan)
+        (name, Work::Full(Box::new((loaded, cfg))))
     };
     let seeds = args.seeds.seeds(args.shard);
     let bar = if crate::cli::progress_enabled() {
@@ -934,10 +833,34 @@ fn sweep(args: SweepArgs) -> CmdResult {
         &seeds,
         args.jobs,
         |seed| {
-            let r = simulate(&topology, &plan, &cfg, seed).map_err(|e| e.to_string())?;
+            let (passed, r) = match &work {
+                Work::TimingOnly(sc) => {
+                    let r = simulate(&sc.topology, &sc.plan, &sc.config, seed)
+                        .map_err(|e| e.to_string())?;
+                    (r.passed, r)
+                }
+                Work::Full(full) => {
+                    let (l, cfg) = &**full;
+                    let mut model = l.model.clone();
+                    let sim = hotfix_sim::simulation::simulate(
+                        &mut model,
+                        &l.info,
+                        &l.runbooks,
+                        cfg,
+                        seed,
+                        &RunOptions {
+                            on_violation: None,
+                            expect_model_unchanged: l.scenario.expect_model_unchanged,
+                            record_trace: false,
+                        },
+                    )
+                    .map_err(|e| e.to_string())?;
+                    (sim.report.passed, sim.timing)
+                }
+            };
             Ok(RunRecord {
                 seed,
-                passed: r.passed,
+                passed,
                 metrics: r
                     .flat_metrics()
                     .into_iter()

@@ -11,6 +11,7 @@ pub mod properties;
 pub mod run;
 pub mod runbook;
 pub mod scenario;
+pub mod simulation;
 mod toml_util;
 
 // Timing engine, HTML report and seed sweeps (issue 6).

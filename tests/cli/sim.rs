@@ -88,10 +88,16 @@ fn forgotten_steps_fail_at_the_end() {
     let (code, json) = run_json(&scenario("forget-synchronize.toml"), &[]);
     assert_eq!(code, 1);
     assert!(rules(&json, true).is_empty());
+    // The timing half ran the same steps: nothing was synchronized, nothing converged.
     assert_eq!(
         rules(&json, false),
-        ["instances-synchronized", "instances-updated"]
+        [
+            "instances-synchronized",
+            "instances-updated",
+            "timing-nodes-converged"
+        ]
     );
+    assert_eq!(json["metrics"]["timing"]["nodes"]["converged"], 0);
     let (code, json) = run_json(&scenario("forget-activate.toml"), &[]);
     assert_eq!(code, 1);
     assert_eq!(rules(&json, false), ["vus-reactivated"]);

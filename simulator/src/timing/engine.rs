@@ -1710,6 +1710,15 @@ impl<'a> Engine<'a> {
                     .collect(),
             },
             series: Series {
+                converged_nodes: if self.plan.node_lists.is_empty() {
+                    Vec::new()
+                } else {
+                    self.converged
+                        .iter()
+                        .filter(|&&(_, n)| self.node[n as usize].state == N_CONVERGED)
+                        .map(|&(_, n)| n)
+                        .collect()
+                },
                 converged: series_converged,
                 vu_downtime: downtimes,
                 makespan: end,

@@ -21,6 +21,9 @@ pub struct NodeCounts {
     pub failed: u32,
     /// Received the files but were never applied (rollout stopped in between).
     pub pending_change: u32,
+    /// Applied in time, but the model ends with an affected instance on the node not at
+    /// its target (e.g. one of its VUs was never synchronized): not converged.
+    pub behind: u32,
     /// Never attempted (rollout stopped before their turn).
     pub not_attempted: u32,
     /// Converged, then rolled back to the previous version.
@@ -89,6 +92,8 @@ pub struct StopInfo {
 /// Time series for the report; not serialized into the result.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
+    /// Nodes converged at the end (runbook runs only; empty for standard plans).
+    pub converged_nodes: Vec<u32>,
     /// (time, nodes on the target version), at most a few hundred points.
     pub converged: Vec<(Micros, u32)>,
     /// Downtime per VU.

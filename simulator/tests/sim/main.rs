@@ -5,4 +5,5 @@ mod permutations;
 mod rules;
 mod scenarios;
 mod support;
+mod timed;
 mod wrong;
