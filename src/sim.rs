@@ -158,7 +158,6 @@ pub fn run(cmd: Command, global: &Global) -> CmdResult {
 pub(crate) struct Loaded {
     pub scenario: Scenario,
     /// The package's manifest (file sizes for the timing engine).
-    #[allow(dead_code)]
     pub manifest: Manifest,
     pub info: HotfixInfo,
     pub model: Model,
@@ -793,8 +792,8 @@ fn run_timing_only(args: &RunArgs) -> CmdResult {
 
 /// `hotfix sim sweep`.
 fn sweep(args: SweepArgs) -> CmdResult {
-    use hotfix_sim::sweep::{RunRecord, output, run_seeds};
-    use hotfix_sim::timing::{TimingScenario, digest, simulate};
+    use hotfix_sim::sweep::{InputDigest, RunRecord, output, run_seeds};
+    use hotfix_sim::timing::{TimingScenario, simulate};
     let bytes = std::fs::read(&args.scenario)
         .map_err(|e| CliError::io(format!("cannot read {}", args.scenario.display()), e))?;
     // A scenario without a model times the standard plan on a generated topology; one
@@ -877,7 +876,15 @@ fn sweep(args: SweepArgs) -> CmdResult {
         ))
     })?;
     bar.finish_and_clear();
-    let out = output(&name, &digest(&bytes), args.seeds, args.shard, runs);
+    let inputs = match &work {
+        Work::TimingOnly(_) => vec![InputDigest::new(
+            "scenario",
+            &args.scenario.display().to_string(),
+            &bytes,
+        )],
+        Work::Full(full) => sweep_inputs(&args.scenario, &bytes, &full.0)?,
+    };
+    let out = output(&name, &inputs, args.seeds, args.shard, runs);
     note(format!(
         "{} seeds in {:.2} s",
         seeds.len(),
@@ -898,6 +905,72 @@ fn sweep(args: SweepArgs) -> CmdResult {
     Ok(EXIT_OK)
 }
 
+/// Every file a full scenario's sweep depends on, with the digest of its content: the
+/// scenario, its model file, runbook files, the package's manifest (which lists every
+/// payload file's SHA-256) and the trusted keys.
+fn sweep_inputs(
+    path: &Path,
+    bytes: &[u8],
+    loaded: &Loaded,
+) -> Result<Vec<hotfix_sim::sweep::InputDigest>, CliError> {
+    use hotfix_sim::scenario::{ModelSource, RunbookSource};
+    use hotfix_sim::sweep::InputDigest;
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| CliError::io(format!("cannot read {}", p.display()), e))
+    };
+    let sc = &loaded.scenario;
+    let mut out = vec![InputDigest::new(
+        "scenario",
+        &path.display().to_string(),
+        bytes,
+    )];
+    if let ModelSource::File(m) = &sc.model {
+        out.push(InputDigest::new(
+            "model",
+            &m.display().to_string(),
+            &read(m)?,
+        ));
+    }
+    for r in &sc.runbooks {
+        if let RunbookSource::File(f) = r {
+            out.push(InputDigest::new(
+                "runbook",
+                &f.display().to_string(),
+                &read(f)?,
+            ));
+        }
+    }
+    let package = match &sc.package {
+        PackageRef::Zip(p) | PackageRef::Source(p) | PackageRef::Manifest(p) => p,
+    };
+    out.push(InputDigest::new(
+        "package",
+        &package.display().to_string(),
+        &loaded.manifest.to_xml(),
+    ));
+    for t in &sc.trusted {
+        let mut files = if t.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(t)
+                .map_err(|e| CliError::io(format!("cannot read {}", t.display()), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![t.clone()]
+        };
+        for f in files.drain(..) {
+            out.push(InputDigest::new(
+                "trusted-key",
+                &f.display().to_string(),
+                &read(&f)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// `hotfix sim merge`.
 fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
@@ -911,9 +984,18 @@ fn merge(args: MergeArgs) -> CmdResult {
         })?;
         parts.push(part);
     }
-    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| {
-        CliError::usage(e.to_string())
-            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)")
+    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| match &e {
+        hotfix_sim::sweep::SweepError::InputDiffers {
+            shard, role, path, ..
+        } => CliError::usage(format!(
+            "{}: {role} {path} is not the file the first shard ({}) was computed from",
+            args.shards[*shard].display(),
+            args.shards[0].display()
+        ))
+        .detail(e.to_string())
+        .hint("run every shard against the same scenario, model, runbook, package and keys"),
+        _ => CliError::usage(e.to_string())
+            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
     })?;
     match args.output_format {
         OutputFormat::Json => print_json(&merged)?,

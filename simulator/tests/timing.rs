@@ -542,7 +542,12 @@ fn sweep_of(text: &str, range: SeedRange, shard: Option<Shard>, jobs: usize) -> 
         &|| {},
     )
     .expect("sweep runs");
-    sweep::output(&s.name, &s.digest, range, shard, runs)
+    let inputs = [sweep::InputDigest {
+        role: "scenario".into(),
+        path: s.name.clone(),
+        digest: s.digest.clone(),
+    }];
+    sweep::output(&s.name, &inputs, range, shard, runs)
 }
 
 #[test]

@@ -410,3 +410,87 @@ fn zip_package_is_verified_against_trusted_keys_before_use() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed verification"));
 }
+
+/// A scenario in `dir` naming `dir/model.xml` (a copy of the committed contact center).
+fn scenario_with_own_model(dir: &Path) -> PathBuf {
+    std::fs::copy(
+        scenarios().join("models/contact-center.xml"),
+        dir.join("model.xml"),
+    )
+    .expect("copy model");
+    let package = repo_root().join("packages").join("HF-7.0.3-0042");
+    let path = dir.join("scenario.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "model = \"model.xml\"\npackage = {:?}\nrunbook = \"standard-install\"\n",
+            package.display().to_string()
+        ),
+    )
+    .expect("write scenario");
+    path
+}
+
+fn sweep_shard(scenario: &Path, shard: &str, out: &Path) {
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(scenario)
+        .args(["--seeds", "0..4", "--shard", shard, "--jobs", "1"])
+        .args(["--output-format", "json"])
+        .output()
+        .expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(out, &o.stdout).expect("write shard");
+}
+
+#[test]
+fn merge_refuses_shards_computed_from_different_model_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let (a, b) = (
+        dir.path().join("shard-0.json"),
+        dir.path().join("shard-1.json"),
+    );
+    sweep_shard(&sc, "0/2", &a);
+    // Same scenario file, same seeds; the model file changes between the two shards.
+    let model = dir.path().join("model.xml");
+    let text = std::fs::read_to_string(&model).expect("model");
+    std::fs::write(
+        &model,
+        text.replace("state=\"active\"", "state=\"active\" "),
+    )
+    .expect("edit");
+    sweep_shard(&sc, "1/2", &b);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&a).expect("shard")).expect("json");
+    let roles: Vec<&str> = json["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["role"].as_str().expect("role"))
+        .collect();
+    assert_eq!(roles, ["scenario", "model", "package"]);
+
+    let o = hotfix()
+        .args(["sim", "merge"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("merge");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(err.contains("model") && err.contains("model.xml"), "{err}");
+    assert!(err.contains("shard-1.json"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+
+    // Both shards of one model merge.
+    sweep_shard(&sc, "0/2", &a);
+    let o = hotfix()
+        .args(["sim", "merge"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("merge");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
