@@ -17,55 +17,57 @@ use crate::model::{IaMode, Model, MsiProduct, NodeId, ProductId, SetId, Sym, VuI
 /// Stable rule ids. A rule id names one precondition; [`RULES`] maps each to the
 /// property of `DOMAIN.md` ("What correct means") it protects.
 pub mod rule {
+    use crate::rules::RuleId;
+
     /// No configuration change while the IA is in Monitoring mode.
-    pub const MONITORING_MODE_READ_ONLY: &str = "monitoring-mode-read-only";
+    pub const MONITORING_MODE_READ_ONLY: RuleId = RuleId::MonitoringModeReadOnly;
     /// Software packages of a VU change only while the VU is inactive.
-    pub const VU_MUST_BE_INACTIVE: &str = "vu-must-be-inactive";
+    pub const VU_MUST_BE_INACTIVE: RuleId = RuleId::VuMustBeInactive;
     /// A hotfix is added to a base installation only from `Install/hotfixes`.
-    pub const HOTFIX_NOT_EXTRACTED: &str = "hotfix-not-extracted";
+    pub const HOTFIX_NOT_EXTRACTED: RuleId = RuleId::HotfixNotExtracted;
     /// A hotfix goes to the base installation of the support package it was built for.
-    pub const SUPPORT_PACKAGE_MISMATCH: &str = "support-package-mismatch";
+    pub const SUPPORT_PACKAGE_MISMATCH: RuleId = RuleId::SupportPackageMismatch;
     /// Hotfixes the package requires must be in the base installation first.
-    pub const REQUIRED_HOTFIX_MISSING: &str = "required-hotfix-missing";
+    pub const REQUIRED_HOTFIX_MISSING: RuleId = RuleId::RequiredHotfixMissing;
     /// Only a hotfix already in the base installation can be added to a software package.
-    pub const HOTFIX_NOT_IN_BASE: &str = "hotfix-not-in-base";
+    pub const HOTFIX_NOT_IN_BASE: RuleId = RuleId::HotfixNotInBase;
     /// Nodes must be refreshed after the base installation changed, before Add Hotfix.
-    pub const REFRESH_BEFORE_ADD: &str = "refresh-before-add";
+    pub const REFRESH_BEFORE_ADD: RuleId = RuleId::RefreshBeforeAdd;
     /// A hotfix is added only to a software package it carries corrections for.
-    pub const HOTFIX_NOT_FOR_PACKAGE: &str = "hotfix-not-for-package";
+    pub const HOTFIX_NOT_FOR_PACKAGE: RuleId = RuleId::HotfixNotForPackage;
     /// A hotfix is not removed from a base installation while a package carries it.
-    pub const BASE_REMOVAL_WHILE_IN_USE: &str = "base-removal-while-in-use";
+    pub const BASE_REMOVAL_WHILE_IN_USE: RuleId = RuleId::BaseRemovalWhileInUse;
     /// A hotfix is removed from a base installation only after Synchronize Instances took
     /// its deletion to every instance (the removal order: delete, synchronize, base).
-    pub const BASE_REMOVAL_BEFORE_SYNCHRONIZE: &str = "base-removal-before-synchronize";
+    pub const BASE_REMOVAL_BEFORE_SYNCHRONIZE: RuleId = RuleId::BaseRemovalBeforeSynchronize;
     /// The hotfix is already in the base installation.
-    pub const HOTFIX_ALREADY_IN_BASE: &str = "hotfix-already-in-base";
+    pub const HOTFIX_ALREADY_IN_BASE: RuleId = RuleId::HotfixAlreadyInBase;
     /// Removing a hotfix the base installation does not have.
-    pub const HOTFIX_NOT_REGISTERED: &str = "hotfix-not-registered";
+    pub const HOTFIX_NOT_REGISTERED: RuleId = RuleId::HotfixNotRegistered;
     /// The software package already carries the hotfix.
-    pub const HOTFIX_ALREADY_IN_PACKAGE: &str = "hotfix-already-in-package";
+    pub const HOTFIX_ALREADY_IN_PACKAGE: RuleId = RuleId::HotfixAlreadyInPackage;
     /// Deleting a hotfix the software package does not carry.
-    pub const HOTFIX_NOT_IN_PACKAGE: &str = "hotfix-not-in-package";
+    pub const HOTFIX_NOT_IN_PACKAGE: RuleId = RuleId::HotfixNotInPackage;
     /// "Refresh All Nodes" discarded synchronized changes that were not applied yet.
-    pub const REFRESH_DISCARDS_PENDING: &str = "refresh-discards-pending";
+    pub const REFRESH_DISCARDS_PENDING: RuleId = RuleId::RefreshDiscardsPending;
     /// The IA cannot reach the node's agent.
-    pub const NODE_UNREACHABLE: &str = "node-unreachable";
+    pub const NODE_UNREACHABLE: RuleId = RuleId::NodeUnreachable;
     /// A VU, package, node, base, workstation or product not in the model.
-    pub const UNKNOWN_OBJECT: &str = "unknown-object";
+    pub const UNKNOWN_OBJECT: RuleId = RuleId::UnknownObject;
     /// Removing an MSI product the workstation does not have.
-    pub const MSI_NOT_INSTALLED: &str = "msi-not-installed";
+    pub const MSI_NOT_INSTALLED: RuleId = RuleId::MsiNotInstalled;
     /// Installing an MSI that is not on the distribution share.
-    pub const MSI_NOT_AVAILABLE: &str = "msi-not-available";
+    pub const MSI_NOT_AVAILABLE: RuleId = RuleId::MsiNotAvailable;
     /// The workstation already has exactly this product.
-    pub const MSI_ALREADY_INSTALLED: &str = "msi-already-installed";
+    pub const MSI_ALREADY_INSTALLED: RuleId = RuleId::MsiAlreadyInstalled;
     /// Installing a version while another version of the component is still there.
-    pub const MSI_BOTH_VERSIONS: &str = "msi-both-versions";
+    pub const MSI_BOTH_VERSIONS: RuleId = RuleId::MsiBothVersions;
 }
 
 /// A rule: its id, the property it protects and a one-line summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
-    pub id: &'static str,
+    pub id: crate::rules::RuleId,
     /// Name of the "always" property in [`crate::properties::PROPERTIES`].
     pub property: &'static str,
     pub summary: &'static str,
@@ -181,7 +183,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// The property a rule protects (`steps-accepted` for unknown ids).
-pub fn property_of(rule_id: &str) -> &'static str {
+pub fn property_of(rule_id: crate::rules::RuleId) -> &'static str {
     RULES
         .iter()
         .find(|r| r.id == rule_id)
@@ -429,7 +431,7 @@ impl Action {
 /// A broken precondition (or a harmful effect) of one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub rule: &'static str,
+    pub rule: crate::rules::RuleId,
     pub message: String,
 }
 
@@ -456,7 +458,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn refuse(rule: &'static str, message: impl Into<String>) -> Outcome {
+    fn refuse(rule: crate::rules::RuleId, message: impl Into<String>) -> Outcome {
         Outcome {
             refusals: vec![Refusal {
                 rule,
@@ -1269,7 +1271,7 @@ mod tests {
 
     #[test]
     fn every_rule_id_is_unique_and_kebab_case() {
-        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), RULES.len());

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::model::{Model, NodeId, SetId, VuId, WsId};
 use crate::ops::{self, Action, HotfixInfo, Session};
 use crate::properties::{self, Kind, PhaseFacts, PropertyResult};
+use crate::rules::RuleId;
 use crate::runbook::{OnViolation, Procedure, Runbook};
 
 /// Options of a run.
@@ -35,8 +36,8 @@ pub struct Violation {
     pub action: String,
     /// The object acted on (`vu CS_VU01 package ChatServer hotfix HF-...`).
     pub object: String,
-    /// Rule id (see [`crate::ops::RULES`]) or property name.
-    pub rule: String,
+    /// What was broken: a step rule, an end-of-run property or a timing failure.
+    pub rule: RuleId,
     pub message: String,
     /// `file:line` of the step, for steps from a runbook file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -237,7 +238,7 @@ pub fn run(
         let mut was_inactivated = vec![false; model.vus.len()];
         let mut last_change: Option<u32> = None;
         let mut last_save: Option<u32> = None;
-        let mut broken: BTreeSet<&'static str> = BTreeSet::new();
+        let mut broken: BTreeSet<RuleId> = BTreeSet::new();
         converged_at = conv.converged(model).then_some(step_no);
 
         for step in &rb.steps {
@@ -292,7 +293,7 @@ pub fn run(
                     step: Some(step_no),
                     action: step.action.name().to_owned(),
                     object: step.action.object(),
-                    rule: r.rule.to_owned(),
+                    rule: r.rule,
                     message: r.message,
                     origin: step.origin.clone(),
                     time_s: None,
@@ -321,11 +322,13 @@ pub fn run(
             .iter()
             .filter(|p| p.kind == Kind::Always)
         {
-            let rules: Vec<&str> = broken
+            let mut rules: Vec<&str> = broken
                 .iter()
                 .copied()
-                .filter(|r| ops::property_of(r) == def.name)
+                .filter(|&r| ops::property_of(r) == def.name)
+                .map(RuleId::as_str)
                 .collect();
+            rules.sort_unstable();
             props.push(PropertyResult {
                 name: def.name,
                 passed: rules.is_empty(),
@@ -351,7 +354,7 @@ pub fn run(
                     object: p.object.clone().unwrap_or_else(|| {
                         format!("{} runbook {}", rb.procedure.as_str(), rb.name)
                     }),
-                    rule: p.name.to_owned(),
+                    rule: RuleId::parse(p.name).unwrap_or(RuleId::InstancesUpdated),
                     message: p.detail.clone().unwrap_or_default(),
                     origin: None,
                     time_s: None,
@@ -378,7 +381,7 @@ pub fn run(
                 step: None,
                 action: "end-of-run".into(),
                 object: "system model".into(),
-                rule: "model-restored".into(),
+                rule: RuleId::ModelRestored,
                 message: d.clone(),
                 origin: None,
                 time_s: None,

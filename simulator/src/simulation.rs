@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use crate::model::{Model, VuId};
 use crate::ops::{Action, HotfixInfo};
 use crate::properties::{Kind, PropertyResult};
+use crate::rules::RuleId;
 use crate::run::{RunOptions, RunReport, StepTrace, Violation, run};
 use crate::runbook::{Procedure, Runbook};
 use crate::timing::{
@@ -39,16 +40,6 @@ pub struct Simulation {
     pub plan: Plan,
     /// Per plan step: the runbook step's action name.
     pub step_actions: Vec<&'static str>,
-}
-
-/// Rule ids of the failures only the timing engine sees.
-pub mod timing_rule {
-    /// A node's synchronize or apply finally failed (unreachable, or failed after retries).
-    pub const NODE_FAILED: &str = "node-failed";
-    /// A workstation's MSI install finally failed after the old version was removed.
-    pub const MSI_INSTALL_FAILED: &str = "msi-install-failed";
-    /// The rollout stopped (stop or roll back on failure, canary, failure threshold).
-    pub const ROLLOUT_STOPPED: &str = "rollout-stopped";
 }
 
 fn timing_procedure(p: Procedure) -> timing::Procedure {
@@ -185,7 +176,7 @@ fn nodes_at_target(model: &Model, info: &HotfixInfo, procedure: Procedure) -> Ve
 fn failed_violations(
     list: &FailedList,
     kind: &str,
-    rule: &str,
+    rule: RuleId,
     actions: &[&'static str],
     trace: &[StepTrace],
 ) -> Vec<Violation> {
@@ -202,7 +193,7 @@ fn failed_violations(
                     .unwrap_or("timing")
                     .to_owned(),
                 object: format!("{kind} {}", f.name),
-                rule: rule.to_owned(),
+                rule,
                 message: match f.what {
                     "msi-install" => format!(
                         "the MSI install failed on {kind} {} after the old version was removed: it has neither version",
@@ -221,7 +212,7 @@ fn failed_violations(
             step: None,
             action: "timing".into(),
             object: format!("{} more {kind}s", list.count - named),
-            rule: rule.to_owned(),
+            rule,
             message: format!(
                 "{} {kind}s failed in all; the first {named} are named above",
                 list.count
@@ -305,14 +296,14 @@ fn join(
     let mut extra = failed_violations(
         &result.failed_nodes,
         "node",
-        timing_rule::NODE_FAILED,
+        RuleId::NodeFailed,
         &actions,
         &report.trace,
     );
     extra.extend(failed_violations(
         &result.failed_workstations,
         "workstation",
-        timing_rule::MSI_INSTALL_FAILED,
+        RuleId::MsiInstallFailed,
         &actions,
         &report.trace,
     ));
@@ -321,7 +312,7 @@ fn join(
             step: None,
             action: "timing".into(),
             object: "rollout".into(),
-            rule: timing_rule::ROLLOUT_STOPPED.into(),
+            rule: RuleId::RolloutStopped,
             message: stop.reason.clone(),
             origin: None,
             time_s: Some(stop.at_s),
@@ -339,7 +330,7 @@ fn join(
                 } else {
                     "nodes".into()
                 },
-                rule: name.into(),
+                rule: RuleId::parse(name).unwrap_or(RuleId::TimingNodesConverged),
                 message: detail.clone(),
                 origin: None,
                 time_s: Some(result.makespan_s),

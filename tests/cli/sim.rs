@@ -494,3 +494,63 @@ fn merge_refuses_shards_computed_from_different_model_files() {
         .expect("merge");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// The violation with `rule` in a `sim run` JSON result.
+fn violation<'a>(json: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    json["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .find(|v| v["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} violation in {json:#}"))
+}
+
+#[test]
+fn wrong_removals_and_an_install_that_changes_nothing_exit_1_naming_rule_and_object() {
+    for (name, rule, object, step) in [
+        (
+            "remove-forget-base.toml",
+            "base-cleared-after-removal",
+            "base 7.0 SP3 hotfix HF-7.0.3-0042",
+            None,
+        ),
+        (
+            "remove-base-before-synchronize.toml",
+            "base-removal-before-synchronize",
+            "base 7.0 SP3 hotfix HF-7.0.3-0042",
+            Some(8),
+        ),
+        (
+            "install-no-matching-base.toml",
+            "hotfix-changes-something",
+            "hotfix HF-7.0.3-0042 base 7.0 SP3",
+            None,
+        ),
+    ] {
+        let (code, json) = run_json(&scenario(name), &[]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(json["passed"], false, "{name}");
+        let v = violation(&json, rule);
+        assert_eq!(v["object"], object, "{name}");
+        assert_eq!(v["step"].as_u64(), step, "{name}");
+        assert!(v["time_s"].as_f64().is_some(), "{name}: {v}");
+    }
+}
+
+#[test]
+fn timing_failures_are_violations_naming_the_node_or_workstation() {
+    let (code, json) = run_json(&scenario("install-node-down-at-apply.toml"), &[]);
+    assert_eq!(code, 1);
+    let v = violation(&json, "node-failed");
+    assert_eq!(v["object"], "node HAC03");
+    assert_eq!(v["step"], 12);
+    assert_eq!(json["metrics"]["timing"]["failed_nodes"]["count"], 1);
+    let (code, json) = run_json(&scenario("install-msi-fails.toml"), &[]);
+    assert_eq!(code, 1);
+    let v = violation(&json, "msi-install-failed");
+    assert_eq!(v["object"], "workstation WS0002");
+    assert_eq!(
+        json["metrics"]["timing"]["failed_workstations"]["first"][0]["name"],
+        "WS0002"
+    );
+}
