@@ -1,6 +1,8 @@
 //! Integration tests of the simulator library: one binary, one module per concern.
 
+mod metrics;
 mod model;
+mod oracle;
 mod permutations;
 mod rules;
 mod scenarios;
