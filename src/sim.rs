@@ -189,6 +189,9 @@ fn setup_error(e: SetupError) -> CliError {
         SetupError::Derive(d) => CliError::usage(d.to_string()).hint(
             "the package's base installation (release and support package) must be in the model",
         ),
+        e @ SetupError::ExtractedWithoutMsi { .. } => CliError::usage(e.to_string()).hint(
+            "add the MSI to <msi-products> with its file (as extracting the package does), or remove the hotfix from <install-hotfixes> so the runbook extracts it",
+        ),
         other => CliError::usage(other.to_string()).hint("see docs/SIMULATOR.md"),
     }
 }

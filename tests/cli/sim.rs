@@ -554,3 +554,31 @@ fn timing_failures_are_violations_naming_the_node_or_workstation() {
         "WS0002"
     );
 }
+
+#[test]
+fn a_model_with_the_hotfix_extracted_but_not_its_msi_is_refused_naming_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let model = dir.path().join("model.xml");
+    let text = std::fs::read_to_string(&model).expect("model");
+    let text = text.replace(
+        "  </install-hotfixes>",
+        "    <hotfix id=\"HF-7.0.3-0042\" release=\"7.0\" support-package=\"SP3\" packages=\"ChatServer RoutingEngine\"/>\n  </install-hotfixes>",
+    );
+    std::fs::write(&model, text).expect("edit");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "nothing runs");
+    assert!(err.contains("HF-7.0.3-0042"), "{err}");
+    assert!(err.contains("Agent Desktop"), "{err}");
+    assert!(
+        err.contains("{6A1E2F4C-3B5D-4E6F-8A9B-0C1D2E3F4A5B}"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
