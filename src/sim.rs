@@ -336,6 +336,14 @@ fn run_scenario(args: RunArgs) -> CmdResult {
         stats: sim.stats.clone(),
         topology: sim.topology.clone(),
         title: format!("{} — {}", args.scenario.display(), info.id),
+        passed: report.passed,
+        violations: report.violations.clone(),
+        step_labels: report
+            .trace
+            .iter()
+            .map(|t| format!("{}. {}", t.step, t.action))
+            .collect(),
+        seed,
     });
     if let Some(out) = &args.save_model {
         hotfix_sim::model_xml::save_file(&model, out)
@@ -558,6 +566,11 @@ struct TimingRun {
     stats: hotfix_sim::timing::EngineStats,
     topology: hotfix_sim::timing::Topology,
     title: String,
+    /// The one verdict, the violations and the step labels, for the report.
+    passed: bool,
+    violations: Vec<hotfix_sim::run::Violation>,
+    step_labels: Vec<String>,
+    seed: u64,
 }
 
 fn timing_error(e: hotfix_sim::timing::TimingError) -> CliError {
@@ -619,9 +632,25 @@ fn finish_timing(
     properties: &[(String, bool)],
 ) -> Result<(), CliError> {
     if let Some(path) = &args.report {
-        let html = hotfix_sim::report::render_html(&t.title, &t.result, properties, &|v| {
-            t.topology.vu_name(v)
-        });
+        let extras = hotfix_sim::report::RunExtras {
+            passed: Some(t.passed),
+            violations: &t.violations,
+            step_labels: t.step_labels.clone(),
+            tool: format!("hotfix {}", env!("CARGO_PKG_VERSION")),
+            replay: format!(
+                "hotfix sim run {} --seed {} --report {}",
+                args.scenario.display(),
+                t.seed,
+                path.display()
+            ),
+        };
+        let html = hotfix_sim::report::render_run_html(
+            &t.title,
+            &t.result,
+            properties,
+            &|v| t.topology.vu_name(v),
+            &extras,
+        );
         write_atomic(path, html.as_bytes())?;
         note(format!("wrote the report to {}", path.display()));
     }
@@ -774,10 +803,26 @@ fn run_timing_only(args: &RunArgs) -> CmdResult {
         }
     }
     let run = TimingRun {
+        passed: result.passed,
+        step_labels: sc
+            .plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let name = serde_json::to_value(st)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{st:?}"));
+                format!("{}. {name}", i + 1)
+            })
+            .collect(),
         result,
         stats,
         topology: sc.topology,
         title: sc.name.clone(),
+        violations: Vec::new(),
+        seed,
     };
     finish_timing(args, &run, &rows)?;
     if !run.result.passed {

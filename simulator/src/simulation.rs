@@ -248,11 +248,13 @@ fn join(
     let end_of = |i: usize| -> f64 { result.steps.get(i).map_or(result.makespan_s, |s| s.end_s) };
     let mut down_since: HashMap<VuId, f64> = HashMap::new();
     let mut downtimes: Vec<f64> = Vec::new();
+    let mut per_vu: HashMap<VuId, f64> = HashMap::new();
     for (i, t) in report.trace.iter().enumerate() {
         if let Some((v, active)) = t.vu_state {
             if active {
                 if let Some(since) = down_since.remove(&v) {
                     downtimes.push(end_of(i) - since);
+                    *per_vu.entry(v).or_default() += end_of(i) - since;
                 }
             } else {
                 down_since.entry(v).or_insert(end_of(i));
@@ -261,9 +263,19 @@ fn join(
     }
     let mut still: Vec<(VuId, f64)> = down_since.into_iter().collect();
     still.sort_by_key(|&(v, _)| v);
-    for (_, since) in still {
+    for (v, since) in still {
         downtimes.push(result.makespan_s - since);
+        *per_vu.entry(v).or_default() += result.makespan_s - since;
     }
+    // The report's downtime chart: one bar per VU of the topology, in its order.
+    result.series.vu_downtime = topo
+        .vu_names
+        .iter()
+        .map(|name| {
+            let d = model.vu_id(name).and_then(|v| per_vu.get(&v)).copied();
+            (d.unwrap_or(0.0) * 1e6).round() as u64
+        })
+        .collect();
     if !downtimes.is_empty() {
         let max = downtimes.iter().copied().fold(0.0, f64::max);
         result.vu_downtime_s = Some(Downtime {
@@ -318,7 +330,6 @@ fn join(
             time_s: Some(stop.at_s),
         });
     }
-    let _ = topo;
     for (name, passed, detail) in result.properties() {
         // A stopped rollout is already a violation of its own.
         if !passed && name != "timing-rollout-completed" {
