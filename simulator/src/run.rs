@@ -78,6 +78,9 @@ pub struct RunReport {
     /// Per-step effects, when [`RunOptions::record_trace`] is set.
     #[serde(skip)]
     pub trace: Vec<StepTrace>,
+    /// The timing result of the same steps (also in `metrics.timing`), when timing ran.
+    #[serde(skip)]
+    pub timing: Option<crate::timing::TimingResult>,
 }
 
 /// Tracks, per affected software package slot, how many instances carry the hotfix, to
@@ -431,6 +434,7 @@ pub fn run(
         violations,
         metrics,
         trace,
+        timing: None,
     }
 }
 

@@ -303,21 +303,116 @@ fn join(
             None => result.makespan_s,
         });
     }
-    // Failures only the timing engine sees.
     let actions: Vec<&'static str> = report.trace.iter().map(|t| t.action).collect();
+    let trace = std::mem::take(&mut report.trace);
+    add_timing(report, result, &actions, &trace, procedure);
+    report.trace = trace;
+}
+
+/// The timing configuration of a scenario with a model: its `[timing]`, `[faults]` and
+/// `[rollout]` tables. `[timing.topology]` and `[timing] procedure` belong to scenarios
+/// without a model (here the model is the topology and the runbook the procedure).
+pub fn timing_config(scenario: &crate::scenario::Scenario) -> Result<TimingConfig, TimingError> {
+    let t = &scenario.timing_tables;
+    let cfg = TimingConfig::from_tables(t.timing.as_ref(), t.faults.as_ref(), t.rollout.as_ref())?;
+    if cfg.topology.is_some() {
+        return Err(TimingError::InvalidValue {
+            table: "timing".into(),
+            key: "topology".into(),
+            message: "only for scenarios without a model: the topology comes from the model".into(),
+        });
+    }
+    if cfg.procedure.is_some() {
+        return Err(TimingError::InvalidValue {
+            table: "timing".into(),
+            key: "procedure".into(),
+            message: "only for scenarios without a model: the runbook's steps are what is timed"
+                .into(),
+        });
+    }
+    Ok(cfg)
+}
+
+/// A timing-only scenario (no model: a generated topology and the standard plan) as the
+/// same one result: the timing properties, a violation per failure, `metrics.timing`.
+pub fn timing_only(
+    topology: Topology,
+    plan: Plan,
+    cfg: &TimingConfig,
+    seed: u64,
+) -> Result<Simulation, TimingError> {
+    let (result, stats) = timing::simulate_with_stats(&topology, &plan, cfg, seed)?;
+    let procedure = match plan.procedure {
+        timing::Procedure::Install => Procedure::Install,
+        timing::Procedure::Remove => Procedure::Remove,
+    };
+    let step_actions: Vec<&'static str> = plan.steps.iter().map(step_name).collect();
+    let mut report = RunReport {
+        passed: true,
+        properties: Vec::new(),
+        violations: Vec::new(),
+        metrics: serde_json::Map::new(),
+        trace: Vec::new(),
+        timing: None,
+    };
+    let mut result = result;
+    add_timing(&mut report, &mut result, &step_actions, &[], procedure);
+    Ok(Simulation {
+        report,
+        timing: result,
+        stats,
+        topology,
+        plan,
+        step_actions,
+    })
+}
+
+/// The name of a standard plan step, as in results.
+pub fn step_name(s: &Step) -> &'static str {
+    match s {
+        Step::SetMode => "set-mode",
+        Step::InactivateVus => "inactivate-vus",
+        Step::AddToBase => "add-to-base",
+        Step::RemoveFromBase => "remove-from-base",
+        Step::RefreshAllNodes => "refresh-all-nodes",
+        Step::ChangePackages => "change-packages",
+        Step::Rollout => "rollout",
+        Step::ActivateVus => "activate-vus",
+        Step::SaveModel => "save-model",
+        Step::Workstations => "workstations",
+        Step::Ia(_) => "ia-action",
+        Step::Synchronize(_) => "synchronize-instances",
+        Step::Apply { .. } => "apply",
+        Step::WsRemove(_) => "msi-remove",
+        Step::WsInstall(_) => "msi-install",
+        Step::Idle => "idle",
+    }
+}
+
+/// Adds what only the timing engine saw to `report`: a violation per failed node or
+/// workstation and per failed timing property, the timing properties, `metrics.timing`,
+/// and the one verdict.
+fn add_timing(
+    report: &mut RunReport,
+    result: &mut TimingResult,
+    actions: &[&'static str],
+    trace: &[StepTrace],
+    procedure: Procedure,
+) {
+    // Failures only the timing engine sees.
     let mut extra = failed_violations(
         &result.failed_nodes,
         "node",
         RuleId::NodeFailed,
-        &actions,
-        &report.trace,
+        actions,
+        trace,
     );
     extra.extend(failed_violations(
         &result.failed_workstations,
         "workstation",
         RuleId::MsiInstallFailed,
-        &actions,
-        &report.trace,
+        actions,
+        trace,
     ));
     if let Some(stop) = &result.stopped {
         extra.push(Violation {
@@ -360,34 +455,11 @@ fn join(
         "timing".into(),
         serde_json::to_value(&*result).unwrap_or(serde_json::Value::Null),
     );
+    report.timing = Some(result.clone());
     report.violations.extend(extra);
     report.metrics.insert(
         "violations".into(),
         serde_json::json!(report.violations.len()),
     );
     report.passed = report.properties.iter().all(|p| p.passed) && report.violations.is_empty();
-}
-
-/// The timing configuration of a scenario with a model: its `[timing]`, `[faults]` and
-/// `[rollout]` tables. `[timing.topology]` and `[timing] procedure` belong to scenarios
-/// without a model (here the model is the topology and the runbook the procedure).
-pub fn timing_config(scenario: &crate::scenario::Scenario) -> Result<TimingConfig, TimingError> {
-    let t = &scenario.timing_tables;
-    let cfg = TimingConfig::from_tables(t.timing.as_ref(), t.faults.as_ref(), t.rollout.as_ref())?;
-    if cfg.topology.is_some() {
-        return Err(TimingError::InvalidValue {
-            table: "timing".into(),
-            key: "topology".into(),
-            message: "only for scenarios without a model: the topology comes from the model".into(),
-        });
-    }
-    if cfg.procedure.is_some() {
-        return Err(TimingError::InvalidValue {
-            table: "timing".into(),
-            key: "procedure".into(),
-            message: "only for scenarios without a model: the runbook's steps are what is timed"
-                .into(),
-        });
-    }
-    Ok(cfg)
 }

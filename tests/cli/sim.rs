@@ -132,7 +132,9 @@ fn failure_text_names_step_rule_and_seed() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("step 4: add-hotfix-to-package [hotfix-not-in-base]"),
+        stdout.contains(
+            "step 4 at 9.00 s: add-hotfix-to-package [hotfix-not-in-base] vu CHAT_VU01 package ChatServer"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("add-before-base.toml:21"), "{stdout}");
@@ -581,4 +583,39 @@ fn a_model_with_the_hotfix_extracted_but_not_its_msi_is_refused_naming_both() {
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn run_prints_the_same_result_as_markdown() {
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("install-node-down-at-apply.toml"))
+        .args(["--output-format", "markdown"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("**FAILED**"), "{md}");
+    assert!(md.contains("| 12 |"), "{md}");
+    assert!(md.contains("`node-failed` | node HAC03 |"), "{md}");
+}
+
+#[test]
+fn a_timing_only_run_has_the_same_result_shape() {
+    let (code, json) = run_json(&scenario("timing-canary.toml"), &["--seed", "3"]);
+    assert!(code == 0 || code == 1);
+    for key in [
+        "scenario",
+        "seed",
+        "passed",
+        "properties",
+        "violations",
+        "metrics",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing: {json:#}");
+    }
+    // A stopped canary is a violation, not only a failed property.
+    if json["passed"] == false {
+        assert!(!json["violations"].as_array().expect("list").is_empty());
+    }
 }
