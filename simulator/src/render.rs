@@ -103,7 +103,9 @@ pub fn text(h: &Header, r: &RunReport) -> String {
             }
         }
     }
-    let logical = logical_metrics(&r.metrics);
+    let as_json = serde_json::to_value(&r.metrics).unwrap_or(Value::Null);
+    let empty = serde_json::Map::new();
+    let logical = logical_metrics(as_json.as_object().unwrap_or(&empty));
     if !logical.is_empty() {
         let _ = writeln!(out, "\nmetrics:");
         for (k, v) in logical {
@@ -125,7 +127,7 @@ pub fn text(h: &Header, r: &RunReport) -> String {
             h.seed
         );
     }
-    if let Some(t) = &r.timing {
+    if let Some(t) = &r.metrics.timing {
         let _ = writeln!(out, "{}", timing_summary(t));
     }
     out
@@ -168,7 +170,7 @@ pub fn markdown(h: &Header, r: &RunReport) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "Failed properties: `{}`\n", failed.join("`, `"));
     }
-    if let Some(t) = &r.timing {
+    if let Some(t) = &r.metrics.timing {
         let _ = writeln!(out, "```\n{}\n```", timing_summary(t));
     }
     out

@@ -7,8 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value, json};
-
 use crate::model::{Model, NodeId, SetId, VuId, WsId};
 use crate::ops::{self, Action, HotfixInfo, Session};
 use crate::properties::{self, Kind, PhaseFacts, PropertyResult};
@@ -73,14 +71,48 @@ pub struct RunReport {
     pub passed: bool,
     pub properties: Vec<PropertyResult>,
     pub violations: Vec<Violation>,
-    /// Logical metrics (see `docs/SIMULATOR.md`); the timing engine adds its own keys.
-    pub metrics: Map<String, Value>,
+    /// Logical metrics and, when timing ran, the timing result (`docs/SIMULATOR.md`).
+    pub metrics: Metrics,
     /// Per-step effects, when [`RunOptions::record_trace`] is set.
     #[serde(skip)]
     pub trace: Vec<StepTrace>,
-    /// The timing result of the same steps (also in `metrics.timing`), when timing ran.
-    #[serde(skip)]
+}
+
+/// What a run measured. Counted in steps (the logical part, absent for a timing-only
+/// scenario) and in simulated time (`timing`). Fields in alphabetical order, as they
+/// appear in the JSON result.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<StepMetrics>,
+    /// The timing result of the same steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timing: Option<crate::timing::TimingResult>,
+    /// Violations in all (step, end-of-run and timing).
+    pub violations: u64,
+}
+
+/// Metrics counted in runbook steps; they mean the same whatever the starting model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StepMetrics {
+    /// Step after which every affected instance was at its target with nothing pending
+    /// (`None`: never, or undone later).
+    pub converged_at_step: Option<u32>,
+    /// (Instance, package) changes applied.
+    pub instances_changed: u64,
+    /// Steps after which instances of an affected package disagreed.
+    pub mixed_version_steps: u64,
+    pub nodes: u64,
+    pub nodes_applied: u64,
+    pub nodes_synchronized: u64,
+    pub steps: u32,
+    pub steps_planned: u64,
+    pub stopped_at_step: Option<u32>,
+    pub vu_downtime_steps_max: u32,
+    pub vu_downtime_steps_total: u64,
+    pub vus: u64,
+    pub vus_inactivated: u64,
+    pub workstations_changed: u64,
 }
 
 /// Tracks, per affected software package slot, how many instances carry the hotfix, to
@@ -405,36 +437,32 @@ pub fn run(
         downtimes.push(step_no + 1 - since);
     }
     let count = |v: &[bool]| v.iter().filter(|b| **b).count() as u64;
-    let mut metrics = Map::new();
-    metrics.insert("steps".into(), json!(step_no));
-    metrics.insert("steps_planned".into(), json!(planned));
-    metrics.insert("stopped_at_step".into(), json!(stopped_at));
-    metrics.insert("violations".into(), json!(violations.len()));
-    metrics.insert("vus_inactivated".into(), json!(vus_inactivated));
-    metrics.insert(
-        "vu_downtime_steps_max".into(),
-        json!(downtimes.iter().max().copied().unwrap_or(0)),
-    );
-    metrics.insert(
-        "vu_downtime_steps_total".into(),
-        json!(downtimes.iter().map(|&d| u64::from(d)).sum::<u64>()),
-    );
-    metrics.insert("nodes_synchronized".into(), json!(count(&synced)));
-    metrics.insert("nodes_applied".into(), json!(count(&applied)));
-    metrics.insert("instances_changed".into(), json!(instances_changed));
-    metrics.insert("mixed_version_steps".into(), json!(mixed_steps));
-    metrics.insert("converged_at_step".into(), json!(converged_at));
-    metrics.insert("workstations_changed".into(), json!(count(&ws_changed)));
-    metrics.insert("nodes".into(), json!(model.nodes.len()));
-    metrics.insert("vus".into(), json!(model.vus.len()));
-
+    let metrics = Metrics {
+        steps: Some(StepMetrics {
+            converged_at_step: converged_at,
+            instances_changed,
+            mixed_version_steps: mixed_steps,
+            nodes: model.nodes.len() as u64,
+            nodes_applied: count(&applied),
+            nodes_synchronized: count(&synced),
+            steps: step_no,
+            steps_planned: planned as u64,
+            stopped_at_step: stopped_at,
+            vu_downtime_steps_max: downtimes.iter().max().copied().unwrap_or(0),
+            vu_downtime_steps_total: downtimes.iter().map(|&d| u64::from(d)).sum(),
+            vus: model.vus.len() as u64,
+            vus_inactivated,
+            workstations_changed: count(&ws_changed),
+        }),
+        timing: None,
+        violations: violations.len() as u64,
+    };
     RunReport {
         passed: props.iter().all(|p| p.passed),
         properties: props,
         violations,
         metrics,
         trace,
-        timing: None,
     }
 }
 

@@ -351,9 +351,8 @@ pub fn timing_only(
         passed: true,
         properties: Vec::new(),
         violations: Vec::new(),
-        metrics: serde_json::Map::new(),
+        metrics: crate::run::Metrics::default(),
         trace: Vec::new(),
-        timing: None,
     };
     let mut result = result;
     add_timing(&mut report, &mut result, &step_actions, &[], procedure);
@@ -451,15 +450,8 @@ fn add_timing(
             object: None,
         });
     }
-    report.metrics.insert(
-        "timing".into(),
-        serde_json::to_value(&*result).unwrap_or(serde_json::Value::Null),
-    );
-    report.timing = Some(result.clone());
+    report.metrics.timing = Some(result.clone());
     report.violations.extend(extra);
-    report.metrics.insert(
-        "violations".into(),
-        serde_json::json!(report.violations.len()),
-    );
+    report.metrics.violations = report.violations.len() as u64;
     report.passed = report.properties.iter().all(|p| p.passed) && report.violations.is_empty();
 }

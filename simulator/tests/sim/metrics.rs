@@ -44,8 +44,14 @@ fn the_standard_install_converges_at_its_apply_step_on_a_model_new_to_the_hotfix
         + 1;
     let r = run_one(&mut m, &info, rb);
     assert_outcome(&r, &[], &[]);
-    assert_eq!(r.metrics["converged_at_step"], apply);
-    assert_eq!(r.metrics["mixed_version_steps"], 0);
+    assert_eq!(
+        r.metrics.steps.as_ref().expect("steps").converged_at_step,
+        Some(apply as u32)
+    );
+    assert_eq!(
+        r.metrics.steps.as_ref().expect("steps").mixed_version_steps,
+        0
+    );
 }
 
 #[test]
@@ -69,11 +75,29 @@ fn a_forgotten_node_gives_the_same_metrics_whether_or_not_the_model_knew_the_hot
     let ra = run_one(&mut ma, &info, rb_a);
     let rb = run_one(&mut mb, &info, rb_b);
     assert!(!ra.passed && !rb.passed);
-    assert_eq!(ra.metrics["converged_at_step"], serde_json::Value::Null);
-    assert_eq!(rb.metrics["converged_at_step"], serde_json::Value::Null);
+    assert_eq!(
+        ra.metrics.steps.as_ref().expect("steps").converged_at_step,
+        None
+    );
+    assert_eq!(
+        rb.metrics.steps.as_ref().expect("steps").converged_at_step,
+        None
+    );
     // From the first per-node apply to the end, instances of RoutingEngine disagree
     // (HAC05 never applied): the same count on both models.
-    let mixed = ra.metrics["mixed_version_steps"].as_u64().expect("count");
+    let mixed = ra
+        .metrics
+        .steps
+        .as_ref()
+        .expect("steps")
+        .mixed_version_steps;
     assert!(mixed > 0);
-    assert_eq!(rb.metrics["mixed_version_steps"], mixed);
+    assert_eq!(
+        rb.metrics
+            .steps
+            .as_ref()
+            .expect("steps")
+            .mixed_version_steps,
+        mixed
+    );
 }

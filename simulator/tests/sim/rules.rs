@@ -13,9 +13,28 @@ fn standard_install_holds_every_property() {
     let rb = hotfix_sim::runbook::standard_install_for(&info, &m).expect("derives");
     let report = run_one(&mut m, &info, rb);
     assert_outcome(&report, &[], &[]);
-    assert_eq!(report.metrics["vus_inactivated"], 3);
-    assert_eq!(report.metrics["nodes_applied"], 5);
-    assert_eq!(report.metrics["workstations_changed"], 4);
+    assert_eq!(
+        report
+            .metrics
+            .steps
+            .as_ref()
+            .expect("steps")
+            .vus_inactivated,
+        3
+    );
+    assert_eq!(
+        report.metrics.steps.as_ref().expect("steps").nodes_applied,
+        5
+    );
+    assert_eq!(
+        report
+            .metrics
+            .steps
+            .as_ref()
+            .expect("steps")
+            .workstations_changed,
+        4
+    );
     assert!(report.properties.iter().all(|p| p.passed));
 }
 
@@ -378,8 +397,8 @@ fn stop_policy_ends_the_run_at_the_first_violation() {
         1
     );
     assert_eq!(
-        stop.metrics["stopped_at_step"],
-        stop.violations[0].step.expect("step")
+        stop.metrics.steps.as_ref().expect("steps").stopped_at_step,
+        stop.violations[0].step
     );
 }
 
