@@ -313,6 +313,14 @@ fn join(
 /// `[rollout]` tables. `[timing.topology]` and `[timing] procedure` belong to scenarios
 /// without a model (here the model is the topology and the runbook the procedure).
 pub fn timing_config(scenario: &crate::scenario::Scenario) -> Result<TimingConfig, TimingError> {
+    let located = |e: TimingError| match std::fs::read_to_string(&scenario.path) {
+        Ok(text) => e.located(&scenario.path, &text),
+        Err(_) => e,
+    };
+    timing_config_inner(scenario).map_err(located)
+}
+
+fn timing_config_inner(scenario: &crate::scenario::Scenario) -> Result<TimingConfig, TimingError> {
     let t = &scenario.timing_tables;
     let cfg = TimingConfig::from_tables(t.timing.as_ref(), t.faults.as_ref(), t.rollout.as_ref())?;
     if cfg.topology.is_some() {

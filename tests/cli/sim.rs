@@ -619,3 +619,38 @@ fn a_timing_only_run_has_the_same_result_shape() {
         assert!(!json["violations"].as_array().expect("list").is_empty());
     }
 }
+
+#[test]
+fn a_bad_timing_value_is_named_with_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let mut text = std::fs::read_to_string(&sc).expect("scenario");
+    text.push_str(
+        "\n[faults]\non_failure = \"skip\"\nunreachable = [{ node = \"HAC03\", at_step = 0 }]\n",
+    );
+    std::fs::write(&sc, text).expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("scenario.toml:7:34"), "{err}");
+    assert!(err.contains("at_step"), "{err}");
+    // A timing-only scenario too.
+    let only = dir.path().join("only.toml");
+    std::fs::write(
+        &only,
+        "name = \"x\"\n[timing]\nmax_parallel_transfers = 4\nbogus = 1\n[timing.topology]\nnodes = 4\n",
+    )
+    .expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&only)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("only.toml:4:1"), "{err}");
+}

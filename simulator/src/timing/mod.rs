@@ -76,6 +76,75 @@ pub enum TimingError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// A table error with the place in the scenario file it comes from.
+    #[error("{path}:{line}:{column}: {source}")]
+    At {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        #[source]
+        source: Box<TimingError>,
+    },
+}
+
+impl TimingError {
+    /// Adds the file, line and column of the key an `UnknownKey` or `InvalidValue` error
+    /// names, found in the scenario `text` (the key's line inside its table, or the
+    /// table's header). Other errors, and keys not found, come back unchanged.
+    pub fn located(self, path: &std::path::Path, text: &str) -> TimingError {
+        let (table, key) = match &self {
+            TimingError::UnknownKey { table, key, .. }
+            | TimingError::InvalidValue { table, key, .. } => (table.clone(), key.clone()),
+            _ => return self,
+        };
+        match locate(text, &table, &key) {
+            Some((line, column)) => TimingError::At {
+                path: path.to_owned(),
+                line,
+                column,
+                source: Box::new(self),
+            },
+            None => self,
+        }
+    }
+}
+
+/// 1-based line and column of `key` in `[table]` of a TOML text: the first line after the
+/// table's header (or after its parent's, for an inline or dotted table such as
+/// `faults.unreachable`) that assigns `key`; else the header itself.
+pub fn locate(text: &str, table: &str, key: &str) -> Option<(usize, usize)> {
+    let headers = [table, table.split('.').next().unwrap_or(table)];
+    for header in headers {
+        let open = format!("[{header}]");
+        let mut in_table = header == "scenario";
+        let mut header_at = None;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                in_table = t.starts_with(&open);
+                if in_table {
+                    header_at = Some((i + 1, line.len() - t.len() + 1));
+                }
+                continue;
+            }
+            if !in_table {
+                continue;
+            }
+            // `key = ...`, also inside an inline table on this line.
+            for (at, _) in line.match_indices(key) {
+                let before = line[..at].chars().last();
+                let after = line[at + key.len()..].trim_start();
+                let starts = before.is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '\t');
+                if starts && after.starts_with('=') {
+                    return Some((i + 1, at + 1));
+                }
+            }
+        }
+        if header_at.is_some() {
+            return header_at;
+        }
+    }
+    None
 }
 
 /// One step of a procedure as the timing model sees it.
