@@ -165,6 +165,8 @@ struct Engine<'a> {
     /// The current transfers are a synchronize step of their own.
     sync_only: bool,
     rollout_started: bool,
+    /// `wave_nodes` is `order`, taken for a rollout step (see `restore_order`).
+    waves_own_order: bool,
     wave_bounds: Vec<u32>,
     wave: usize,
     wave_transfers_left: u32,
@@ -504,6 +506,7 @@ impl<'a> Engine<'a> {
             apply_only: false,
             sync_only: false,
             rollout_started: false,
+            waves_own_order: false,
             wave_bounds: Vec::new(),
             wave: 0,
             wave_transfers_left: 0,
@@ -689,7 +692,10 @@ impl<'a> Engine<'a> {
             }
             Step::Rollout => {
                 self.apply_only = false;
-                let nodes = self.order.clone();
+                // The waves run over `order` itself (no copy at a million nodes); it
+                // comes back when the rollout ends.
+                self.waves_own_order = true;
+                let nodes = std::mem::take(&mut self.order);
                 self.set_targets(nodes.len() as u32);
                 self.start_waves(nodes, true);
                 None
@@ -980,7 +986,16 @@ impl<'a> Engine<'a> {
         }
         self.rollout_end = self.now;
         self.apply_only = false;
+        self.restore_order();
         self.next_step();
+    }
+
+    /// Gives `order` back after a rollout step took it for its waves.
+    fn restore_order(&mut self) {
+        if self.waves_own_order {
+            self.waves_own_order = false;
+            self.order = std::mem::take(&mut self.wave_nodes);
+        }
     }
 
     fn dispatch_rollbacks(&mut self) {
@@ -1011,6 +1026,7 @@ impl<'a> Engine<'a> {
         if self.rollback_left == 0 {
             self.rollout_end = self.now;
             self.apply_only = false;
+            self.restore_order();
             self.next_step();
         }
     }
@@ -1540,6 +1556,7 @@ impl<'a> Engine<'a> {
 
     fn finish(mut self) -> TimingResult {
         let end = self.now;
+        self.restore_order();
         for span in &mut self.spans {
             if span.1 == NEVER {
                 span.1 = end;
