@@ -42,13 +42,6 @@ pub struct Simulation {
     pub step_actions: Vec<&'static str>,
 }
 
-fn timing_procedure(p: Procedure) -> timing::Procedure {
-    match p {
-        Procedure::Install => timing::Procedure::Install,
-        Procedure::Remove => timing::Procedure::Remove,
-    }
-}
-
 /// Runs `runbooks` against `model` (changed in place) and through the timing engine.
 pub fn simulate(
     model: &mut Model,
@@ -59,13 +52,13 @@ pub fn simulate(
     opts: &RunOptions,
 ) -> Result<Simulation, TimingError> {
     let procedure = runbooks.first().map_or(Procedure::Install, |r| r.procedure);
-    let topology = Topology::from_model(model, info, timing_procedure(procedure))?;
+    let topology = Topology::from_model(model, info, procedure)?;
     let opts = RunOptions {
         record_trace: true,
         ..opts.clone()
     };
     let mut report = run(model, info, runbooks, &opts);
-    let plan = plan_from_trace(&report.trace, &topology, model, timing_procedure(procedure));
+    let plan = plan_from_trace(&report.trace, &topology, model, procedure);
     let (mut result, stats) = timing::simulate_with_stats(&topology, &plan, cfg, seed)?;
     let step_actions: Vec<&'static str> = report.trace.iter().map(|t| t.action).collect();
     // The end state is judged against the last runbook (install then remove ends removed).
@@ -350,10 +343,7 @@ pub fn timing_only(
     seed: u64,
 ) -> Result<Simulation, TimingError> {
     let (result, stats) = timing::simulate_with_stats(&topology, &plan, cfg, seed)?;
-    let procedure = match plan.procedure {
-        timing::Procedure::Install => Procedure::Install,
-        timing::Procedure::Remove => Procedure::Remove,
-    };
+    let procedure = plan.procedure;
     let step_actions: Vec<&'static str> = plan.steps.iter().map(step_name).collect();
     let mut report = RunReport {
         passed: true,

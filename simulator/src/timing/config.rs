@@ -84,14 +84,8 @@ impl Dist {
     }
 }
 
-/// Which procedure the timing plan follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Procedure {
-    #[default]
-    Install,
-    Remove,
-}
+/// Which procedure the timing plan follows: the runbooks' own type.
+pub use crate::runbook::Procedure;
 
 /// When inactivated VUs are activated again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
