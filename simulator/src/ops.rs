@@ -616,12 +616,20 @@ fn extract(model: &mut Model, info: &HotfixInfo) -> Outcome {
         let mut requires: Vec<Sym> = info.requires.iter().map(|r| model.syms.intern(r)).collect();
         requires.sort_unstable();
         requires.dedup();
+        let mut msis: Vec<String> = info
+            .msis
+            .iter()
+            .map(|m| m.product.product_code.clone())
+            .collect();
+        msis.sort_unstable();
+        msis.dedup();
         model.extracted.push(crate::model::ExtractedHotfix {
             id,
             release: info.release.clone(),
             support_package: info.support_package.clone(),
             packages,
             requires,
+            msis,
         });
     }
     // The MSIs land in the hotfix folder, from where they are pushed to workstations.

@@ -654,3 +654,30 @@ fn a_bad_timing_value_is_named_with_file_line_and_column() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("only.toml:4:1"), "{err}");
 }
+
+#[test]
+fn model_check_reports_a_hotfix_extracted_without_its_msi() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(scenarios().join("models/contact-center-installed.xml"))
+        .expect("model");
+    // The MSI the extracted hotfix brought is no longer on the share.
+    let text = text.replace(
+        "version=\"7.0.3.5\" file=\"AgentDesktop.msi\"",
+        "version=\"7.0.3.5\"",
+    );
+    let model = dir.path().join("m.xml");
+    std::fs::write(&model, text).expect("write");
+    let out = hotfix()
+        .args(["sim", "model", "check"])
+        .arg(&model)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("m.xml:5:"), "{stdout}");
+    assert!(stdout.contains("HF-7.0.3-0042"), "{stdout}");
+    assert!(
+        stdout.contains("{6A1E2F4C-3B5D-4E6F-8A9B-0C1D2E3F4A5B}"),
+        "{stdout}"
+    );
+}
