@@ -681,3 +681,26 @@ fn model_check_reports_a_hotfix_extracted_without_its_msi() {
         "{stdout}"
     );
 }
+
+#[test]
+fn applying_before_synchronizing_is_not_timed_as_converged() {
+    let (code, json) = run_json(&scenario("apply-before-synchronize.toml"), &[]);
+    assert_eq!(code, 1);
+    let t = &json["metrics"]["timing"];
+    assert_eq!(t["nodes"]["converged"], 0, "{t:#}");
+    assert_eq!(t["passed"], false);
+    assert_eq!(
+        rules(&json, false),
+        [
+            "instances-updated",
+            "no-pending-changes",
+            "timing-no-pending-change",
+            "timing-nodes-converged"
+        ]
+    );
+    // Apply (step 11) ran before synchronize (step 12) in time too, on no node.
+    let steps = t["steps"].as_array().expect("steps");
+    assert!(steps[10]["end_s"].as_f64() <= steps[11]["start_s"].as_f64());
+    assert_eq!(steps[10]["targets"], 0);
+    assert_eq!(steps[11]["targets"], 5);
+}
