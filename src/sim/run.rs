@@ -53,7 +53,11 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
                 record_trace: false,
             },
         )
-        .map_err(timing_error)?;
+        .map_err(|e| match std::fs::read_to_string(&args.scenario) {
+            // A fault naming a node the model lacks is found when the run starts.
+            Ok(text) => timing_error(e.located(&args.scenario, &text)),
+            Err(_) => timing_error(e),
+        })?;
         if let Some(out) = &args.save_model {
             hotfix_sim::model_xml::save_file(&model, out)
                 .map_err(|e| CliError::usage(e.to_string()))?;

@@ -414,7 +414,12 @@ impl<'a> Engine<'a> {
                 return Err(TimingError::InvalidValue {
                     table: "faults.unreachable".into(),
                     key: "node".into(),
-                    message: format!("no node {:?} in the topology ({n} nodes)", o.node),
+                    message: match &o.node {
+                        NodeRef::Name(name) => {
+                            format!("no node `{name}` in the topology ({n} nodes)")
+                        }
+                        NodeRef::Index(i) => format!("no node {i} in the topology ({n} nodes)"),
+                    },
                 });
             };
             if let Some(step) = o.at_step {
