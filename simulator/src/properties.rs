@@ -76,6 +76,11 @@ pub const PROPERTIES: &[PropertyDef] = &[
         description: "after a removal the hotfix is gone from its base installation, unless a software package on a node of that base still carries it",
     },
     PropertyDef {
+        name: "base-removal-applied",
+        kind: Kind::Eventually,
+        description: "a removal applies its changes after removing the hotfix from the base installation (the seed's order ends: remove from the base, then apply)",
+    },
+    PropertyDef {
         name: "instances-synchronized",
         kind: Kind::Eventually,
         description: "every instance has the software package configuration of the IA model (Synchronize Instances ran after the last change)",
@@ -143,6 +148,9 @@ pub struct PhaseFacts<'a> {
     /// Step numbers of the last model change and the last save.
     pub last_change: Option<u32>,
     pub last_save: Option<u32>,
+    /// Step numbers of the last apply and of the last removal from a base installation.
+    pub last_apply: Option<u32>,
+    pub last_base_removal: Option<u32>,
     /// For each MSI of the hotfix: workstations that ran the component at the start.
     pub component_users: &'a [Vec<WsId>],
 }
@@ -293,6 +301,25 @@ pub fn check_eventually(model: &Model, facts: &PhaseFacts<'_>) -> Vec<PropertyRe
                     "hotfix {} is still in base installation {} although no software package carries it; remove it from the base after the packages",
                     info.id,
                     info.base_key()
+                )
+            }),
+        );
+        r.object = Some(format!("base {} hotfix {}", info.base_key(), info.id));
+        out.push(r);
+    }
+
+    if proc_ == Procedure::Remove
+        && let Some(b) = facts.last_base_removal
+    {
+        let mut r = result(
+            "base-removal-applied",
+            proc_,
+            facts.last_apply.is_none_or(|a| a < b).then(|| {
+                format!(
+                    "the hotfix left the base installation at step {b}, but no apply came after it{}; apply the changes after removing it from the base",
+                    facts
+                        .last_apply
+                        .map_or(String::new(), |a| format!(" (last apply at step {a})"))
                 )
             }),
         );

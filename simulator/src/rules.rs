@@ -47,6 +47,7 @@ pub enum RuleId {
     InstancesUpdated,
     HotfixChangesSomething,
     BaseClearedAfterRemoval,
+    BaseRemovalApplied,
     InstancesSynchronized,
     NoPendingChanges,
     VusReactivated,
@@ -90,6 +91,7 @@ impl RuleId {
         RuleId::InstancesUpdated,
         RuleId::HotfixChangesSomething,
         RuleId::BaseClearedAfterRemoval,
+        RuleId::BaseRemovalApplied,
         RuleId::InstancesSynchronized,
         RuleId::NoPendingChanges,
         RuleId::VusReactivated,
@@ -133,6 +135,7 @@ impl RuleId {
             RuleId::InstancesUpdated => "instances-updated",
             RuleId::HotfixChangesSomething => "hotfix-changes-something",
             RuleId::BaseClearedAfterRemoval => "base-cleared-after-removal",
+            RuleId::BaseRemovalApplied => "base-removal-applied",
             RuleId::InstancesSynchronized => "instances-synchronized",
             RuleId::NoPendingChanges => "no-pending-changes",
             RuleId::VusReactivated => "vus-reactivated",
@@ -177,6 +180,7 @@ impl RuleId {
             RuleId::InstancesUpdated
             | RuleId::HotfixChangesSomething
             | RuleId::BaseClearedAfterRemoval
+            | RuleId::BaseRemovalApplied
             | RuleId::InstancesSynchronized
             | RuleId::NoPendingChanges
             | RuleId::VusReactivated

@@ -273,6 +273,8 @@ pub fn run(
         let mut was_inactivated = vec![false; model.vus.len()];
         let mut last_change: Option<u32> = None;
         let mut last_save: Option<u32> = None;
+        let mut last_apply: Option<u32> = None;
+        let mut last_base_removal: Option<u32> = None;
         let mut broken: BTreeSet<RuleId> = BTreeSet::new();
         converged_at = conv.converged(model).then_some(step_no);
 
@@ -284,6 +286,16 @@ pub fn run(
             }
             if matches!(step.action, Action::SaveModel) && out.performed {
                 last_save = Some(step_no);
+            }
+            if matches!(
+                step.action,
+                Action::ApplyAllChanges | Action::ApplyChanges { .. }
+            ) && out.performed
+            {
+                last_apply = Some(step_no);
+            }
+            if matches!(step.action, Action::RemoveHotfixFromBase { .. }) && out.performed {
+                last_base_removal = Some(step_no);
             }
             for &n in &out.synced_nodes {
                 synced[n as usize] = true;
@@ -379,6 +391,8 @@ pub fn run(
             inactivated: &inactivated,
             last_change,
             last_save,
+            last_apply,
+            last_base_removal,
             component_users: &users,
         };
         for p in properties::check_eventually(model, &facts) {

@@ -52,3 +52,16 @@ fn the_standard_removal_removes_from_the_base_and_passes() {
     let r = run_scenario("remove-standard.toml");
     assert_outcome(&r, &[], &[]);
 }
+
+#[test]
+fn removal_that_applies_before_removing_from_the_base_fails_naming_the_base() {
+    let r = run_scenario("remove-apply-before-base.toml");
+    assert_outcome(&r, &[], &["base-removal-applied"]);
+    let v = r
+        .violations
+        .iter()
+        .find(|v| v.rule.as_str() == "base-removal-applied")
+        .expect("violation");
+    assert_eq!(v.object, "base 7.0 SP3 hotfix HF-7.0.3-0042");
+    assert!(v.message.contains("step 12"), "{}", v.message);
+}
