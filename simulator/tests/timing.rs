@@ -1,4 +1,4 @@
-//! Timing model, faults, strategies, report and sweeps (issue 6).
+//! Timing model, faults, strategies, report and sweeps.
 //!
 //! Every test prints the seed it used when it fails, so the run can be replayed with
 //! `hotfix sim sweep SCENARIO --seeds S..=S`. No test asserts on wall time.

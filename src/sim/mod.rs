@@ -152,7 +152,7 @@ pub struct CheckArgs {
 }
 
 // ---------------------------------------------------------------------------------
-// Timing engine, HTML report, sweeps and merges (issue 6; docs/SIMULATOR-TIMING.md).
+// Timing engine, HTML report, sweeps and merges (docs/SIMULATOR-TIMING.md).
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
