@@ -1405,6 +1405,27 @@ impl<'a, R: Read + Seek> Entry<'a, R> {
         })
     }
 
+    /// Copies the entry's stored (still compressed) bytes to `out` as they are, for a
+    /// writer that carries entries over unchanged (co-signing). Only for an entry not
+    /// read yet; the data is not decoded, so its CRC-32 is not checked here.
+    pub fn copy_stored_bytes(self, out: &mut impl io::Write) -> Result<u64, ReadError> {
+        let State::Fresh(src) = self.state else {
+            return Err(ReadError::Io(io::Error::other(
+                "internal: copy_stored_bytes on an entry already being read",
+            )));
+        };
+        let want = self.record.compressed_size;
+        let copied = io::copy(&mut src.take(want), out).map_err(ReadError::Io)?;
+        if copied != want {
+            return Err(ReadError::fatal(
+                Rule::Truncated,
+                Some(&self.record.name),
+                "the file ends inside the entry's data",
+            ));
+        }
+        Ok(copied)
+    }
+
     /// Reads the whole entry, refusing more than `cap` bytes (for the manifest and
     /// signatures, which are read into memory).
     pub fn read_to_vec(&mut self, cap: u64) -> Result<Vec<u8>, ReadError> {
