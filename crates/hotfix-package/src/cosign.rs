@@ -131,6 +131,8 @@ pub fn add_signature(package: &Path, key: &SecretKey) -> Result<KeyId, CosignErr
         other => werr(io::Error::other(other.to_string())),
     })?;
 
+    crate::testhook::pause("sign-writing");
+
     let head = Head::from_xml(&raw.manifest_xml, &signatures, modified);
     let mut cd = CentralDirectory::new(zip64_policy());
     for e in &head.entries {
@@ -190,6 +192,6 @@ pub fn add_signature(package: &Path, key: &SecretKey) -> Result<KeyId, CosignErr
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
     tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(package).map_err(|e| werr(e.error))?;
+    tmp.persist(package).map_err(werr)?;
     Ok(key_id)
 }
