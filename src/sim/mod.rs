@@ -167,6 +167,10 @@ pub struct SweepArgs {
     /// Worker threads (default: one per core). The output does not depend on it.
     #[arg(long, short, default_value_t = 0)]
     pub jobs: usize,
+    /// Exit 0 even when seeds violated a property (report only; e.g. for a job array
+    /// whose shards are merged and judged later).
+    #[arg(long)]
+    pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
 }
@@ -176,6 +180,9 @@ pub struct MergeArgs {
     /// JSON outputs of `hotfix sim sweep --shard K/N --output-format json`, all N of them.
     #[arg(required = true, value_name = "SHARD.json")]
     pub shards: Vec<PathBuf>,
+    /// Exit 0 even when seeds violated a property (report only).
+    #[arg(long)]
+    pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     pub output_format: OutputFormat,
 }

@@ -704,3 +704,35 @@ fn applying_before_synchronizing_is_not_timed_as_converged() {
     assert_eq!(steps[10]["targets"], 0);
     assert_eq!(steps[11]["targets"], 5);
 }
+
+#[test]
+fn a_sweep_with_a_violating_seed_exits_1_unless_told_not_to_fail() {
+    // timing-batches leaves nodes unconverged on every seed.
+    let sc = crate::support::repo_root().join("simulator/scenarios/timing-batches.toml");
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(&sc)
+        .args(["--seeds", "1..=3", "--jobs", "1"])
+        .output()
+        .expect("sweep");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("seeds 1..=3 (3 seeds)"), "{out}");
+    assert!(out.contains(" h ") || out.contains(" min "), "{out}");
+    assert!(err.contains("hint:") && err.contains("--seed 1"), "{err}");
+
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(&sc)
+        .args(["--seeds", "1..3", "--jobs", "1", "--no-fail"])
+        .args(["--output-format", "json"])
+        .output()
+        .expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["summary"]["runs"], 2);
+    assert!(v["aggregate"]["makespan_us"]["max"].is_u64(), "{v}");
+}
