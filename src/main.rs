@@ -12,6 +12,7 @@ mod index;
 mod inspect;
 mod keygen;
 mod list;
+mod outfile;
 mod passphrase;
 mod sbom;
 mod sign;

@@ -70,6 +70,9 @@ pub struct RunArgs {
     /// Write a self-contained HTML report of the timing run (charts, property table).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Replace an existing --report or --save-model file.
+    #[arg(long)]
+    pub force: bool,
     /// Print the timing engine's own figures (events, events/s, wall time, peak RSS) to
     /// stderr; they never enter the result.
     #[arg(long)]
@@ -138,9 +141,12 @@ pub struct GenerateArgs {
     /// Support package of the base installation.
     #[arg(long, default_value = "SP3")]
     pub support_package: String,
-    /// Where to write the model XML.
+    /// Where to write the model XML (`-` for stdout).
     #[arg(long, short)]
     pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
