@@ -22,6 +22,7 @@ use crate::cli::{CliError, CmdResult, EXIT_OK, Global, OutputFormat};
 ///   hotfix inspect dist/HF-7.0.3-0042.zip --output-format json
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The package file (`<ID>.zip`).
     pub package: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
