@@ -15,9 +15,7 @@ use crate::cli::{CliError, CmdResult, EXIT_OK, Global, note};
 ///   hotfix sign dist/HF-7.0.3-0042.zip --key second-approver.key
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The package to co-sign (rewritten in place, atomically).
     pub package: PathBuf,
-    /// The co-signer's secret key (`hotfix keygen` or `minisign -G`).
     #[arg(long)]
     pub key: PathBuf,
 }
