@@ -150,7 +150,12 @@ pub struct RevokeArgs {
     #[command(flatten)]
     pub target: EditTarget,
     /// The key id to revoke (16 hex digits, as `hotfix inspect` and `trust show` print).
-    #[arg(long, value_name = "ID", required_unless_present = "key", conflicts_with = "key")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "key",
+        conflicts_with = "key"
+    )]
     pub key_id: Option<String>,
     /// The public key file of the key to revoke (instead of --key-id).
     #[arg(long, value_name = "KEY.pub")]

@@ -155,8 +155,16 @@ fn readme_walkthrough_runs_as_written() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(Path::new(&dir.path().join("contact/Install/hotfixes/HF-7.0.3-0042")).is_dir());
     // The trust walkthrough installed under the policy, and refused the withdrawn hotfix.
-    assert!(dir.path().join("site/Install/hotfixes/HF-7.0.3-0042").is_dir());
-    assert!(!dir.path().join("site2/Install/hotfixes/HF-7.0.3-0042").exists());
+    assert!(
+        dir.path()
+            .join("site/Install/hotfixes/HF-7.0.3-0042")
+            .is_dir()
+    );
+    assert!(
+        !dir.path()
+            .join("site2/Install/hotfixes/HF-7.0.3-0042")
+            .exists()
+    );
     let sbom = std::fs::read_to_string(dir.path().join("HF-7.0.3-0042.cdx.json")).expect("sbom");
     assert!(sbom.contains("\"bomFormat\": \"CycloneDX\""), "{sbom}");
 }

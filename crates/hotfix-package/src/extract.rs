@@ -119,7 +119,14 @@ pub struct ExtractOptions<'a> {
     /// release index), run before anything is written; an `Err` refuses the package
     /// with that rule and message.
     pub authorize: Option<&'a Authorize<'a>>,
+    /// Run once the install lock is held, before anything else (the trust policy and
+    /// index records of the installation are checked and updated here); an `Err`
+    /// refuses the package before it is read.
+    pub prepare: Option<&'a Prepare<'a>>,
 }
+
+/// See [`ExtractOptions::prepare`].
+pub type Prepare<'a> = dyn Fn() -> Result<(), (Rule, String)> + 'a;
 
 /// See [`ExtractOptions::authorize`].
 pub type Authorize<'a> = dyn Fn(&Authenticated<'_>) -> Result<(), (Rule, String)> + 'a;
@@ -292,6 +299,9 @@ pub fn extract(
             f(path);
         }
     })?;
+    if let Some(prepare) = options.prepare {
+        prepare().map_err(|(rule, message)| ExtractError::Refused { rule, message })?;
+    }
     let hotfixes = hotfixes_dir(install_dir);
     // Folders this call creates are removed again if it fails, so a refused package
     // leaves a fresh installation as it was but for the lock file. That is safe only
