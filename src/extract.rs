@@ -230,6 +230,9 @@ fn refusal_hint(rule: Rule) -> String {
             .to_owned(),
         Rule::InstalledSymlink => "remove the link (extract never follows it) and extract again"
             .to_owned(),
+        Rule::InstalledModified => "`hotfix list --check` shows what changed; --reinstall \
+             extracts the package again and repairs the folder"
+            .to_owned(),
         Rule::InstalledDiffers => "`hotfix list --check` shows what is installed; --reinstall \
              replaces it with this package"
             .to_owned(),

@@ -86,7 +86,9 @@ impl Waivers {
     /// The command-line flag that waives `rule`, if any.
     pub fn flag_for(rule: Rule) -> Option<&'static str> {
         match rule {
-            Rule::AlreadyInstalled | Rule::InstalledDiffers => Some("--reinstall"),
+            Rule::AlreadyInstalled | Rule::InstalledDiffers | Rule::InstalledModified => {
+                Some("--reinstall")
+            }
             Rule::Rollback => Some("--allow-downgrade"),
             Rule::Superseded => Some("--allow-superseded"),
             Rule::RequiresMissing => Some("--ignore-missing-requires"),
@@ -637,6 +639,21 @@ impl DirSink<'_> {
         let version = Some(installed.version);
         if bytes.as_slice() == auth.manifest_bytes {
             if !self.options.waivers.reinstall {
+                // "Already installed" only when the folder holds exactly what the
+                // manifest lists: a modified folder is refused, and --reinstall repairs it.
+                let differences = crate::list::folder_differences(&target, m, &bytes);
+                if let Some(first) = differences.first() {
+                    return Err(SinkError::Refused {
+                        rule: Rule::InstalledModified,
+                        message: format!(
+                            "{} version {} is installed but its folder was modified ({} difference(s); first: {})",
+                            m.id,
+                            m.version,
+                            differences.len(),
+                            names::shorten(first)
+                        ),
+                    });
+                }
                 return Ok(Mode::AlreadyInstalled);
             }
             self.check(
