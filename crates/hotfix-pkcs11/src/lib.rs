@@ -653,3 +653,34 @@ impl Signer for Pkcs11Key {
         Ok(sig)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_id_is_the_start_of_blake2b_512_of_the_public_key() {
+        // Vectors from Python's hashlib.blake2b(...).hexdigest()[:16].
+        assert_eq!(
+            key_id_for(&[0u8; 32]).0,
+            [0x9a, 0xb7, 0xa7, 0x3a, 0x97, 0xa1, 0xa3, 0x03]
+        );
+        let mut counting = [0u8; 32];
+        for (i, b) in counting.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        assert_eq!(
+            key_id_for(&counting).0,
+            [0x5c, 0x52, 0x92, 0x0a, 0x72, 0x63, 0xe3, 0x9d]
+        );
+    }
+
+    #[test]
+    fn a_module_that_is_not_a_file_is_named() {
+        let err = Module::load(Path::new("/nonexistent/libpkcs11.so")).expect_err("missing");
+        assert!(
+            matches!(&err, Pkcs11Error::ModuleLoad { path, .. } if path == Path::new("/nonexistent/libpkcs11.so")),
+            "{err:?}"
+        );
+    }
+}
