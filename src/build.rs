@@ -187,6 +187,10 @@ pub(crate) fn build_error(err: BuildError) -> CliError {
             "something modified the source during the build; build again once it is stable".to_owned()
         }
         BuildError::OutputExists { .. } => "remove it or choose another --output".to_owned(),
+        BuildError::ReservedName { .. } => {
+            "rename that document: the build makes docs/sbom.cdx.json itself (`hotfix sbom` prints it)"
+                .to_owned()
+        }
         BuildError::InvalidSourceDateEpoch { .. } => format!(
             "set {SOURCE_DATE_EPOCH} to a Unix time in seconds (`date +%s`), or unset it"
         ),

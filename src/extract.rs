@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 use hotfix_package::extract::{ExtractError, ExtractOptions, Outcome, Waivers, extract};
 use hotfix_package::rules::Rule;
+use hotfix_package::verify::Authenticated;
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
-use crate::verify::{check_package_readable, load_trust, print_failures, print_hints};
+use crate::verify::{check_package_readable, print_failures, print_hints};
 
 /// Verifies and extracts PACKAGE into <install-dir>/Install/hotfixes/<ID>/, atomically.
 ///
@@ -33,12 +34,20 @@ pub struct Args {
     /// Installation directory (the folder holding Install/).
     #[arg(long)]
     pub install_dir: PathBuf,
-    /// A trusted .pub file, or a folder of them.
+    /// A trusted .pub file, a folder of them, or a signed trust policy (docs/TRUST.md).
+    /// The installation remembers the newest policy it accepted and refuses older ones.
     #[arg(long, env = "HOTFIX_TRUSTED")]
     pub trusted: PathBuf,
-    /// Distinct trusted signers required.
+    /// Distinct trusted signers required (with a policy: at least the policy's).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threshold: u32,
+    /// A signed release index: refuse a withdrawn, unlisted or different build, and an
+    /// index older than one this installation saw (needs a policy in --trusted).
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<PathBuf>,
+    /// Accept an expired release index (reported on stderr).
+    #[arg(long, requires = "index")]
+    pub allow_stale_index: bool,
     /// Extract again when this version is already installed (repairs a modified folder),
     /// or replace a different package with the same id and version, or an unreadable one.
     #[arg(long)]
@@ -75,7 +84,13 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         ));
     }
     check_package_readable(&args.package)?;
-    let trust = load_trust(&args.trusted)?;
+    let trusted =
+        crate::trusted::load(&args.trusted, args.index.as_deref(), args.allow_stale_index)?;
+    let trust = &trusted.keys;
+    let authorize = |auth: &Authenticated<'_>| {
+        trusted.authorize(auth, args.threshold)?;
+        trusted.settle_with_installation(&args.install_dir)
+    };
     crate::signals::cooperate();
     let on_wait = |lock: &Path| {
         crate::cli::note(format!(
@@ -92,12 +107,13 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         },
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
+        authorize: Some(&authorize),
     };
     let result = extract(
         &args.package,
         &args.install_dir,
-        &trust,
-        args.threshold,
+        trust,
+        trusted.verifier_threshold(args.threshold),
         options,
     );
     let report = match result {
@@ -107,7 +123,16 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
                 OutputFormat::Json => print_json(&report)?,
                 OutputFormat::Text => print_failures(&report),
             }
-            print_hints(&report, &trust);
+            print_hints(&report, trust);
+            crate::verify::explain_refused_signers(&report, &trusted);
+            crate::verify::print_hint("nothing was extracted");
+            return Ok(EXIT_FAILED);
+        }
+        Err(ExtractError::Refused {
+            rule: rule @ Rule::Trust(_),
+            message,
+        }) => {
+            crate::verify::refused_by_trust(&args.package, args.output_format, rule, &message)?;
             crate::verify::print_hint("nothing was extracted");
             return Ok(EXIT_FAILED);
         }

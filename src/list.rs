@@ -26,23 +26,31 @@ pub struct Args {
     #[arg(long)]
     pub check: bool,
     /// Also check each hotfix.xml's signatures again against these trusted keys (a .pub
-    /// file or a folder of them); with --check this proves every folder holds what
-    /// trusted keys signed.
+    /// file, a folder of them, or a signed trust policy); with --check this proves every
+    /// folder holds what trusted keys signed.
     #[arg(long, env = "HOTFIX_TRUSTED")]
     pub trusted: Option<PathBuf>,
     /// Distinct trusted signers required (with --trusted).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), requires = "trusted")]
     pub threshold: u32,
+    /// A signed release index: mark installed hotfixes that were withdrawn (exit 1) or
+    /// superseded by a newer build (needs a policy in --trusted).
+    #[arg(long, value_name = "INDEX", requires = "trusted")]
+    pub index: Option<PathBuf>,
+    /// Accept an expired release index (reported on stderr).
+    #[arg(long, requires = "index")]
+    pub allow_stale_index: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
 }
 
 pub fn run(args: Args, _global: &Global) -> CmdResult {
-    let trust = args
+    let trusted = args
         .trusted
         .as_deref()
-        .map(crate::verify::load_trust)
+        .map(|t| crate::trusted::load(t, args.index.as_deref(), args.allow_stale_index))
         .transpose()?;
+    let trust = trusted.as_ref().map(|t| &t.keys);
     let on_wait = |lock: &std::path::Path| {
         crate::cli::note(format!(
             "waiting for an extract to finish (it holds {})",
@@ -51,11 +59,11 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     };
     let options = ListOptions {
         check: args.check,
-        trust: trust.as_ref().map(|t| (t, args.threshold)),
+        trust: trust.map(|t| (t, args.threshold)),
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
     };
-    let items = list(&args.install_dir, options).map_err(|e| match e {
+    let mut items = list(&args.install_dir, options).map_err(|e| match e {
         ListError::LockFile { path, source } => CliError::usage(format!(
             "cannot list hotfixes: {}: {source}",
             path.display()
@@ -71,9 +79,19 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         e => CliError::usage(format!("cannot list hotfixes: {e}"))
             .hint("--install-dir must be the existing folder that holds Install/"),
     })?;
+    let index_action = match &trusted {
+        Some(t) => t.mark_installed(&args.install_dir, &mut items)?,
+        None => false,
+    };
     match args.output_format {
         OutputFormat::Json => print_json(&items)?,
         OutputFormat::Text => print_text(&args, &items),
+    }
+    if index_action {
+        crate::verify::print_hint(
+            "the release index withdraws (or lists another build of) an installed hotfix: \
+             follow the removal procedure for it (`hotfix sim plan` with a removal runbook)",
+        );
     }
     let leftovers: Vec<&str> = items
         .iter()
@@ -124,7 +142,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             "extract the package again with --reinstall to restore a folder{rehash}"
         ));
     }
-    if items.iter().all(|i| i.status == Status::Ok) {
+    if !index_action && items.iter().all(|i| i.status == Status::Ok) {
         Ok(EXIT_OK)
     } else {
         Ok(EXIT_FAILED)

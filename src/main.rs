@@ -19,6 +19,7 @@ mod sign;
 mod signals;
 mod sim;
 mod trust;
+mod trusted;
 mod verify;
 
 use clap::{CommandFactory, Parser, Subcommand};

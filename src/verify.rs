@@ -6,8 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use hotfix_package::verify::{NullSink, VerifyError, VerifyReport, verify};
+use hotfix_package::rules::Rule;
+use hotfix_package::verify::{
+    Authenticated, NullSink, SinkError, VerifyError, VerifyReport, verify,
+};
 use hotfix_sign::TrustSet;
+
+use crate::trusted::{Gate, Trusted};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
 
@@ -18,21 +23,45 @@ use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub package: PathBuf,
-    /// A trusted .pub file, or a folder of them.
+    /// A trusted .pub file, a folder of them, or a signed trust policy (docs/TRUST.md).
     #[arg(long, env = "HOTFIX_TRUSTED")]
     pub trusted: PathBuf,
-    /// Distinct trusted signers required.
+    /// Distinct trusted signers required (with a policy: at least the policy's).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threshold: u32,
+    /// A signed release index: refuse a withdrawn, unlisted or different build (needs a
+    /// policy in --trusted).
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<PathBuf>,
+    /// Accept an expired release index (reported on stderr).
+    #[arg(long, requires = "index")]
+    pub allow_stale_index: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
 }
 
 pub fn run(args: Args, _global: &Global) -> CmdResult {
     check_package_readable(&args.package)?;
-    let trust = load_trust(&args.trusted)?;
-    let report =
-        verify(&args.package, &trust, args.threshold, &mut NullSink).map_err(verify_error)?;
+    let trusted =
+        crate::trusted::load(&args.trusted, args.index.as_deref(), args.allow_stale_index)?;
+    let trust = &trusted.keys;
+    let check = |auth: &Authenticated<'_>| trusted.authorize(auth, args.threshold);
+    let mut sink = Gate {
+        inner: NullSink,
+        check: &check,
+    };
+    let report = match verify(
+        &args.package,
+        trust,
+        trusted.verifier_threshold(args.threshold),
+        &mut sink,
+    ) {
+        Ok(report) => report,
+        Err(VerifyError::Sink(SinkError::Refused { rule, message })) => {
+            return refused_by_trust(&args.package, args.output_format, rule, &message);
+        }
+        Err(e) => return Err(verify_error(e)),
+    };
     match args.output_format {
         OutputFormat::Json => print_json(&report)?,
         OutputFormat::Text => print_text(&report),
@@ -43,8 +72,42 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         }
         return Ok(EXIT_OK);
     }
-    print_hints(&report, &trust);
+    print_hints(&report, trust);
+    explain_refused_signers(&report, &trusted);
     Ok(EXIT_FAILED)
+}
+
+/// A package the trust policy or release index refused (its signatures and manifest
+/// checked out): `FAILED` with the rule, exit 1.
+pub(crate) fn refused_by_trust(
+    package: &Path,
+    format: OutputFormat,
+    rule: Rule,
+    message: &str,
+) -> CmdResult {
+    match format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "package": package.display().to_string(),
+            "ok": false,
+            "failures": [{ "entry": null, "rule": rule.id(), "message": message }],
+        }))?,
+        OutputFormat::Text => {
+            crate::outln!("FAILED: {}: 1 problem", package.display());
+            crate::outln!("{rule}: {}", printable(message));
+        }
+    }
+    if let Rule::Trust(r) = rule {
+        print_hint(crate::trusted::hint_for(r));
+    }
+    Ok(EXIT_FAILED)
+}
+
+/// With a policy, says why signers it refuses did not count (revoked keys).
+pub(crate) fn explain_refused_signers(report: &VerifyReport, trusted: &Trusted) {
+    let ids: Vec<&str> = report.signers.iter().map(|s| s.key_id.as_str()).collect();
+    for line in trusted.explain_signers(&ids) {
+        crate::cli::warn(line);
+    }
 }
 
 /// Format v1 names a package `<ID>.zip`. A verified package under another name is still

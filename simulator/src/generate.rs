@@ -253,7 +253,19 @@ pub fn generate(params: &GenerateParams) -> Result<Model, ParamError> {
     for h in &params.extracted {
         let packages: Vec<&str> = h.packages.iter().map(|(n, _)| n.as_str()).collect();
         let requires: Vec<&str> = h.requires.iter().map(String::as_str).collect();
-        b.add_extracted(&h.id, &h.release, &h.support_package, &packages, &requires);
+        let msis: Vec<&str> = h
+            .msis
+            .iter()
+            .map(|m| m.product.product_code.as_str())
+            .collect();
+        b.add_extracted(
+            &h.id,
+            &h.release,
+            &h.support_package,
+            &packages,
+            &requires,
+            &msis,
+        );
     }
     let base = b.add_base(&params.release, &params.support_package, &[]);
 

@@ -1,19 +1,23 @@
 //! Simulator of installing and removing hotfixes on a multi-node system model.
 #![forbid(unsafe_code)]
 
-// Logical model, operations, runbooks and properties (issue 5).
+// Logical model, operations, runbooks, properties, and the simulation that joins them
+// with the timing engine.
 pub mod generate;
 pub mod model;
 pub mod model_xml;
 pub mod ops;
 pub mod plan;
 pub mod properties;
+pub mod rules;
 pub mod run;
 pub mod runbook;
 pub mod scenario;
+pub mod simulation;
 mod toml_util;
 
-// Timing engine, HTML report and seed sweeps (issue 6).
+// Timing engine, HTML report and seed sweeps.
+pub mod render;
 pub mod report;
 pub mod sweep;
 pub mod timing;

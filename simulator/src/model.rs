@@ -254,6 +254,8 @@ pub struct ExtractedHotfix {
     pub packages: Vec<Sym>,
     /// Ids of hotfixes that must be in the base installation first, sorted.
     pub requires: Vec<Sym>,
+    /// ProductCodes of the MSIs it brought to the distribution share, sorted.
+    pub msis: Vec<String>,
 }
 
 /// HAC nodes as a struct of arrays, all indexed by [`NodeId`].
@@ -615,6 +617,7 @@ impl ModelBuilder {
         support_package: &str,
         packages: &[&str],
         requires: &[&str],
+        msis: &[&str],
     ) {
         let id = self.model.syms.intern(id);
         let mut packages: Vec<Sym> = packages.iter().map(|p| self.model.syms.intern(p)).collect();
@@ -623,12 +626,16 @@ impl ModelBuilder {
         let mut requires: Vec<Sym> = requires.iter().map(|p| self.model.syms.intern(p)).collect();
         requires.sort_unstable();
         requires.dedup();
+        let mut msis: Vec<String> = msis.iter().map(|m| (*m).to_owned()).collect();
+        msis.sort_unstable();
+        msis.dedup();
         self.model.extracted.push(ExtractedHotfix {
             id,
             release: release.to_owned(),
             support_package: support_package.to_owned(),
             packages,
             requires,
+            msis,
         });
     }
 

@@ -155,6 +155,7 @@ pub fn load_str(text: &str) -> Result<Model, Vec<Problem>> {
     }
     let mut loader = Loader::new(text);
     loader.run();
+    loader.check_extracted_msis();
     if loader.problems.is_empty() {
         Ok(loader.builder.finish())
     } else {
@@ -229,6 +230,9 @@ pub fn save_string(model: &Model) -> String {
                     names.sort_unstable();
                     let _ = write!(out, r#" {key}="{}""#, esc(&names.join(" ")));
                 }
+            }
+            if !h.msis.is_empty() {
+                let _ = write!(out, r#" msis="{}""#, esc(&h.msis.join(" ")));
             }
             out.push_str("/>\n");
         }
@@ -414,6 +418,10 @@ struct Loader<'a> {
     vu_names: HashMap<String, usize>,
     ws_names: HashMap<String, usize>,
     product_codes: HashMap<String, ProductId>,
+    /// Upper-case ProductCode → whether the product has its `.msi` file on the share.
+    product_files: HashMap<String, bool>,
+    /// (position, hotfix id, ProductCodes) of each extracted hotfix's `msis`.
+    extracted_msis: Vec<(usize, String, Vec<String>)>,
     extracted_ids: HashMap<String, usize>,
     section: Section,
     vu: Option<PendingVu>,
@@ -452,6 +460,8 @@ impl<'a> Loader<'a> {
             vu_names: HashMap::new(),
             ws_names: HashMap::new(),
             product_codes: HashMap::new(),
+            product_files: HashMap::new(),
+            extracted_msis: Vec::new(),
             extracted_ids: HashMap::new(),
             section: Section::None,
             vu: None,
@@ -565,6 +575,23 @@ impl<'a> Loader<'a> {
                         self.problem(pos, "empty document: expected <system-model>");
                     }
                     return;
+                }
+            }
+        }
+    }
+
+    /// An extracted hotfix put its MSIs on the distribution share: each must be in
+    /// <msi-products> with its file, or the model contradicts itself.
+    fn check_extracted_msis(&mut self) {
+        for (pos, id, codes) in std::mem::take(&mut self.extracted_msis) {
+            for code in codes {
+                if self.product_files.get(&code.to_ascii_uppercase()) != Some(&true) {
+                    self.problem(
+                        pos,
+                        format!(
+                            "hotfix `{id}` is extracted with MSI `{code}`, but <msi-products> has no such product with a `file`; extracting the package puts it on the share"
+                        ),
+                    );
                 }
             }
         }
@@ -769,7 +796,14 @@ impl<'a> Loader<'a> {
         let Some(a) = self.attrs(
             e,
             pos,
-            &["id", "release", "support-package", "packages", "requires"],
+            &[
+                "id",
+                "release",
+                "support-package",
+                "packages",
+                "requires",
+                "msis",
+            ],
             &["id", "release", "support-package"],
         ) else {
             return;
@@ -790,14 +824,35 @@ impl<'a> Loader<'a> {
         let (Some(packages), Some(requires)) = (packages, requires) else {
             return;
         };
+        let msis: Vec<String> = a
+            .get("msis")
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for m in &msis {
+            if !is_guid(m) {
+                self.problem(
+                    a.pos("msis", pos),
+                    format!("`msis`: `{m}` is not a {{GUID}} ProductCode"),
+                );
+                return;
+            }
+        }
+        // Checked once <msi-products> is read (it comes later in the file).
+        self.extracted_msis
+            .push((a.pos("msis", pos), id.clone(), msis.clone()));
         let p: Vec<&str> = packages.iter().map(String::as_str).collect();
         let r: Vec<&str> = requires.iter().map(String::as_str).collect();
+        let m: Vec<&str> = msis.iter().map(String::as_str).collect();
         self.builder.add_extracted(
             &id,
             a.get("release").unwrap_or_default(),
             a.get("support-package").unwrap_or_default(),
             &p,
             &r,
+            &m,
         );
     }
 
@@ -1204,6 +1259,8 @@ impl<'a> Loader<'a> {
             file,
         });
         self.product_codes.insert(code.to_ascii_uppercase(), id);
+        self.product_files
+            .insert(code.to_ascii_uppercase(), a.get("file").is_some());
     }
 
     fn workstation(&mut self, e: &BytesStart<'_>, pos: usize) {

@@ -17,52 +17,57 @@ use crate::model::{IaMode, Model, MsiProduct, NodeId, ProductId, SetId, Sym, VuI
 /// Stable rule ids. A rule id names one precondition; [`RULES`] maps each to the
 /// property of `DOMAIN.md` ("What correct means") it protects.
 pub mod rule {
+    use crate::rules::RuleId;
+
     /// No configuration change while the IA is in Monitoring mode.
-    pub const MONITORING_MODE_READ_ONLY: &str = "monitoring-mode-read-only";
+    pub const MONITORING_MODE_READ_ONLY: RuleId = RuleId::MonitoringModeReadOnly;
     /// Software packages of a VU change only while the VU is inactive.
-    pub const VU_MUST_BE_INACTIVE: &str = "vu-must-be-inactive";
+    pub const VU_MUST_BE_INACTIVE: RuleId = RuleId::VuMustBeInactive;
     /// A hotfix is added to a base installation only from `Install/hotfixes`.
-    pub const HOTFIX_NOT_EXTRACTED: &str = "hotfix-not-extracted";
+    pub const HOTFIX_NOT_EXTRACTED: RuleId = RuleId::HotfixNotExtracted;
     /// A hotfix goes to the base installation of the support package it was built for.
-    pub const SUPPORT_PACKAGE_MISMATCH: &str = "support-package-mismatch";
+    pub const SUPPORT_PACKAGE_MISMATCH: RuleId = RuleId::SupportPackageMismatch;
     /// Hotfixes the package requires must be in the base installation first.
-    pub const REQUIRED_HOTFIX_MISSING: &str = "required-hotfix-missing";
+    pub const REQUIRED_HOTFIX_MISSING: RuleId = RuleId::RequiredHotfixMissing;
     /// Only a hotfix already in the base installation can be added to a software package.
-    pub const HOTFIX_NOT_IN_BASE: &str = "hotfix-not-in-base";
+    pub const HOTFIX_NOT_IN_BASE: RuleId = RuleId::HotfixNotInBase;
     /// Nodes must be refreshed after the base installation changed, before Add Hotfix.
-    pub const REFRESH_BEFORE_ADD: &str = "refresh-before-add";
+    pub const REFRESH_BEFORE_ADD: RuleId = RuleId::RefreshBeforeAdd;
     /// A hotfix is added only to a software package it carries corrections for.
-    pub const HOTFIX_NOT_FOR_PACKAGE: &str = "hotfix-not-for-package";
+    pub const HOTFIX_NOT_FOR_PACKAGE: RuleId = RuleId::HotfixNotForPackage;
     /// A hotfix is not removed from a base installation while a package carries it.
-    pub const BASE_REMOVAL_WHILE_IN_USE: &str = "base-removal-while-in-use";
+    pub const BASE_REMOVAL_WHILE_IN_USE: RuleId = RuleId::BaseRemovalWhileInUse;
+    /// A hotfix is removed from a base installation only after Synchronize Instances took
+    /// its deletion to every instance (the removal order: delete, synchronize, base).
+    pub const BASE_REMOVAL_BEFORE_SYNCHRONIZE: RuleId = RuleId::BaseRemovalBeforeSynchronize;
     /// The hotfix is already in the base installation.
-    pub const HOTFIX_ALREADY_IN_BASE: &str = "hotfix-already-in-base";
+    pub const HOTFIX_ALREADY_IN_BASE: RuleId = RuleId::HotfixAlreadyInBase;
     /// Removing a hotfix the base installation does not have.
-    pub const HOTFIX_NOT_REGISTERED: &str = "hotfix-not-registered";
+    pub const HOTFIX_NOT_REGISTERED: RuleId = RuleId::HotfixNotRegistered;
     /// The software package already carries the hotfix.
-    pub const HOTFIX_ALREADY_IN_PACKAGE: &str = "hotfix-already-in-package";
+    pub const HOTFIX_ALREADY_IN_PACKAGE: RuleId = RuleId::HotfixAlreadyInPackage;
     /// Deleting a hotfix the software package does not carry.
-    pub const HOTFIX_NOT_IN_PACKAGE: &str = "hotfix-not-in-package";
+    pub const HOTFIX_NOT_IN_PACKAGE: RuleId = RuleId::HotfixNotInPackage;
     /// "Refresh All Nodes" discarded synchronized changes that were not applied yet.
-    pub const REFRESH_DISCARDS_PENDING: &str = "refresh-discards-pending";
+    pub const REFRESH_DISCARDS_PENDING: RuleId = RuleId::RefreshDiscardsPending;
     /// The IA cannot reach the node's agent.
-    pub const NODE_UNREACHABLE: &str = "node-unreachable";
+    pub const NODE_UNREACHABLE: RuleId = RuleId::NodeUnreachable;
     /// A VU, package, node, base, workstation or product not in the model.
-    pub const UNKNOWN_OBJECT: &str = "unknown-object";
+    pub const UNKNOWN_OBJECT: RuleId = RuleId::UnknownObject;
     /// Removing an MSI product the workstation does not have.
-    pub const MSI_NOT_INSTALLED: &str = "msi-not-installed";
+    pub const MSI_NOT_INSTALLED: RuleId = RuleId::MsiNotInstalled;
     /// Installing an MSI that is not on the distribution share.
-    pub const MSI_NOT_AVAILABLE: &str = "msi-not-available";
+    pub const MSI_NOT_AVAILABLE: RuleId = RuleId::MsiNotAvailable;
     /// The workstation already has exactly this product.
-    pub const MSI_ALREADY_INSTALLED: &str = "msi-already-installed";
+    pub const MSI_ALREADY_INSTALLED: RuleId = RuleId::MsiAlreadyInstalled;
     /// Installing a version while another version of the component is still there.
-    pub const MSI_BOTH_VERSIONS: &str = "msi-both-versions";
+    pub const MSI_BOTH_VERSIONS: RuleId = RuleId::MsiBothVersions;
 }
 
 /// A rule: its id, the property it protects and a one-line summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
-    pub id: &'static str,
+    pub id: crate::rules::RuleId,
     /// Name of the "always" property in [`crate::properties::PROPERTIES`].
     pub property: &'static str,
     pub summary: &'static str,
@@ -109,6 +114,11 @@ pub const RULES: &[Rule] = &[
         id: rule::BASE_REMOVAL_WHILE_IN_USE,
         property: "package-removal-before-base-removal",
         summary: "the hotfix was removed from a base installation while a software package still carried it",
+    },
+    Rule {
+        id: rule::BASE_REMOVAL_BEFORE_SYNCHRONIZE,
+        property: "package-removal-before-base-removal",
+        summary: "the hotfix was removed from a base installation while instances still carried it (Synchronize Instances had not run after the delete)",
     },
     Rule {
         id: rule::MSI_BOTH_VERSIONS,
@@ -173,7 +183,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// The property a rule protects (`steps-accepted` for unknown ids).
-pub fn property_of(rule_id: &str) -> &'static str {
+pub fn property_of(rule_id: crate::rules::RuleId) -> &'static str {
     RULES
         .iter()
         .find(|r| r.id == rule_id)
@@ -421,7 +431,7 @@ impl Action {
 /// A broken precondition (or a harmful effect) of one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub rule: &'static str,
+    pub rule: crate::rules::RuleId,
     pub message: String,
 }
 
@@ -448,7 +458,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn refuse(rule: &'static str, message: impl Into<String>) -> Outcome {
+    fn refuse(rule: crate::rules::RuleId, message: impl Into<String>) -> Outcome {
         Outcome {
             refusals: vec![Refusal {
                 rule,
@@ -606,12 +616,20 @@ fn extract(model: &mut Model, info: &HotfixInfo) -> Outcome {
         let mut requires: Vec<Sym> = info.requires.iter().map(|r| model.syms.intern(r)).collect();
         requires.sort_unstable();
         requires.dedup();
+        let mut msis: Vec<String> = info
+            .msis
+            .iter()
+            .map(|m| m.product.product_code.clone())
+            .collect();
+        msis.sort_unstable();
+        msis.dedup();
         model.extracted.push(crate::model::ExtractedHotfix {
             id,
             release: info.release.clone(),
             support_package: info.support_package.clone(),
             packages,
             requires,
+            msis,
         });
     }
     // The MSIs land in the hotfix folder, from where they are pushed to workstations.
@@ -729,7 +747,41 @@ fn remove_from_base(model: &mut Model, action: &Action, base: &str, hotfix: &str
             ),
         );
     }
+    // The seed's order is delete, synchronize, then base: instances that still carry
+    // the hotfix in their synchronized configuration mean Synchronize Instances has not
+    // run since the delete. The IA carries the removal out; the order is the mistake.
+    let mut stale: Vec<NodeId> = Vec::new();
+    for v in 0..model.vus.len() as VuId {
+        let vu = model.vu(v);
+        for (i, &n) in model.vu_nodes(v).iter().enumerate() {
+            if model.nodes.base[n as usize] != b {
+                continue;
+            }
+            let carries = (0..vu.pkg_len).any(|p| {
+                let s = model.instance_states[model.state_index(v, i as u32, p)];
+                model.sets.contains(s.staged, h)
+            });
+            if carries && !stale.contains(&n) {
+                stale.push(n);
+            }
+        }
+    }
     model.bases[b as usize].hotfixes = model.sets.without(set, h);
+    let mut out = Outcome {
+        model_changed: true,
+        ..Outcome::done()
+    };
+    if !stale.is_empty() {
+        stale.sort_unstable();
+        out.refusals.push(Refusal {
+            rule: rule::BASE_REMOVAL_BEFORE_SYNCHRONIZE,
+            message: format!(
+                "hotfix `{hotfix}` removed from base installation `{base}` while instances on {} node(s) still carry it ({}); run Synchronize Instances after deleting it from the packages, then remove it from the base",
+                stale.len(),
+                name_list(stale.iter().map(|&n| model.nodes.name(n)))
+            ),
+        });
+    }
     // A hotfix gone from the base installation is no longer available to its nodes.
     for n in 0..model.nodes.len() {
         if model.nodes.base[n] == b {
@@ -737,10 +789,7 @@ fn remove_from_base(model: &mut Model, action: &Action, base: &str, hotfix: &str
             model.nodes.seen[n] = model.sets.without(seen, h);
         }
     }
-    Outcome {
-        model_changed: true,
-        ..Outcome::done()
-    }
+    out
 }
 
 fn refresh(model: &mut Model) -> Outcome {
@@ -1061,10 +1110,11 @@ fn apply_nodes(model: &mut Model, nodes: impl Iterator<Item = NodeId>, one: bool
         ));
     }
     if !active_hits.is_empty() {
-        let vus: Vec<&str> = active_hits
-            .iter()
-            .map(|&(_, v)| &*model.vu(v).name)
-            .collect();
+        // A VU with instances on several nodes is named once.
+        let mut vu_ids: Vec<VuId> = active_hits.iter().map(|&(_, v)| v).collect();
+        vu_ids.sort_unstable();
+        vu_ids.dedup();
+        let vus: Vec<&str> = vu_ids.iter().map(|&v| &*model.vu(v).name).collect();
         out.refusals.push(Refusal {
             rule: rule::VU_MUST_BE_INACTIVE,
             message: format!(
@@ -1229,7 +1279,7 @@ mod tests {
 
     #[test]
     fn every_rule_id_is_unique_and_kebab_case() {
-        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), RULES.len());

@@ -47,7 +47,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// A checklist for one or more runbooks.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Checklist {
     pub hotfix: String,
     pub title: String,

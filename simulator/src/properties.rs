@@ -66,6 +66,21 @@ pub const PROPERTIES: &[PropertyDef] = &[
         description: "every instance, on every node, of every affected software package carries the hotfix (install) or does not (removal)",
     },
     PropertyDef {
+        name: "hotfix-changes-something",
+        kind: Kind::Eventually,
+        description: "an install changes something: a node on the hotfix's base installation (release and support package) runs one of the software packages it corrects (checked for hotfixes with server packages)",
+    },
+    PropertyDef {
+        name: "base-cleared-after-removal",
+        kind: Kind::Eventually,
+        description: "after a removal the hotfix is gone from its base installation, unless a software package on a node of that base still carries it",
+    },
+    PropertyDef {
+        name: "base-removal-applied",
+        kind: Kind::Eventually,
+        description: "a removal applies its changes after removing the hotfix from the base installation (the seed's order ends: remove from the base, then apply)",
+    },
+    PropertyDef {
         name: "instances-synchronized",
         kind: Kind::Eventually,
         description: "every instance has the software package configuration of the IA model (Synchronize Instances ran after the last change)",
@@ -118,6 +133,9 @@ pub struct PropertyResult {
     /// Why it failed (absent when it passed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The object a failure concerns (`base 7.0 SP3 hotfix HF-...`), when it is one.
+    #[serde(skip)]
+    pub object: Option<String>,
 }
 
 /// What the end-of-runbook checks need besides the model.
@@ -130,6 +148,9 @@ pub struct PhaseFacts<'a> {
     /// Step numbers of the last model change and the last save.
     pub last_change: Option<u32>,
     pub last_save: Option<u32>,
+    /// Step numbers of the last apply and of the last removal from a base installation.
+    pub last_apply: Option<u32>,
+    pub last_base_removal: Option<u32>,
     /// For each MSI of the hotfix: workstations that ran the component at the start.
     pub component_users: &'a [Vec<WsId>],
 }
@@ -158,6 +179,7 @@ fn result(name: &'static str, procedure: Procedure, failure: Option<String>) -> 
         kind: property(name).map_or(Kind::Eventually, |p| p.kind),
         procedure,
         detail: failure,
+        object: None,
     }
 }
 
@@ -220,6 +242,90 @@ pub fn check_eventually(model: &Model, facts: &PhaseFacts<'_>) -> Vec<PropertyRe
             )
         }),
     ));
+
+    if proc_ == Procedure::Install && !info.packages.is_empty() {
+        // hotfix-changes-something: judged on the model as it ends, which for an install
+        // has the same nodes, bases and VUs as at the start.
+        let runs = base.is_some_and(|b| {
+            (0..model.vus.len() as VuId).any(|v| {
+                model
+                    .vu_packages(v)
+                    .iter()
+                    .any(|slot| info.covers(model.syms.str(slot.name)))
+                    && model
+                        .vu_nodes(v)
+                        .iter()
+                        .any(|&n| model.nodes.base[n as usize] == b)
+            })
+        });
+        let mut r = result(
+            "hotfix-changes-something",
+            proc_,
+            (!runs).then(|| {
+                let names: Vec<&str> = info.packages.iter().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "no node on base installation {} runs {}: the hotfix changes no instance",
+                    info.base_key(),
+                    names.join(" or ")
+                )
+            }),
+        );
+        r.object = Some(format!("hotfix {} base {}", info.id, info.base_key()));
+        out.push(r);
+    }
+    if proc_ == Procedure::Remove {
+        // base-cleared-after-removal: "remove it from the base installation when
+        // appropriate" means when no software package on a node of that base still
+        // carries it (then the IA would refuse anyway, and keeping it is right).
+        let left = match (base, h) {
+            (Some(b), Some(h)) if model.sets.contains(model.bases[b as usize].hotfixes, h) => {
+                let in_use = (0..model.vus.len() as VuId).any(|v| {
+                    model
+                        .vu_nodes(v)
+                        .iter()
+                        .any(|&n| model.nodes.base[n as usize] == b)
+                        && model
+                            .vu_packages(v)
+                            .iter()
+                            .any(|slot| model.sets.contains(slot.hotfixes, h))
+                });
+                !in_use
+            }
+            _ => false,
+        };
+        let mut r = result(
+            "base-cleared-after-removal",
+            proc_,
+            left.then(|| {
+                format!(
+                    "hotfix {} is still in base installation {} although no software package carries it; remove it from the base after the packages",
+                    info.id,
+                    info.base_key()
+                )
+            }),
+        );
+        r.object = Some(format!("base {} hotfix {}", info.base_key(), info.id));
+        out.push(r);
+    }
+
+    if proc_ == Procedure::Remove
+        && let Some(b) = facts.last_base_removal
+    {
+        let mut r = result(
+            "base-removal-applied",
+            proc_,
+            facts.last_apply.is_none_or(|a| a < b).then(|| {
+                format!(
+                    "the hotfix left the base installation at step {b}, but no apply came after it{}; apply the changes after removing it from the base",
+                    facts
+                        .last_apply
+                        .map_or(String::new(), |a| format!(" (last apply at step {a})"))
+                )
+            }),
+        );
+        r.object = Some(format!("base {} hotfix {}", info.base_key(), info.id));
+        out.push(r);
+    }
 
     // instances-synchronized
     let mut unsynced = 0u64;

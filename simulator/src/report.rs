@@ -420,6 +420,104 @@ pub fn render_html(
     properties: &[(String, bool)],
     vu_name: &dyn Fn(u32) -> String,
 ) -> String {
+    render_run_html(title, result, properties, vu_name, &RunExtras::default())
+}
+
+/// What a report of a whole simulation adds to the timing charts.
+#[derive(Debug, Clone, Default)]
+pub struct RunExtras<'a> {
+    /// The one verdict (`None`: judged from `properties`).
+    pub passed: Option<bool>,
+    pub violations: &'a [crate::run::Violation],
+    /// One label per step of the plan (`12. apply-all-changes`), for the timeline.
+    pub step_labels: Vec<String>,
+    /// `hotfix 0.1.0`.
+    pub tool: String,
+    /// The command that replays this run.
+    pub replay: String,
+}
+
+/// Most timeline rows drawn; longer runbooks show their first steps and say so.
+const MAX_GANTT_ROWS: usize = 80;
+
+/// The runbook step timeline: one row per step, a bar from its start to its end.
+fn gantt_chart(r: &TimingResult, labels: &[String]) -> String {
+    let rows = r.steps.len().min(MAX_GANTT_ROWS);
+    let row_h = 16.0;
+    let ml = 250.0;
+    let h = MT + MB + row_h * rows as f64;
+    let mut svg = svg_open_h("chart-steps", "runbook step timeline", h);
+    let end = r.makespan_s.max(f64::MIN_POSITIVE);
+    let (x0, x1) = (ml, W - MR);
+    let _ = write!(
+        svg,
+        r##"<line class="axis" x1="{x0}" y1="{y}" x2="{x1}" y2="{y}"/>"##,
+        y = h - MB
+    );
+    let xs = nice_step(end, 6.0);
+    let mut t = 0.0;
+    while t <= end * 1.0001 {
+        let x = x0 + (x1 - x0) * t / end;
+        let _ = write!(
+            svg,
+            r##"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            h - MB + 16.0,
+            fmt_num(t)
+        );
+        t += xs;
+    }
+    let _ = write!(
+        svg,
+        r##"<text class="label" x="{}" y="{}" text-anchor="middle">simulated time (s)</text>"##,
+        (x0 + x1) / 2.0,
+        h - 6.0
+    );
+    for (i, st) in r.steps.iter().take(rows).enumerate() {
+        let y = MT + row_h * i as f64;
+        let label = labels
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("{}.", st.step));
+        let label = if st.targets > 0 {
+            format!("{label} ({} targets)", st.targets)
+        } else {
+            label
+        };
+        let bx = x0 + (x1 - x0) * st.start_s / end;
+        let bw = ((x1 - x0) * (st.end_s - st.start_s) / end).max(1.0);
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text><rect class="bar" x="{bx:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}"><title>{} — {} to {}</title></rect>"##,
+            x0 - 6.0,
+            y + row_h * 0.75,
+            escape(&truncate(&label, 44)),
+            y + 2.0,
+            row_h - 4.0,
+            escape(&label),
+            fmt_dur(st.start_s),
+            fmt_dur(st.end_s)
+        );
+    }
+    svg.push_str("</svg>\n");
+    if r.steps.len() > rows {
+        let _ = writeln!(svg, "<p>First {rows} of {} steps shown.</p>", r.steps.len());
+    }
+    svg
+}
+
+/// The report of a whole simulation: the timing charts, the step timeline, the
+/// violations, the failed nodes and workstations, the tool version and the replay
+/// command.
+pub fn render_run_html(
+    title: &str,
+    result: &TimingResult,
+    properties: &[(String, bool)],
+    vu_name: &dyn Fn(u32) -> String,
+    extras: &RunExtras<'_>,
+) -> String {
+    let passed = extras
+        .passed
+        .unwrap_or_else(|| properties.iter().all(|p| p.1));
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
@@ -447,7 +545,7 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
         proc = result.procedure,
         strat = result.strategy,
         mk = fmt_dur(result.makespan_s),
-        verdict = if properties.iter().all(|p| p.1) {
+        verdict = if passed {
             r#"<span class="pass">all properties hold</span>"#
         } else {
             r#"<span class="fail">some properties are violated</span>"#
@@ -465,6 +563,59 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
                 ""
             }
         );
+    }
+    if !extras.tool.is_empty() || !extras.replay.is_empty() {
+        let _ = writeln!(
+            h,
+            r#"<p id="replay">{} · replay: <code>{}</code></p>"#,
+            escape(&extras.tool),
+            escape(&extras.replay)
+        );
+    }
+    if !extras.violations.is_empty() {
+        h.push_str("<h2>Violations</h2>\n<table id=\"violations\"><tr><th>step</th><th>time</th><th>rule</th><th>object</th><th>message</th></tr>\n");
+        for v in extras.violations {
+            let _ = writeln!(
+                h,
+                r#"<tr><td class="num">{}</td><td class="num">{}</td><td class="fail">{}</td><td>{}</td><td>{}</td></tr>"#,
+                v.step.map_or("end".to_owned(), |s| s.to_string()),
+                v.time_s.map_or("–".to_owned(), fmt_dur),
+                escape(v.rule.as_str()),
+                escape(&v.object),
+                escape(&v.message)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if result.failed_nodes.count + result.failed_workstations.count > 0 {
+        h.push_str("<h2>Failed nodes and workstations</h2>\n<table id=\"failed\"><tr><th>kind</th><th>name</th><th>what failed</th><th>step</th><th>time</th></tr>\n");
+        for (kind, list) in [
+            ("node", &result.failed_nodes),
+            ("workstation", &result.failed_workstations),
+        ] {
+            for f in &list.first {
+                let _ = writeln!(
+                    h,
+                    r#"<tr><td>{kind}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                    escape(&f.name),
+                    f.what,
+                    f.step,
+                    fmt_dur(f.at_s)
+                );
+            }
+            let more = list.count as usize - list.first.len();
+            if more > 0 {
+                let _ = writeln!(
+                    h,
+                    r#"<tr><td>{kind}</td><td colspan="4">and {more} more</td></tr>"#
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
+    if !result.steps.is_empty() {
+        h.push_str("<h2>Runbook step timeline</h2>\n");
+        h.push_str(&gantt_chart(result, &extras.step_labels));
     }
     h.push_str("<h2>Nodes converged over time</h2>\n");
     h.push_str(&convergence_chart(result));

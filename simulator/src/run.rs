@@ -7,11 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value, json};
-
 use crate::model::{Model, NodeId, SetId, VuId, WsId};
 use crate::ops::{self, Action, HotfixInfo, Session};
 use crate::properties::{self, Kind, PhaseFacts, PropertyResult};
+use crate::rules::RuleId;
 use crate::runbook::{OnViolation, Procedure, Runbook};
 
 /// Options of a run.
@@ -26,7 +25,7 @@ pub struct RunOptions {
 }
 
 /// A broken rule or a failed "eventually" property.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Violation {
     /// 1-based step number across all runbooks of the run; `None` for a property that
     /// failed at the end of a runbook.
@@ -35,12 +34,16 @@ pub struct Violation {
     pub action: String,
     /// The object acted on (`vu CS_VU01 package ChatServer hotfix HF-...`).
     pub object: String,
-    /// Rule id (see [`crate::ops::RULES`]) or property name.
-    pub rule: String,
+    /// What was broken: a step rule, an end-of-run property or a timing failure.
+    pub rule: RuleId,
     pub message: String,
     /// `file:line` of the step, for steps from a runbook file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Simulated time (seconds) when it happened: the end of its step, or of the run for
+    /// an end-of-run property; `None` when no timing ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_s: Option<f64>,
 }
 
 /// What one step did, for the timing engine: which nodes received files (synchronize),
@@ -68,17 +71,57 @@ pub struct RunReport {
     pub passed: bool,
     pub properties: Vec<PropertyResult>,
     pub violations: Vec<Violation>,
-    /// Logical metrics (see `docs/SIMULATOR.md`); the timing engine adds its own keys.
-    pub metrics: Map<String, Value>,
+    /// Logical metrics and, when timing ran, the timing result (`docs/SIMULATOR.md`).
+    pub metrics: Metrics,
     /// Per-step effects, when [`RunOptions::record_trace`] is set.
     #[serde(skip)]
     pub trace: Vec<StepTrace>,
 }
 
+/// What a run measured. Counted in steps (the logical part, absent for a timing-only
+/// scenario) and in simulated time (`timing`). Fields in alphabetical order, as they
+/// appear in the JSON result.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<StepMetrics>,
+    /// The timing result of the same steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<crate::timing::TimingResult>,
+    /// Violations in all (step, end-of-run and timing).
+    pub violations: u64,
+}
+
+/// Metrics counted in runbook steps; they mean the same whatever the starting model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StepMetrics {
+    /// Step after which every affected instance was at its target with nothing pending
+    /// (`None`: never, or undone later).
+    pub converged_at_step: Option<u32>,
+    /// (Instance, package) changes applied.
+    pub instances_changed: u64,
+    /// Steps after which instances of an affected package disagreed.
+    pub mixed_version_steps: u64,
+    pub nodes: u64,
+    pub nodes_applied: u64,
+    pub nodes_synchronized: u64,
+    pub steps: u32,
+    pub steps_planned: u64,
+    pub stopped_at_step: Option<u32>,
+    pub vu_downtime_steps_max: u32,
+    pub vu_downtime_steps_total: u64,
+    pub vus: u64,
+    pub vus_inactivated: u64,
+    pub workstations_changed: u64,
+}
+
 /// Tracks, per affected software package slot, how many instances carry the hotfix, to
 /// measure the mixed-version window and convergence in steps.
 struct Convergence {
+    /// The hotfix's symbol; `None` until the model knows the hotfix (it is interned when
+    /// the runbook extracts it, after this tracker was made).
     hotfix: Option<u32>,
+    hotfix_id: String,
     procedure: Procedure,
     /// Per package slot: whether it is affected, and how many instances carry the hotfix.
     affected: Vec<bool>,
@@ -96,6 +139,7 @@ impl Convergence {
         let slots = model.packages.len();
         let mut c = Convergence {
             hotfix,
+            hotfix_id: info.id.clone(),
             procedure,
             affected: vec![false; slots],
             carry: vec![0; slots],
@@ -145,6 +189,9 @@ impl Convergence {
     }
 
     fn applied(&mut self, model: &Model, state_idx: u32, old: SetId) {
+        if self.hotfix.is_none() {
+            self.hotfix = model.syms.get(&self.hotfix_id);
+        }
         if self.hotfix.is_none() {
             return;
         }
@@ -226,7 +273,9 @@ pub fn run(
         let mut was_inactivated = vec![false; model.vus.len()];
         let mut last_change: Option<u32> = None;
         let mut last_save: Option<u32> = None;
-        let mut broken: BTreeSet<&'static str> = BTreeSet::new();
+        let mut last_apply: Option<u32> = None;
+        let mut last_base_removal: Option<u32> = None;
+        let mut broken: BTreeSet<RuleId> = BTreeSet::new();
         converged_at = conv.converged(model).then_some(step_no);
 
         for step in &rb.steps {
@@ -237,6 +286,16 @@ pub fn run(
             }
             if matches!(step.action, Action::SaveModel) && out.performed {
                 last_save = Some(step_no);
+            }
+            if matches!(
+                step.action,
+                Action::ApplyAllChanges | Action::ApplyChanges { .. }
+            ) && out.performed
+            {
+                last_apply = Some(step_no);
+            }
+            if matches!(step.action, Action::RemoveHotfixFromBase { .. }) && out.performed {
+                last_base_removal = Some(step_no);
             }
             for &n in &out.synced_nodes {
                 synced[n as usize] = true;
@@ -281,9 +340,10 @@ pub fn run(
                     step: Some(step_no),
                     action: step.action.name().to_owned(),
                     object: step.action.object(),
-                    rule: r.rule.to_owned(),
+                    rule: r.rule,
                     message: r.message,
                     origin: step.origin.clone(),
+                    time_s: None,
                 });
             }
             if opts.record_trace {
@@ -309,17 +369,20 @@ pub fn run(
             .iter()
             .filter(|p| p.kind == Kind::Always)
         {
-            let rules: Vec<&str> = broken
+            let mut rules: Vec<&str> = broken
                 .iter()
                 .copied()
-                .filter(|r| ops::property_of(r) == def.name)
+                .filter(|&r| ops::property_of(r) == def.name)
+                .map(RuleId::as_str)
                 .collect();
+            rules.sort_unstable();
             props.push(PropertyResult {
                 name: def.name,
                 passed: rules.is_empty(),
                 kind: Kind::Always,
                 procedure: rb.procedure,
                 detail: (!rules.is_empty()).then(|| format!("broken: {}", rules.join(", "))),
+                object: None,
             });
         }
         let facts = PhaseFacts {
@@ -328,6 +391,8 @@ pub fn run(
             inactivated: &inactivated,
             last_change,
             last_save,
+            last_apply,
+            last_base_removal,
             component_users: &users,
         };
         for p in properties::check_eventually(model, &facts) {
@@ -335,10 +400,13 @@ pub fn run(
                 violations.push(Violation {
                     step: None,
                     action: "end-of-run".into(),
-                    object: format!("{} runbook {}", rb.procedure.as_str(), rb.name),
-                    rule: p.name.to_owned(),
+                    object: p.object.clone().unwrap_or_else(|| {
+                        format!("{} runbook {}", rb.procedure.as_str(), rb.name)
+                    }),
+                    rule: RuleId::parse(p.name).unwrap_or(RuleId::InstancesUpdated),
                     message: p.detail.clone().unwrap_or_default(),
                     origin: None,
+                    time_s: None,
                 });
             }
             props.push(p);
@@ -362,9 +430,10 @@ pub fn run(
                 step: None,
                 action: "end-of-run".into(),
                 object: "system model".into(),
-                rule: "model-restored".into(),
+                rule: RuleId::ModelRestored,
                 message: d.clone(),
                 origin: None,
+                time_s: None,
             });
         }
         props.push(PropertyResult {
@@ -373,6 +442,7 @@ pub fn run(
             kind: Kind::Eventually,
             procedure: runbooks.last().map_or(Procedure::Install, |r| r.procedure),
             detail,
+            object: None,
         });
     }
 
@@ -381,29 +451,26 @@ pub fn run(
         downtimes.push(step_no + 1 - since);
     }
     let count = |v: &[bool]| v.iter().filter(|b| **b).count() as u64;
-    let mut metrics = Map::new();
-    metrics.insert("steps".into(), json!(step_no));
-    metrics.insert("steps_planned".into(), json!(planned));
-    metrics.insert("stopped_at_step".into(), json!(stopped_at));
-    metrics.insert("violations".into(), json!(violations.len()));
-    metrics.insert("vus_inactivated".into(), json!(vus_inactivated));
-    metrics.insert(
-        "vu_downtime_steps_max".into(),
-        json!(downtimes.iter().max().copied().unwrap_or(0)),
-    );
-    metrics.insert(
-        "vu_downtime_steps_total".into(),
-        json!(downtimes.iter().map(|&d| u64::from(d)).sum::<u64>()),
-    );
-    metrics.insert("nodes_synchronized".into(), json!(count(&synced)));
-    metrics.insert("nodes_applied".into(), json!(count(&applied)));
-    metrics.insert("instances_changed".into(), json!(instances_changed));
-    metrics.insert("mixed_version_steps".into(), json!(mixed_steps));
-    metrics.insert("converged_at_step".into(), json!(converged_at));
-    metrics.insert("workstations_changed".into(), json!(count(&ws_changed)));
-    metrics.insert("nodes".into(), json!(model.nodes.len()));
-    metrics.insert("vus".into(), json!(model.vus.len()));
-
+    let metrics = Metrics {
+        steps: Some(StepMetrics {
+            converged_at_step: converged_at,
+            instances_changed,
+            mixed_version_steps: mixed_steps,
+            nodes: model.nodes.len() as u64,
+            nodes_applied: count(&applied),
+            nodes_synchronized: count(&synced),
+            steps: step_no,
+            steps_planned: planned as u64,
+            stopped_at_step: stopped_at,
+            vu_downtime_steps_max: downtimes.iter().max().copied().unwrap_or(0),
+            vu_downtime_steps_total: downtimes.iter().map(|&d| u64::from(d)).sum(),
+            vus: model.vus.len() as u64,
+            vus_inactivated,
+            workstations_changed: count(&ws_changed),
+        }),
+        timing: None,
+        violations: violations.len() as u64,
+    };
     RunReport {
         passed: props.iter().all(|p| p.passed),
         properties: props,

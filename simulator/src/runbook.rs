@@ -28,10 +28,12 @@ use crate::model::{IaMode, Model, ProductId, VuId};
 use crate::ops::{ACTION_NAMES, Action, HotfixInfo};
 use crate::toml_util::{Doc, TomlError, Value};
 
-/// Which end state a runbook aims for; the "eventually" properties check it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+/// Which end state a runbook aims for; the "eventually" properties check it, and the
+/// timing engine sizes its transfers by it (one type for both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Procedure {
+    #[default]
     Install,
     Remove,
 }

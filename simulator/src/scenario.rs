@@ -151,6 +151,17 @@ pub enum SetupError {
     Derive(#[from] DeriveError),
     #[error(transparent)]
     Runbook(#[from] TomlError),
+    /// The model says the hotfix is extracted into `Install/hotfixes`, but the MSI it
+    /// brings is not on the distribution share: the model contradicts the package.
+    #[error(
+        "{model}: hotfix {hotfix} is extracted, but its MSI {msi} ({product_code}) is not in the model's msi-products with a file"
+    )]
+    ExtractedWithoutMsi {
+        model: String,
+        hotfix: String,
+        msi: String,
+        product_code: String,
+    },
 }
 
 /// Reads a small UTF-8 text file (scenario, runbook), bounded.
@@ -520,6 +531,7 @@ pub fn prepare(
     info: &HotfixInfo,
 ) -> Result<(Model, Vec<Runbook>), SetupError> {
     let model = scenario.build_model(info)?;
+    check_extracted_msis(scenario, &model, info)?;
     let mut runbooks = Vec::new();
     let mut scratch: Option<Model> = None;
     for i in 0..scenario.runbooks.len() {
@@ -538,4 +550,36 @@ pub fn prepare(
         runbooks.push(rb);
     }
     Ok((model, runbooks))
+}
+
+/// Extracting a package puts its MSIs on the distribution share (the hotfix folder), so
+/// a model that lists the hotfix as extracted must also have each of its MSIs, with the
+/// file. A model without is inconsistent (edited by hand, or saved from another package)
+/// and is refused before anything runs: the run would otherwise fail later with
+/// `msi-not-available` for a reason that is not the procedure's.
+fn check_extracted_msis(
+    scenario: &Scenario,
+    model: &Model,
+    info: &HotfixInfo,
+) -> Result<(), SetupError> {
+    if model.extracted(&info.id).is_none() {
+        return Ok(());
+    }
+    for msi in &info.msis {
+        let ok = model
+            .product_id(&msi.product.product_code)
+            .is_some_and(|p| model.msi_products[p as usize].file.is_some());
+        if !ok {
+            return Err(SetupError::ExtractedWithoutMsi {
+                model: match &scenario.model {
+                    ModelSource::File(p) => p.display().to_string(),
+                    ModelSource::Generate(_) => scenario.path.display().to_string(),
+                },
+                hotfix: info.id.clone(),
+                msi: msi.product.name.clone(),
+                product_code: msi.product.product_code.clone(),
+            });
+        }
+    }
+    Ok(())
 }

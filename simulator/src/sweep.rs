@@ -26,6 +26,16 @@ pub enum SweepError {
     Run { seed: u64, message: String },
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// Shard `shard` (0-based position in the merge's input) was computed from another
+    /// version of one input file, or from another set of files.
+    #[error("cannot merge: {role} {path} differs between the first shard ({first}) and input {shard} ({other})", shard = .shard + 1)]
+    InputDiffers {
+        shard: usize,
+        role: String,
+        path: String,
+        first: String,
+        other: String,
+    },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
 }
@@ -128,12 +138,45 @@ pub struct Summary {
     pub failed_seeds: Vec<u64>,
 }
 
+/// One input file of a sweep and the digest of its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputDigest {
+    /// `scenario`, `model`, `runbook`, `package` or `trusted-key`.
+    pub role: String,
+    pub path: String,
+    pub digest: String,
+}
+
+impl InputDigest {
+    pub fn new(role: &str, path: &str, bytes: &[u8]) -> InputDigest {
+        InputDigest {
+            role: role.to_owned(),
+            path: path.to_owned(),
+            digest: crate::timing::digest(bytes),
+        }
+    }
+}
+
+/// The digest of a sweep's inputs as a whole: same files, same contents, same digest.
+pub fn inputs_digest(inputs: &[InputDigest]) -> String {
+    let mut text = String::new();
+    for i in inputs {
+        text.push_str(&format!("{} {} {}\n", i.role, i.path, i.digest));
+    }
+    crate::timing::digest(text.as_bytes())
+}
+
 /// The output of `hotfix sim sweep` (and of `hotfix sim merge`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepOutput {
     pub format: String,
     pub scenario: String,
+    /// Digest of every input file together ([`inputs_digest`]).
     pub scenario_digest: String,
+    /// Every input file the sweep read (scenario, model, runbooks, package manifest,
+    /// trusted keys) with its digest.
+    #[serde(default)]
+    pub inputs: Vec<InputDigest>,
     pub seeds: SeedRange,
     /// `None` for a whole sweep (or a merge of all shards).
     pub shard: Option<Shard>,
@@ -180,7 +223,7 @@ pub fn aggregate(runs: &[RunRecord]) -> BTreeMap<String, Distribution> {
 /// Builds the output from per-seed records (sorted here by seed).
 pub fn output(
     scenario: &str,
-    digest: &str,
+    inputs: &[InputDigest],
     seeds: SeedRange,
     shard: Option<Shard>,
     mut runs: Vec<RunRecord>,
@@ -194,7 +237,8 @@ pub fn output(
     SweepOutput {
         format: FORMAT.to_owned(),
         scenario: scenario.to_owned(),
-        scenario_digest: digest.to_owned(),
+        scenario_digest: inputs_digest(inputs),
+        inputs: inputs.to_vec(),
         seeds,
         shard,
         summary,
@@ -248,6 +292,32 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
         first.scenario_digest.clone(),
         first.seeds,
     );
+    let inputs = first.inputs.clone();
+    // Name the first input file whose content (or presence) differs.
+    for (k, p) in parts.iter().enumerate().skip(1) {
+        let n = inputs.len().max(p.inputs.len());
+        for i in 0..n {
+            let (a, b) = (inputs.get(i), p.inputs.get(i));
+            if a == b {
+                continue;
+            }
+            let named = a
+                .or(b)
+                .map_or(("input", ""), |x| (x.role.as_str(), x.path.as_str()));
+            let show = |x: Option<&InputDigest>| match x {
+                Some(x) if x.role == named.0 && x.path == named.1 => x.digest.clone(),
+                Some(x) => format!("{} {} instead", x.role, x.path),
+                None => "absent".to_owned(),
+            };
+            return Err(SweepError::InputDiffers {
+                shard: k,
+                role: named.0.to_owned(),
+                path: named.1.to_owned(),
+                first: show(a),
+                other: show(b),
+            });
+        }
+    }
     let count = first.shard.map_or(1, |s| s.count);
     let mut seen = vec![false; count as usize];
     let mut runs = Vec::new();
@@ -301,7 +371,7 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
             missing.join(", ")
         )));
     }
-    Ok(output(&scenario, &digest, seeds, None, runs))
+    Ok(output(&scenario, &inputs, seeds, None, runs))
 }
 
 /// A sweep as text: one line per metric.
@@ -406,7 +476,7 @@ mod tests {
             .iter()
             .map(|&s| rec(s, s * 7 % 5))
             .collect();
-        let whole = output("x", "d", range, None, all.clone());
+        let whole = output("x", &[], range, None, all.clone());
         let parts = (0..3)
             .rev()
             .map(|k| {
@@ -416,7 +486,7 @@ mod tests {
                     .filter(|r| range.seeds(Some(sh)).contains(&r.seed))
                     .cloned()
                     .collect();
-                output("x", "d", range, Some(sh), runs)
+                output("x", &[], range, Some(sh), runs)
             })
             .collect();
         assert_eq!(merge(parts).ok(), Some(whole));
@@ -426,7 +496,7 @@ mod tests {
     fn merge_refuses_missing_or_foreign_shards() {
         let range = SeedRange { start: 0, end: 4 };
         let sh = Shard { index: 0, count: 2 };
-        let part = output("x", "d", range, Some(sh), vec![rec(0, 1), rec(2, 1)]);
+        let part = output("x", &[], range, Some(sh), vec![rec(0, 1), rec(2, 1)]);
         let err = merge(vec![part.clone()]).expect_err("missing shard 1");
         assert!(err.to_string().contains("1/2"), "{err}");
         let mut other = part.clone();

@@ -1,4 +1,4 @@
-//! Timing model, faults, strategies, report and sweeps (issue 6).
+//! Timing model, faults, strategies, report and sweeps.
 //!
 //! Every test prints the seed it used when it fails, so the run can be replayed with
 //! `hotfix sim sweep SCENARIO --seeds S..=S`. No test asserts on wall time.
@@ -542,7 +542,12 @@ fn sweep_of(text: &str, range: SeedRange, shard: Option<Shard>, jobs: usize) -> 
         &|| {},
     )
     .expect("sweep runs");
-    sweep::output(&s.name, &s.digest, range, shard, runs)
+    let inputs = [sweep::InputDigest {
+        role: "scenario".into(),
+        path: s.name.clone(),
+        digest: s.digest.clone(),
+    }];
+    sweep::output(&s.name, &inputs, range, shard, runs)
 }
 
 #[test]
@@ -583,7 +588,7 @@ fn report_is_self_contained_and_has_the_charts() {
     for banned in ["<script", "http://", "https://", "<link"] {
         let hits = html.matches(banned).count();
         // The only URL allowed is the SVG namespace, which loads nothing.
-        let allowed = if banned == "http://" { 3 } else { 0 };
+        let allowed = if banned == "http://" { 4 } else { 0 };
         assert!(hits <= allowed, "{banned} appears {hits} times");
     }
     assert_eq!(
@@ -603,18 +608,8 @@ fn chromium() -> Option<std::path::PathBuf> {
     .find(|p| p.exists())
 }
 
-#[test]
-fn report_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
-        if std::env::var_os("HOTFIX_REQUIRE_INTEROP").is_some() {
-            panic!("chromium is required (HOTFIX_REQUIRE_INTEROP is set) but was not found");
-        }
-        eprintln!("skipped: chromium not found (set HOTFIX_REQUIRE_INTEROP=1 to require it)");
-        return;
-    };
-    let s = scenario(NOISY);
-    let r = timing::simulate(&s.topology, &s.plan, &s.config, 22).expect("runs");
-    let html = report::render_html("chromium check", &r, &props(&r), &|v| s.topology.vu_name(v));
+/// The DOM headless Chromium makes of `html`.
+fn dump_dom(browser: &Path, html: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("report.html");
     std::fs::write(&file, html).expect("write report");
@@ -622,10 +617,10 @@ fn report_renders_in_headless_chromium() {
     // A guard against a hung browser (not a timing assertion): coreutils' `timeout`.
     let mut cmd = if Path::new("/usr/bin/timeout").exists() {
         let mut c = std::process::Command::new("/usr/bin/timeout");
-        c.arg("180").arg(&browser);
+        c.arg("180").arg(browser);
         c
     } else {
-        std::process::Command::new(&browser)
+        std::process::Command::new(browser)
     };
     let out = cmd
         .args([
@@ -649,6 +644,22 @@ fn report_renders_in_headless_chromium() {
         "chromium failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    dom.into_owned()
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        if std::env::var_os("HOTFIX_REQUIRE_INTEROP").is_some() {
+            panic!("chromium is required (HOTFIX_REQUIRE_INTEROP is set) but was not found");
+        }
+        eprintln!("skipped: chromium not found (set HOTFIX_REQUIRE_INTEROP=1 to require it)");
+        return;
+    };
+    let s = scenario(NOISY);
+    let r = timing::simulate(&s.topology, &s.plan, &s.config, 22).expect("runs");
+    let html = report::render_html("chromium check", &r, &props(&r), &|v| s.topology.vu_name(v));
+    let dom = dump_dom(&browser, &html);
     // The parsed DOM holds the three SVG charts with drawn content and the table.
     for id in ["chart-convergence", "chart-downtime", "chart-mixed"] {
         let at = dom
@@ -662,4 +673,92 @@ fn report_renders_in_headless_chromium() {
         );
     }
     assert!(dom.contains("id=\"properties\""));
+}
+
+#[test]
+fn run_report_with_violations_and_timeline_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        if std::env::var_os("HOTFIX_REQUIRE_INTEROP").is_some() {
+            panic!("chromium is required (HOTFIX_REQUIRE_INTEROP is set) but was not found");
+        }
+        eprintln!("skipped: chromium not found (set HOTFIX_REQUIRE_INTEROP=1 to require it)");
+        return;
+    };
+    // The standard install with HAC03 down from the apply step (step 12).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/models");
+    let mut model =
+        hotfix_sim::model_xml::load_file(&dir.join("contact-center.xml")).expect("model");
+    let info = sample_info();
+    let rb = hotfix_sim::runbook::standard_install_for(&info, &model).expect("derives");
+    let cfg = timing::TimingConfig {
+        faults: timing::FaultConfig {
+            unreachable: vec![timing::Outage {
+                node: timing::NodeRef::Name("HAC03".into()),
+                from: 0,
+                at_step: Some(12),
+            }],
+            max_retries: 0,
+            ..timing::FaultConfig::default()
+        },
+        ..timing::TimingConfig::default()
+    };
+    let sim = hotfix_sim::simulation::simulate(
+        &mut model,
+        &info,
+        &[rb],
+        &cfg,
+        3,
+        &hotfix_sim::run::RunOptions::default(),
+    )
+    .expect("simulates");
+    let props: Vec<(String, bool)> = sim
+        .report
+        .properties
+        .iter()
+        .map(|p| (p.name.to_owned(), p.passed))
+        .collect();
+    let extras = report::RunExtras {
+        passed: Some(sim.report.passed),
+        violations: &sim.report.violations,
+        step_labels: sim
+            .report
+            .trace
+            .iter()
+            .map(|t| format!("{}. {}", t.step, t.action))
+            .collect(),
+        tool: "hotfix 0.0.0-test".into(),
+        replay: "hotfix sim run install-node-down-at-apply.toml --seed 3".into(),
+    };
+    let html = report::render_run_html(
+        "node down",
+        &sim.timing,
+        &props,
+        &|v| sim.topology.vu_name(v),
+        &extras,
+    );
+    let dom = dump_dom(&browser, &html);
+    let section = |id: &str, end: &str| -> String {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no {id} in DOM"));
+        let stop = dom[at..].find(end).expect("closes") + at;
+        dom[at..stop].to_owned()
+    };
+    let violations = section("violations", "</table>");
+    assert!(violations.contains("node-failed") && violations.contains("node HAC03"));
+    assert!(
+        violations.contains("<td class=\"num\">12</td>"),
+        "{violations}"
+    );
+    let failed = section("failed", "</table>");
+    assert!(failed.contains("HAC03") && failed.contains("apply"));
+    let gantt = section("chart-steps", "</svg>");
+    assert_eq!(gantt.matches("<rect").count(), sim.timing.steps.len());
+    assert!(
+        gantt.contains("12. apply-all-changes (5 targets)"),
+        "{gantt}"
+    );
+    let replay = section("replay", "</p>");
+    assert!(replay.contains("hotfix 0.0.0-test") && replay.contains("--seed 3"));
+    assert!(dom.contains("some properties are violated"));
 }

@@ -88,10 +88,16 @@ fn forgotten_steps_fail_at_the_end() {
     let (code, json) = run_json(&scenario("forget-synchronize.toml"), &[]);
     assert_eq!(code, 1);
     assert!(rules(&json, true).is_empty());
+    // The timing half ran the same steps: nothing was synchronized, nothing converged.
     assert_eq!(
         rules(&json, false),
-        ["instances-synchronized", "instances-updated"]
+        [
+            "instances-synchronized",
+            "instances-updated",
+            "timing-nodes-converged"
+        ]
     );
+    assert_eq!(json["metrics"]["timing"]["nodes"]["converged"], 0);
     let (code, json) = run_json(&scenario("forget-activate.toml"), &[]);
     assert_eq!(code, 1);
     assert_eq!(rules(&json, false), ["vus-reactivated"]);
@@ -126,7 +132,9 @@ fn failure_text_names_step_rule_and_seed() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("step 4: add-hotfix-to-package [hotfix-not-in-base]"),
+        stdout.contains(
+            "step 4 at 9.00 s: add-hotfix-to-package [hotfix-not-in-base] vu CHAT_VU01 package ChatServer"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("add-before-base.toml:21"), "{stdout}");
@@ -403,4 +411,296 @@ fn zip_package_is_verified_against_trusted_keys_before_use() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed verification"));
+}
+
+/// A scenario in `dir` naming `dir/model.xml` (a copy of the committed contact center).
+fn scenario_with_own_model(dir: &Path) -> PathBuf {
+    std::fs::copy(
+        scenarios().join("models/contact-center.xml"),
+        dir.join("model.xml"),
+    )
+    .expect("copy model");
+    let package = repo_root().join("packages").join("HF-7.0.3-0042");
+    let path = dir.join("scenario.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "model = \"model.xml\"\npackage = {:?}\nrunbook = \"standard-install\"\n",
+            package.display().to_string()
+        ),
+    )
+    .expect("write scenario");
+    path
+}
+
+fn sweep_shard(scenario: &Path, shard: &str, out: &Path) {
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(scenario)
+        .args(["--seeds", "0..4", "--shard", shard, "--jobs", "1"])
+        .args(["--output-format", "json"])
+        .output()
+        .expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(out, &o.stdout).expect("write shard");
+}
+
+#[test]
+fn merge_refuses_shards_computed_from_different_model_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let (a, b) = (
+        dir.path().join("shard-0.json"),
+        dir.path().join("shard-1.json"),
+    );
+    sweep_shard(&sc, "0/2", &a);
+    // Same scenario file, same seeds; the model file changes between the two shards.
+    let model = dir.path().join("model.xml");
+    let text = std::fs::read_to_string(&model).expect("model");
+    std::fs::write(
+        &model,
+        text.replace("state=\"active\"", "state=\"active\" "),
+    )
+    .expect("edit");
+    sweep_shard(&sc, "1/2", &b);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&a).expect("shard")).expect("json");
+    let roles: Vec<&str> = json["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["role"].as_str().expect("role"))
+        .collect();
+    assert_eq!(roles, ["scenario", "model", "package"]);
+
+    let o = hotfix()
+        .args(["sim", "merge"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("merge");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(err.contains("model") && err.contains("model.xml"), "{err}");
+    assert!(err.contains("shard-1.json"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+
+    // Both shards of one model merge.
+    sweep_shard(&sc, "0/2", &a);
+    let o = hotfix()
+        .args(["sim", "merge"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("merge");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The violation with `rule` in a `sim run` JSON result.
+fn violation<'a>(json: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    json["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .find(|v| v["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} violation in {json:#}"))
+}
+
+#[test]
+fn wrong_removals_and_an_install_that_changes_nothing_exit_1_naming_rule_and_object() {
+    for (name, rule, object, step) in [
+        (
+            "remove-forget-base.toml",
+            "base-cleared-after-removal",
+            "base 7.0 SP3 hotfix HF-7.0.3-0042",
+            None,
+        ),
+        (
+            "remove-base-before-synchronize.toml",
+            "base-removal-before-synchronize",
+            "base 7.0 SP3 hotfix HF-7.0.3-0042",
+            Some(8),
+        ),
+        (
+            "install-no-matching-base.toml",
+            "hotfix-changes-something",
+            "hotfix HF-7.0.3-0042 base 7.0 SP3",
+            None,
+        ),
+    ] {
+        let (code, json) = run_json(&scenario(name), &[]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(json["passed"], false, "{name}");
+        let v = violation(&json, rule);
+        assert_eq!(v["object"], object, "{name}");
+        assert_eq!(v["step"].as_u64(), step, "{name}");
+        assert!(v["time_s"].as_f64().is_some(), "{name}: {v}");
+    }
+}
+
+#[test]
+fn timing_failures_are_violations_naming_the_node_or_workstation() {
+    let (code, json) = run_json(&scenario("install-node-down-at-apply.toml"), &[]);
+    assert_eq!(code, 1);
+    let v = violation(&json, "node-failed");
+    assert_eq!(v["object"], "node HAC03");
+    assert_eq!(v["step"], 12);
+    assert_eq!(json["metrics"]["timing"]["failed_nodes"]["count"], 1);
+    let (code, json) = run_json(&scenario("install-msi-fails.toml"), &[]);
+    assert_eq!(code, 1);
+    let v = violation(&json, "msi-install-failed");
+    assert_eq!(v["object"], "workstation WS0002");
+    assert_eq!(
+        json["metrics"]["timing"]["failed_workstations"]["first"][0]["name"],
+        "WS0002"
+    );
+}
+
+#[test]
+fn a_model_with_the_hotfix_extracted_but_not_its_msi_is_refused_naming_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let model = dir.path().join("model.xml");
+    let text = std::fs::read_to_string(&model).expect("model");
+    let text = text.replace(
+        "  </install-hotfixes>",
+        "    <hotfix id=\"HF-7.0.3-0042\" release=\"7.0\" support-package=\"SP3\" packages=\"ChatServer RoutingEngine\"/>\n  </install-hotfixes>",
+    );
+    std::fs::write(&model, text).expect("edit");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "nothing runs");
+    assert!(err.contains("HF-7.0.3-0042"), "{err}");
+    assert!(err.contains("Agent Desktop"), "{err}");
+    assert!(
+        err.contains("{6A1E2F4C-3B5D-4E6F-8A9B-0C1D2E3F4A5B}"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn run_prints_the_same_result_as_markdown() {
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("install-node-down-at-apply.toml"))
+        .args(["--output-format", "markdown"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("**FAILED**"), "{md}");
+    assert!(md.contains("| 12 |"), "{md}");
+    assert!(md.contains("`node-failed` | node HAC03 |"), "{md}");
+}
+
+#[test]
+fn a_timing_only_run_has_the_same_result_shape() {
+    let (code, json) = run_json(&scenario("timing-canary.toml"), &["--seed", "3"]);
+    assert!(code == 0 || code == 1);
+    for key in [
+        "scenario",
+        "seed",
+        "passed",
+        "properties",
+        "violations",
+        "metrics",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing: {json:#}");
+    }
+    // A stopped canary is a violation, not only a failed property.
+    if json["passed"] == false {
+        assert!(!json["violations"].as_array().expect("list").is_empty());
+    }
+}
+
+#[test]
+fn a_bad_timing_value_is_named_with_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let mut text = std::fs::read_to_string(&sc).expect("scenario");
+    text.push_str(
+        "\n[faults]\non_failure = \"skip\"\nunreachable = [{ node = \"HAC03\", at_step = 0 }]\n",
+    );
+    std::fs::write(&sc, text).expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("scenario.toml:7:34"), "{err}");
+    assert!(err.contains("at_step"), "{err}");
+    // A timing-only scenario too.
+    let only = dir.path().join("only.toml");
+    std::fs::write(
+        &only,
+        "name = \"x\"\n[timing]\nmax_parallel_transfers = 4\nbogus = 1\n[timing.topology]\nnodes = 4\n",
+    )
+    .expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&only)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("only.toml:4:1"), "{err}");
+}
+
+#[test]
+fn model_check_reports_a_hotfix_extracted_without_its_msi() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(scenarios().join("models/contact-center-installed.xml"))
+        .expect("model");
+    // The MSI the extracted hotfix brought is no longer on the share.
+    let text = text.replace(
+        "version=\"7.0.3.5\" file=\"AgentDesktop.msi\"",
+        "version=\"7.0.3.5\"",
+    );
+    let model = dir.path().join("m.xml");
+    std::fs::write(&model, text).expect("write");
+    let out = hotfix()
+        .args(["sim", "model", "check"])
+        .arg(&model)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("m.xml:5:"), "{stdout}");
+    assert!(stdout.contains("HF-7.0.3-0042"), "{stdout}");
+    assert!(
+        stdout.contains("{6A1E2F4C-3B5D-4E6F-8A9B-0C1D2E3F4A5B}"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn applying_before_synchronizing_is_not_timed_as_converged() {
+    let (code, json) = run_json(&scenario("apply-before-synchronize.toml"), &[]);
+    assert_eq!(code, 1);
+    let t = &json["metrics"]["timing"];
+    assert_eq!(t["nodes"]["converged"], 0, "{t:#}");
+    assert_eq!(t["passed"], false);
+    assert_eq!(
+        rules(&json, false),
+        [
+            "instances-updated",
+            "no-pending-changes",
+            "timing-no-pending-change",
+            "timing-nodes-converged"
+        ]
+    );
+    // Apply (step 11) ran before synchronize (step 12) in time too, on no node.
+    let steps = t["steps"].as_array().expect("steps");
+    assert!(steps[10]["end_s"].as_f64() <= steps[11]["start_s"].as_f64());
+    assert_eq!(steps[10]["targets"], 0);
+    assert_eq!(steps[11]["targets"], 5);
 }

@@ -493,3 +493,260 @@ fn sbom_prints_the_packages_cyclonedx_bom_with_the_msi_properties() {
         "the MSI's ProductCode is in the SBOM"
     );
 }
+
+/// `hotfix extract` of the sample with a policy (and index) into `install`.
+fn extract_with(
+    k: &Keys,
+    install: &str,
+    policy: &str,
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
+    std::fs::create_dir_all(k.path(install)).expect("mkdir");
+    hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "extract",
+            "dist/HF-7.0.3-0042.zip",
+            "--install-dir",
+            install,
+            "--trusted",
+            policy,
+        ])
+        .args(extra)
+        .assert()
+}
+
+/// v2 of the index withdraws another hotfix only; v3 withdraws the sample.
+fn publish_indexes(k: &Keys) {
+    index(
+        k,
+        &[
+            "init",
+            "--release",
+            "7.0",
+            "--support-package",
+            "SP3",
+            "--output",
+            "index-v1.toml",
+        ],
+    )
+    .success();
+    index(k, &["add", "index-v1.toml", "dist/HF-7.0.3-0042.zip"]).success();
+    index(k, &["sign", "index-v1.toml", "--key", "release.key"]).success();
+    index(
+        k,
+        &[
+            "withdraw",
+            "index-v1.toml",
+            "--id",
+            "HF-7.0.3-0001",
+            "--reason",
+            "old",
+            "--output",
+            "index-v2.toml",
+        ],
+    )
+    .success();
+    index(k, &["sign", "index-v2.toml", "--key", "release.key"]).success();
+    index(
+        k,
+        &[
+            "withdraw",
+            "index-v2.toml",
+            "--id",
+            "HF-7.0.3-0042",
+            "--reason",
+            "breaks chat routing",
+            "--output",
+            "index-v3.toml",
+        ],
+    )
+    .success();
+    index(k, &["sign", "index-v3.toml", "--key", "release.key"]).success();
+}
+
+#[test]
+fn verify_and_extract_follow_the_policy_and_the_release_index() {
+    let k = published_v1();
+    build_sample(&k);
+    publish_indexes(&k);
+    hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "verify",
+            "dist/HF-7.0.3-0042.zip",
+            "--trusted",
+            "v1.toml",
+            "--index",
+            "index-v1.toml",
+        ])
+        .assert()
+        .success();
+    extract_with(&k, "site", "v1.toml", &["--index", "index-v1.toml"]).success();
+    extract_with(
+        &k,
+        "site",
+        "v1.toml",
+        &["--index", "index-v2.toml", "--reinstall"],
+    )
+    .success();
+    // The site saw index version 2: version 1 is a rollback now.
+    let back = extract_with(
+        &k,
+        "site",
+        "v1.toml",
+        &["--index", "index-v1.toml", "--reinstall"],
+    )
+    .code(1);
+    assert!(
+        stdout(&back).contains("index-rollback"),
+        "{}",
+        stdout(&back)
+    );
+
+    // Withdrawn: a fresh site refuses it and is left as it was (but for its lock).
+    let refused = extract_with(&k, "fresh", "v1.toml", &["--index", "index-v3.toml"]).code(1);
+    let out = stdout(&refused);
+    assert!(
+        out.contains("hotfix-withdrawn") && out.contains("breaks chat routing"),
+        "{out}"
+    );
+    assert!(stderr(&refused).contains("hint:"), "{}", stderr(&refused));
+    assert!(!k.path("fresh/Install/hotfixes/HF-7.0.3-0042").exists());
+    let verify = hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "verify",
+            "dist/HF-7.0.3-0042.zip",
+            "--trusted",
+            "v1.toml",
+            "--index",
+            "index-v3.toml",
+            "--output-format",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&verify)).expect("json");
+    assert_eq!(json["failures"][0]["rule"], "hotfix-withdrawn");
+
+    // The installed site learns of the withdrawal from `list --index`.
+    let listed = hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "list",
+            "--install-dir",
+            "site",
+            "--trusted",
+            "v1.toml",
+            "--index",
+            "index-v3.toml",
+            "--output-format",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
+    assert_eq!(json[0]["index"], "withdrawn");
+    let text = hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "list",
+            "--install-dir",
+            "site",
+            "--trusted",
+            "v1.toml",
+            "--index",
+            "index-v2.toml",
+        ])
+        .assert()
+        .success();
+    assert!(stdout(&text).contains("HF-7.0.3-0042"), "{}", stdout(&text));
+}
+
+#[test]
+fn an_installation_follows_the_policy_chain_and_refuses_an_older_policy() {
+    let k = published_v1();
+    build_sample(&k);
+    extract_with(&k, "site", "v1.toml", &[]).success();
+    // v2 rotates the root; v3 adds nothing but a new version.
+    std::fs::create_dir(k.path("next")).expect("mkdir");
+    trust(
+        &k,
+        &[
+            "rotate-root",
+            "v1.toml",
+            "--root",
+            "root2.pub",
+            "--root",
+            "root3.pub",
+            "--root",
+            "root4.pub",
+            "--root-threshold",
+            "2",
+            "--output",
+            "next/v2.toml",
+        ],
+    )
+    .success();
+    for key in ["root1.key", "root2.key", "root3.key"] {
+        trust(&k, &["sign", "next/v2.toml", "--key", key]).success();
+    }
+    let release_id = key_id(&k.path("release.pub"));
+    trust(
+        &k,
+        &[
+            "revoke",
+            "next/v2.toml",
+            "--key-id",
+            "00000000000000AA",
+            "--reason",
+            "test",
+            "--output",
+            "next/v3.toml",
+        ],
+    )
+    .success();
+    for key in ["root3.key", "root4.key"] {
+        trust(&k, &["sign", "next/v3.toml", "--key", key]).success();
+    }
+    // Without v2 beside it, v3 cannot be reached from the accepted v1.
+    std::fs::create_dir(k.path("alone")).expect("mkdir");
+    std::fs::copy(k.path("next/v3.toml"), k.path("alone/v3.toml")).expect("copy");
+    let gap = extract_with(&k, "site", "alone/v3.toml", &["--reinstall"]).code(1);
+    assert!(
+        stdout(&gap).contains("policy-chain-gap"),
+        "{}",
+        stdout(&gap)
+    );
+    // With it, the site moves to v3...
+    extract_with(&k, "site", "next/v3.toml", &["--reinstall"]).success();
+    // ...and refuses v1 from then on.
+    let old = extract_with(&k, "site", "v1.toml", &["--reinstall"]).code(1);
+    assert!(stdout(&old).contains("policy-rollback"), "{}", stdout(&old));
+
+    // Revoking the release key stops its packages everywhere.
+    trust(
+        &k,
+        &[
+            "revoke",
+            "next/v3.toml",
+            "--key-id",
+            &release_id,
+            "--reason",
+            "laptop stolen",
+            "--output",
+            "next/v4.toml",
+        ],
+    )
+    .success();
+    for key in ["root3.key", "root4.key"] {
+        trust(&k, &["sign", "next/v4.toml", "--key", key]).success();
+    }
+    let revoked = extract_with(&k, "site", "next/v4.toml", &["--reinstall"]).code(1);
+    assert!(
+        stderr(&revoked).contains("key-revoked"),
+        "{}",
+        stderr(&revoked)
+    );
+}

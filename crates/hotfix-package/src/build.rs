@@ -6,17 +6,23 @@
 //!    files are errors), validates every entry name and checks for names that collide on
 //!    case-insensitive file systems, reads the MSI properties, and sorts everything into
 //!    manifest order. File sizes come from the file system at this point.
-//! 2. The payload is compressed and hashed in parallel (rayon), one read pass per file,
+//! 2. The SBOM ([`crate::sbom`], `docs/sbom.cdx.json`) lists every file's SHA-256, so
+//!    the payload is hashed once ahead (in parallel), the SBOM made from that manifest
+//!    and added to the payload like any document. After writing, the hashes of what was
+//!    written must equal the ones the SBOM lists ([`BuildError::FileChanged`] if a
+//!    source file changed in between).
+//! 3. The payload is compressed and hashed in parallel (rayon), one read pass per file,
 //!    with a bounded window of files in flight; finished entries are written in manifest
 //!    order right after space reserved for the manifest and the signature. Their length is
 //!    known before any hash is: the manifest's length depends only on names and sizes.
-//! 3. The manifest gets its hashes, is validated, signed, and written into the reserved
+//! 4. The manifest gets its hashes, is validated, signed, and written into the reserved
 //!    space; the central directory closes the archive. Everything goes to a temporary file
 //!    beside the output, which is renamed into place only when complete, never over an
 //!    existing file.
 //!
-//! A build must never read a payload file twice into the hash (what is hashed is what is
-//! written), never hold the whole payload in memory, and never leave a partial output.
+//! A build must never put a hash in the manifest other than that of the bytes it wrote
+//! (the SBOM's first pass is only checked against them), never hold the whole payload in
+//! memory, and never leave a partial output.
 
 mod compress;
 #[cfg(test)]
@@ -57,6 +63,7 @@ use sha2::Digest;
 use time::OffsetDateTime;
 
 use crate::format::{self, METHOD_DEFLATE, METHOD_STORED};
+use crate::sbom::{SBOM_ENTRY, cyclonedx_json};
 use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header};
 
 /// Why a package could not be built. Every variant names the file, folder or entry.
@@ -130,6 +137,8 @@ pub enum BuildError {
         source: hotfix_msi::MsiError,
     },
     /// A file's size or content changed while the package was being built.
+    #[error("{}: {name} is reserved: the build writes the package's SBOM there", path.display())]
+    ReservedName { path: PathBuf, name: &'static str },
     #[error("{} changed while the package was being built", path.display())]
     FileChanged { path: PathBuf },
     /// The output exists; builds never overwrite.
@@ -295,7 +304,8 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// Derives the manifest of the package `spec` describes, hashing every payload file
-/// (in parallel), without writing anything. Returns the payload files in archive order.
+/// (in parallel), without writing anything. Returns the payload files in archive order;
+/// the SBOM the build adds ([`SBOM_ENTRY`]) is among them with an empty source path.
 ///
 /// The simulator uses this to model a package straight from a source folder.
 pub fn plan_manifest(
@@ -303,16 +313,77 @@ pub fn plan_manifest(
     created: OffsetDateTime,
 ) -> Result<(Manifest, Vec<PlannedFile>), BuildError> {
     let created = OffsetDateTime::from_unix_timestamp(created.unix_timestamp()).unwrap_or(created);
-    let (mut manifest, files) = plan(spec, created)?;
+    let (manifest, files) = plan(spec, created)?;
+    let (manifest, mut files, _sbom) = with_sbom(manifest, files)?;
+    // The SBOM has no source file: the build makes it from the manifest.
+    for f in files.iter_mut().filter(|f| f.entry == SBOM_ENTRY) {
+        f.source = PathBuf::new();
+    }
+    manifest
+        .validate()
+        .map_err(|source| BuildError::Manifest { source })?;
+    Ok((manifest, files))
+}
+
+/// Hashes the planned payload, makes the SBOM of the hashed manifest, and adds it as
+/// [`SBOM_ENTRY`]: returns the manifest with every digest (the SBOM's included), the
+/// payload files in archive order, and the SBOM's temporary source file (it holds the
+/// bytes until the build has written them, and is removed when dropped).
+fn with_sbom(
+    mut manifest: Manifest,
+    files: Vec<PlannedFile>,
+) -> Result<(Manifest, Vec<PlannedFile>, tempfile::NamedTempFile), BuildError> {
     let digests = files
         .par_iter()
         .map(|f| hash_file(&f.source, f.size))
         .collect::<Result<Vec<_>, _>>()?;
     set_digests(&mut manifest, &files, &digests);
-    manifest
-        .validate()
-        .map_err(|source| BuildError::Manifest { source })?;
-    Ok((manifest, files))
+    if manifest.payload().any(|f| f.path == SBOM_ENTRY) {
+        let path = files
+            .iter()
+            .find(|f| f.entry == SBOM_ENTRY)
+            .map(|f| f.source.clone())
+            .unwrap_or_default();
+        return Err(BuildError::ReservedName {
+            path,
+            name: SBOM_ENTRY,
+        });
+    }
+    let bytes = cyclonedx_json(&manifest, env!("CARGO_PKG_VERSION"));
+    let mut file = tempfile::Builder::new()
+        .prefix(".hotfix-sbom-")
+        .tempfile()
+        .map_err(|source| BuildError::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    file.write_all(&bytes)
+        .and_then(|()| file.flush())
+        .map_err(|source| BuildError::Write {
+            path: file.path().to_path_buf(),
+            source,
+        })?;
+    manifest.docs.push(FileEntry {
+        path: SBOM_ENTRY.to_owned(),
+        size: bytes.len() as u64,
+        sha256: Sha256(sha2::Sha256::digest(&bytes).into()),
+    });
+    manifest.sort();
+    let mut sources: HashMap<String, PlannedFile> =
+        files.into_iter().map(|f| (f.entry.clone(), f)).collect();
+    sources.insert(
+        SBOM_ENTRY.to_owned(),
+        PlannedFile {
+            entry: SBOM_ENTRY.to_owned(),
+            source: file.path().to_path_buf(),
+            size: bytes.len() as u64,
+        },
+    );
+    let files = manifest
+        .payload()
+        .filter_map(|f| sources.remove(&f.path))
+        .collect();
+    Ok((manifest, files, file))
 }
 
 /// Builds and signs the package `spec` describes into `options.output`.
@@ -333,7 +404,9 @@ pub fn build(
         })?,
         None => now_truncated(),
     };
-    let (mut manifest, files) = plan(spec, created)?;
+    let (manifest, files) = plan(spec, created)?;
+    let (mut manifest, files, sbom) = with_sbom(manifest, files)?;
+    let expected = manifest.clone();
     let modified = DosDateTime::from_utc(created);
 
     let dir = parent_dir(output);
@@ -368,6 +441,18 @@ pub fn build(
 
     let digests: Vec<([u8; 32], u64)> = written.iter().map(|w| (w.sha256, w.size)).collect();
     set_digests(&mut manifest, &files, &digests);
+    drop(sbom);
+    // The SBOM lists the hashes of the first pass: what was written must be the same.
+    if let Some((_, f)) = expected
+        .payload()
+        .zip(manifest.payload())
+        .zip(&files)
+        .find(|((a, b), _)| a != b)
+    {
+        return Err(BuildError::FileChanged {
+            path: f.source.clone(),
+        });
+    }
     manifest
         .validate()
         .map_err(|source| BuildError::Manifest { source })?;

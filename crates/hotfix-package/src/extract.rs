@@ -115,7 +115,14 @@ pub struct ExtractOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Called once if another run holds the lock, before waiting for it.
     pub on_wait: Option<&'a dyn Fn(&Path)>,
+    /// A further check of the authenticated manifest and signatures (a trust policy, a
+    /// release index), run before anything is written; an `Err` refuses the package
+    /// with that rule and message.
+    pub authorize: Option<&'a Authorize<'a>>,
 }
+
+/// See [`ExtractOptions::authorize`].
+pub type Authorize<'a> = dyn Fn(&Authenticated<'_>) -> Result<(), (Rule, String)> + 'a;
 
 impl std::fmt::Debug for ExtractOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -664,6 +671,9 @@ impl DirSink<'_> {
 impl EntrySink for DirSink<'_> {
     fn begin(&mut self, auth: &Authenticated<'_>) -> Result<(), SinkError> {
         check_cancel(&self.options)?;
+        if let Some(authorize) = self.options.authorize {
+            authorize(auth).map_err(|(rule, message)| SinkError::Refused { rule, message })?;
+        }
         let m = auth.manifest;
         let io = |path: &Path| {
             let path = path.to_path_buf();

@@ -116,6 +116,13 @@ pub struct Installed {
     /// Entries extract left for this id and could not remove yet (`.old-<ID>-*`,
     /// `.tmp-<ID>-*`): not part of the hotfix, removed by the next extract when it can.
     pub leftovers: Vec<String>,
+    /// SHA-256 of the installed `hotfix.xml` (what a release index lists), lower-case hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
+    /// What a release index says of this hotfix (`current`, `superseded`, `withdrawn`,
+    /// `mismatch`, `not-listed`), when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
 }
 
 /// Why listing failed as a whole.
@@ -271,6 +278,8 @@ impl Installed {
             trusted_signers: None,
             problems: Vec::new(),
             leftovers: Vec::new(),
+            manifest_sha256: None,
+            index: None,
         }
     }
 }
@@ -288,6 +297,8 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
     };
     item.id = Some(manifest.id.clone());
     item.version = Some(manifest.version);
+    item.manifest_sha256 =
+        Some(hotfix_manifest::Sha256(sha2::Sha256::digest(&manifest_bytes).into()).to_hex());
     item.title = Some(manifest.title.clone());
     item.base = Some(manifest.base.to_string());
     item.supersedes = manifest.supersedes.clone();

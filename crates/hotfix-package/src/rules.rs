@@ -145,6 +145,10 @@ pub enum Rule {
     EntryTime,
     /// A signature file that is not byte for byte what `hotfix` writes.
     SignatureNotCanonical,
+
+    // The signed trust policy and release index (hotfix-sign's rules).
+    /// A package refused by the trust policy or the release index.
+    Trust(hotfix_sign::policy::PolicyRule),
 }
 
 impl Rule {
@@ -211,6 +215,7 @@ impl Rule {
             Rule::VersionNeeded => "entry-version-needed",
             Rule::EntryTime => "entry-time",
             Rule::SignatureNotCanonical => "signature-not-canonical",
+            Rule::Trust(rule) => rule.id(),
         }
     }
 }

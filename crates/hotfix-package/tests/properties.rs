@@ -55,6 +55,16 @@ fn build_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>, key: &SecretKey) ->
     std::fs::read(&out).expect("read package")
 }
 
+/// The size of the SBOM entry every built package carries.
+fn sbom_size(package: &[u8]) -> u64 {
+    PackageReader::read_records(std::io::Cursor::new(package))
+        .expect("records")
+        .iter()
+        .find(|r| r.name == hotfix_package::sbom::SBOM_ENTRY)
+        .map(|r| r.uncompressed_size)
+        .expect("a built package has an SBOM")
+}
+
 /// Offsets of the last byte of every deflated entry's data.
 fn deflate_last_bytes(bytes: &[u8]) -> Vec<usize> {
     PackageReader::read_records(std::io::Cursor::new(bytes))
@@ -131,8 +141,12 @@ proptest! {
         std::fs::write(&path, &bytes).expect("write");
         let report = verify(&path, &trust_for(&key), 1, &mut NullSink).expect("verify runs");
         prop_assert!(report.ok, "{:?}", report.failures);
-        prop_assert_eq!(report.files, files.len() as u64);
-        prop_assert_eq!(report.bytes, files.values().map(|d| d.len() as u64).sum::<u64>());
+        // The tree's files and the SBOM the build adds.
+        prop_assert_eq!(report.files, files.len() as u64 + 1);
+        prop_assert_eq!(
+            report.bytes,
+            files.values().map(|d| d.len() as u64).sum::<u64>() + sbom_size(&bytes)
+        );
     }
 }
 
@@ -305,6 +319,8 @@ fn verify_feeds_the_sink_in_archive_order_with_the_exact_bytes() {
         expected.push(format!("start {prefix}{name}"));
         expected.push(format!("finish {prefix}{name}"));
     }
+    let sbom = hotfix_package::sbom::SBOM_ENTRY;
+    expected.extend([format!("start {sbom}"), format!("finish {sbom}")]);
     assert_eq!(sink.calls, expected);
     for (name, data) in &files {
         let got = sink.written.get(&format!("{prefix}{name}"));
@@ -362,7 +378,11 @@ fn failures_are_reported_in_archive_order_and_the_sink_stops_at_the_first() {
             .map(|f| f.entry.clone().expect("names its entry"))
             .collect();
         assert_eq!(named, in_archive_order, "{:#?}", report.failures);
-        assert_eq!(report.files, files.len() as u64);
+        assert_eq!(
+            report.files,
+            files.len() as u64 + 1,
+            "the tree and the SBOM"
+        );
 
         // The sink saw every file before the first damaged one, finished, and nothing
         // from the first damaged one on.

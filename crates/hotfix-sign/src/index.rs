@@ -274,8 +274,26 @@ pub struct HotfixIdentity<'a> {
     pub version: u64,
     pub release: &'a str,
     pub support_package: &'a str,
-    /// The exact `hotfix.xml` bytes.
-    pub manifest: &'a [u8],
+    /// SHA-256 of the exact `hotfix.xml` bytes, lower-case hex.
+    pub manifest_sha256: &'a str,
+}
+
+impl IndexStatus {
+    /// A short id: `current`, `superseded`, `withdrawn`, `mismatch`, `not-listed`.
+    pub fn id(&self) -> &'static str {
+        match self {
+            IndexStatus::Current => "current",
+            IndexStatus::Superseded { .. } => "superseded",
+            IndexStatus::Withdrawn { .. } => "withdrawn",
+            IndexStatus::Mismatch { .. } => "mismatch",
+            IndexStatus::NotListed => "not-listed",
+        }
+    }
+}
+
+/// SHA-256 of `bytes`, lower-case hex (as an index lists manifests).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// What an index says of an installed hotfix (for `list --index`).
@@ -457,7 +475,7 @@ impl ReleaseIndex {
                 current_version: listed.version,
             };
         }
-        let sha = hex::encode(Sha256::digest(hotfix.manifest));
+        let sha = hotfix.manifest_sha256;
         if listed.version != hotfix.version || listed.manifest_sha256 != sha {
             return IndexStatus::Mismatch {
                 message: format!(

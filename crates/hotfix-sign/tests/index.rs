@@ -2,7 +2,7 @@
 //! what it says of a hotfix.
 
 use hotfix_sign::index::{
-    HotfixIdentity, IndexBody, IndexStatus, IndexedHotfix, ReleaseIndex, Withdrawal,
+    HotfixIdentity, IndexBody, IndexStatus, IndexedHotfix, ReleaseIndex, Withdrawal, sha256_hex,
 };
 use hotfix_sign::policy::{PolicyBody, PolicyRule, Role, SigningKey, TrustPolicy};
 use hotfix_sign::{SecretKey, SignError};
@@ -70,13 +70,13 @@ fn signed(body: IndexBody, key: &SecretKey) -> ReleaseIndex {
     ReleaseIndex::parse(&index.to_file_text()).expect("parse")
 }
 
-fn hotfix<'a>(id: &'a str, version: u64, manifest: &'a [u8]) -> HotfixIdentity<'a> {
+fn hotfix(id: &'static str, version: u64, manifest: &[u8]) -> HotfixIdentity<'static> {
     HotfixIdentity {
         id,
         version,
         release: "7.0",
         support_package: "SP3",
-        manifest,
+        manifest_sha256: Box::leak(sha256_hex(manifest).into_boxed_str()),
     }
 }
 

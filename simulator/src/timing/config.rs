@@ -84,13 +84,8 @@ impl Dist {
     }
 }
 
-/// Which procedure the timing plan follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Procedure {
-    Install,
-    Remove,
-}
+/// Which procedure the timing plan follows: the runbooks' own type.
+pub use crate::runbook::Procedure;
 
 /// When inactivated VUs are activated again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -144,6 +139,10 @@ pub struct Outage {
     /// Node index in the topology (names are resolved when the topology has them).
     pub node: NodeRef,
     pub from: Micros,
+    /// Down from the start of this step (1-based, in the order the run executes them)
+    /// instead of from a time: "the node goes down at step N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_step: Option<u32>,
 }
 
 /// A node named in a scenario: by index or by name.
@@ -163,6 +162,9 @@ pub struct FaultConfig {
     pub transfer_failure_probability: f64,
     pub apply_failure_probability: f64,
     pub workstation_failure_probability: f64,
+    /// Workstations (by name, or `W<index>` without names) whose MSI install always
+    /// fails: the old version is removed, the new one never installs.
+    pub msi_install_fails: Vec<String>,
     pub on_failure: Reaction,
     pub max_retries: u32,
     pub backoff: Micros,
@@ -179,6 +181,7 @@ impl Default for FaultConfig {
             transfer_failure_probability: 0.0,
             apply_failure_probability: 0.0,
             workstation_failure_probability: 0.0,
+            msi_install_fails: Vec::new(),
             on_failure: Reaction::Retry,
             max_retries: 3,
             backoff: 5 * SECOND,
@@ -498,6 +501,7 @@ fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {
             "transfer_failure_probability",
             "apply_failure_probability",
             "workstation_failure_probability",
+            "msi_install_fails",
             "on_failure",
             "max_retries",
             "backoff",
@@ -548,7 +552,7 @@ fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {
                 ));
             };
             const T: &str = "faults.unreachable";
-            check_keys(it, T, &["node", "from"])?;
+            check_keys(it, T, &["node", "from", "at_step"])?;
             let node = match it.get("node") {
                 Some(Value::Integer(i)) if *i >= 0 && *i <= i64::from(u32::MAX) => {
                     NodeRef::Index(*i as u32)
@@ -556,9 +560,36 @@ fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {
                 Some(Value::String(s)) => NodeRef::Name(s.clone()),
                 _ => return Err(invalid(T, "node", "expected a node index or a node name")),
             };
+            let at_step = opt_u32(it, T, "at_step")?;
+            if at_step.is_some() && it.contains_key("from") {
+                return Err(invalid(T, "at_step", "give `from` or `at_step`, not both"));
+            }
+            if at_step == Some(0) {
+                return Err(invalid(T, "at_step", "steps are numbered from 1"));
+            }
             let from = opt_duration(it, T, "from")?.unwrap_or(0);
-            f.unreachable.push(Outage { node, from });
+            f.unreachable.push(Outage {
+                node,
+                from,
+                at_step,
+            });
         }
+    }
+    if let Some(v) = t.get("msi_install_fails") {
+        let names = match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>(),
+            _ => None,
+        };
+        f.msi_install_fails = names.ok_or_else(|| {
+            invalid(
+                TABLE,
+                "msi_install_fails",
+                "expected an array of workstation names",
+            )
+        })?;
     }
     if let Some(s) = opt_str(t, TABLE, "on_failure")? {
         f.on_failure = match s {

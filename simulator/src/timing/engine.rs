@@ -24,12 +24,12 @@ use super::config::{
 };
 use super::queue::EventQueue;
 use super::result::{
-    Convergence, Downtime, MixedWindow, NodeCounts, Retries, Series, StopInfo, TimingResult,
-    WorkstationCounts, secs,
+    Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
+    StepSpan, StopInfo, TimingResult, WorkstationCounts, secs,
 };
 use super::rng::{self, Stream, chance, prob_threshold};
 use super::topology::Topology;
-use super::{Plan, Step, TimingError};
+use super::{IaOp, Plan, Step, TimingError};
 
 /// Counters the engine reports besides the result.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,6 +82,16 @@ const W_IDLE: u8 = 0;
 const W_BUSY: u8 = 1;
 const W_DONE: u8 = 2;
 const W_FAILED: u8 = 3;
+/// The old version removed by a remove-only step, the new one not installed (yet).
+const W_REMOVED: u8 = 4;
+
+// What a workstation step does.
+const WS_BOTH: u8 = 0;
+const WS_REMOVE: u8 = 1;
+const WS_INSTALL: u8 = 2;
+
+/// `NodeWord::flags`: the node counts as on the new version (for mixed windows).
+const F_NEW: u8 = 1;
 
 const NEVER: Micros = u64::MAX;
 const NO_PKG: u32 = u32::MAX;
@@ -112,7 +122,19 @@ struct Engine<'a> {
     /// Convergences in the order they happened (so already sorted by time): appending
     /// here is cheaper than a random write into a per-node array, and needs no sort.
     converged: Vec<(Micros, u32)>,
+    /// A node converged a second time (a later synchronize + apply): `converged` holds
+    /// duplicates to drop at the end.
+    reconverged: bool,
     outages: BTreeMap<u32, Micros>,
+    /// Outages that start with a step: (1-based step, node).
+    step_outages: Vec<(u32, u32)>,
+    /// Finally failed nodes: (time, node, step, what).
+    node_failures: Vec<(Micros, u32, u32, &'static str)>,
+    ws_failures: Vec<(Micros, u32, u32)>,
+    /// Workstations whose MSI install always fails, by topology index (sorted).
+    ws_named_fail: Vec<u32>,
+    /// Per plan step: start, end, targets.
+    spans: Vec<(Micros, Micros, u32)>,
     unreachable_p: Option<u64>,
     transfer_fail_p: Option<u64>,
     apply_fail_p: Option<u64>,
@@ -134,8 +156,17 @@ struct Engine<'a> {
     pkg_first: Vec<Micros>,
     pkg_end: Vec<Micros>,
 
-    // Rollout waves over `order`.
+    // Rollout waves over `wave_nodes` (the affected nodes in `order` for a rollout, a
+    // runbook step's nodes for an apply).
     order: Vec<u32>,
+    wave_nodes: Vec<u32>,
+    /// The current waves only apply (files came with earlier synchronize steps).
+    apply_only: bool,
+    /// The current transfers are a synchronize step of their own.
+    sync_only: bool,
+    rollout_started: bool,
+    /// `wave_nodes` is `order`, taken for a rollout step (see `restore_order`).
+    waves_own_order: bool,
     wave_bounds: Vec<u32>,
     wave: usize,
     wave_transfers_left: u32,
@@ -175,6 +206,8 @@ struct Engine<'a> {
     ws_retry_q: VecDeque<u32>,
     ws_left: u32,
     ws_enabled: bool,
+    ws_list: Vec<u32>,
+    ws_mode: u8,
 
     retries: Retries,
 }
@@ -210,6 +243,7 @@ struct NodeWord {
     pkg: u32,
     state: u8,
     attempt: u8,
+    flags: u8,
 }
 
 /// Min-queue of packed transfer tags. Tags pushed in increasing order (the usual case:
@@ -367,6 +401,7 @@ impl<'a> Engine<'a> {
         };
 
         let mut outages = BTreeMap::new();
+        let mut step_outages = Vec::new();
         for &u in &topo.unreachable {
             outages.insert(u, 0);
         }
@@ -379,9 +414,18 @@ impl<'a> Engine<'a> {
                 return Err(TimingError::InvalidValue {
                     table: "faults.unreachable".into(),
                     key: "node".into(),
-                    message: format!("no node {:?} in the topology ({n} nodes)", o.node),
+                    message: match &o.node {
+                        NodeRef::Name(name) => {
+                            format!("no node `{name}` in the topology ({n} nodes)")
+                        }
+                        NodeRef::Index(i) => format!("no node {i} in the topology ({n} nodes)"),
+                    },
                 });
             };
+            if let Some(step) = o.at_step {
+                step_outages.push((step, idx));
+                continue;
+            }
             let slot = outages.entry(idx).or_insert(o.from);
             *slot = (*slot).min(o.from);
         }
@@ -392,6 +436,32 @@ impl<'a> Engine<'a> {
         } else {
             0
         };
+        let mut ws_named_fail = Vec::with_capacity(f.msi_install_fails.len());
+        for name in &f.msi_install_fails {
+            let found = if topo.workstation_names.is_empty() {
+                name.strip_prefix('W')
+                    .and_then(|i| i.parse::<u32>().ok())
+                    .filter(|&i| i < topo.workstations)
+            } else {
+                topo.workstation_names
+                    .iter()
+                    .position(|w| w == name)
+                    .map(|i| i as u32)
+            };
+            let Some(w) = found else {
+                return Err(TimingError::InvalidValue {
+                    table: "faults".into(),
+                    key: "msi_install_fails".into(),
+                    message: format!(
+                        "no workstation {name:?} runs a component of the hotfix ({} do)",
+                        topo.workstations
+                    ),
+                });
+            };
+            ws_named_fail.push(w);
+        }
+        ws_named_fail.sort_unstable();
+        ws_named_fail.dedup();
         Ok(Engine {
             topo,
             cfg,
@@ -403,16 +473,23 @@ impl<'a> Engine<'a> {
             step: 0,
             ia_free_at: 0,
             converged: Vec::with_capacity(affected as usize),
+            reconverged: false,
             node: node_pkg
                 .into_iter()
                 .map(|pkg| NodeWord {
                     pkg,
                     state: N_IDLE,
                     attempt: 0,
+                    flags: 0,
                 })
                 .collect(),
             pkg_multi,
             outages,
+            step_outages,
+            node_failures: Vec::new(),
+            ws_failures: Vec::new(),
+            ws_named_fail,
+            spans: Vec::with_capacity(plan.steps.len()),
             unreachable_p: prob_threshold(f.node_unreachable_probability),
             transfer_fail_p: prob_threshold(f.transfer_failure_probability),
             apply_fail_p: prob_threshold(f.apply_failure_probability),
@@ -430,6 +507,11 @@ impl<'a> Engine<'a> {
             pkg_end: vec![NEVER; pkg_total.len()],
             pkg_total,
             order,
+            wave_nodes: Vec::new(),
+            apply_only: false,
+            sync_only: false,
+            rollout_started: false,
+            waves_own_order: false,
             wave_bounds: Vec::new(),
             wave: 0,
             wave_transfers_left: 0,
@@ -462,6 +544,8 @@ impl<'a> Engine<'a> {
             ws_retry_q: VecDeque::new(),
             ws_left: 0,
             ws_enabled: false,
+            ws_list: Vec::new(),
+            ws_mode: WS_BOTH,
             retries: Retries::default(),
         })
     }
@@ -476,6 +560,7 @@ impl<'a> Engine<'a> {
             + self.vu_inactive_at.capacity() * 8
             + self.vu_active_at.capacity() * 8
             + self.order.capacity() * 4
+            + self.wave_nodes.capacity() * 4
             + self.wave_bounds.capacity() * 4
             + self.wave_ready.capacity() * 4
             + self.tq.capacity() * 4
@@ -502,12 +587,73 @@ impl<'a> Engine<'a> {
     }
 
     fn start_step(&mut self, i: usize) {
+        if let Some(last) = self.spans.last_mut().filter(|s| s.1 == NEVER) {
+            last.1 = self.now;
+        }
         self.step = i;
+        if !self.step_outages.is_empty() {
+            let now = self.now;
+            let step = i as u32 + 1;
+            for k in 0..self.step_outages.len() {
+                let (s, node) = self.step_outages[k];
+                if s == step {
+                    let slot = self.outages.entry(node).or_insert(now);
+                    *slot = (*slot).min(now);
+                }
+            }
+        }
         let Some(&step) = self.plan.steps.get(i) else {
             return;
         };
+        self.spans.push((self.now, NEVER, 0));
         let ia = &self.cfg.ia;
         let done = match step {
+            Step::Idle => Some(self.now),
+            Step::Ia(op) => {
+                let d = match op {
+                    IaOp::SetMode => &ia.set_mode,
+                    IaOp::Inactivate => &ia.inactivate,
+                    IaOp::Activate => &ia.activate,
+                    IaOp::AddToBase => &ia.add_to_base,
+                    IaOp::RemoveFromBase => &ia.remove_from_base,
+                    IaOp::RefreshAllNodes => &ia.refresh_all_nodes,
+                    IaOp::AddToPackage => &ia.add_to_package,
+                    IaOp::DeleteFromPackage => &ia.delete_from_package,
+                    IaOp::SaveModel => &ia.save_model,
+                };
+                Some(self.ia(d, 0))
+            }
+            Step::Synchronize(l) => {
+                self.start_sync(l as usize);
+                None
+            }
+            Step::Apply { list, all_hosts } => {
+                let plan = self.plan;
+                let nodes: Vec<u32> = plan.node_lists[list as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&n| n < self.topo.node_count)
+                    .collect();
+                self.set_targets(nodes.len() as u32);
+                self.apply_only = true;
+                self.start_waves(nodes, all_hosts);
+                None
+            }
+            Step::WsRemove(l) | Step::WsInstall(l) => {
+                let plan = self.plan;
+                let n = self.ws_state.len() as u32;
+                let list: Vec<u32> = plan.ws_lists[l as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&w| w < n)
+                    .collect();
+                let mode = if matches!(step, Step::WsRemove(_)) {
+                    WS_REMOVE
+                } else {
+                    WS_INSTALL
+                };
+                self.begin_ws(list, mode)
+            }
             Step::SetMode => Some(self.ia(&ia.set_mode, 0)),
             Step::AddToBase => Some(self.ia(&ia.add_to_base, 0)),
             Step::RemoveFromBase => Some(self.ia(&ia.remove_from_base, 0)),
@@ -550,18 +696,18 @@ impl<'a> Engine<'a> {
                 Some(t)
             }
             Step::Rollout => {
-                self.start_rollout();
+                self.apply_only = false;
+                // The waves run over `order` itself (no copy at a million nodes); it
+                // comes back when the rollout ends.
+                self.waves_own_order = true;
+                let nodes = std::mem::take(&mut self.order);
+                self.set_targets(nodes.len() as u32);
+                self.start_waves(nodes, true);
                 None
             }
             Step::Workstations => {
-                if self.stopping || self.ws_state.is_empty() {
-                    Some(self.now)
-                } else {
-                    self.ws_enabled = true;
-                    self.ws_left = self.ws_state.len() as u32;
-                    self.dispatch_ws();
-                    None
-                }
+                let all: Vec<u32> = (0..self.ws_state.len() as u32).collect();
+                self.begin_ws(all, WS_BOTH)
             }
         };
         if let Some(t) = done {
@@ -571,6 +717,52 @@ impl<'a> Engine<'a> {
 
     fn next_step(&mut self) {
         self.start_step(self.step + 1);
+    }
+
+    fn set_targets(&mut self, n: u32) {
+        if let Some(last) = self.spans.last_mut() {
+            last.2 = n;
+        }
+    }
+
+    /// A synchronize step: transfers to its nodes (those not failed), then the next step.
+    fn start_sync(&mut self, l: usize) {
+        let plan = self.plan;
+        self.sync_only = true;
+        self.wave_ready.clear();
+        self.wave_transfers_left = 0;
+        let mut targets = 0u32;
+        for &node in &plan.node_lists[l] {
+            if node >= self.topo.node_count || self.node[node as usize].state == N_FAILED {
+                continue;
+            }
+            targets += 1;
+            let w = &mut self.node[node as usize];
+            w.state = N_QUEUED;
+            w.attempt = 0;
+            self.tq.push_back(node);
+            self.wave_transfers_left += 1;
+        }
+        self.set_targets(targets);
+        self.dispatch_transfers();
+        if self.wave_transfers_left == 0 {
+            self.transfers_complete();
+        }
+    }
+
+    /// A workstation step over `list`; returns when it is done if it has nothing to do.
+    fn begin_ws(&mut self, list: Vec<u32>, mode: u8) -> Option<Micros> {
+        self.set_targets(list.len() as u32);
+        if self.stopping || list.is_empty() {
+            return Some(self.now);
+        }
+        self.ws_left = list.len() as u32;
+        self.ws_list = list;
+        self.ws_next = 0;
+        self.ws_mode = mode;
+        self.ws_enabled = true;
+        self.dispatch_ws();
+        None
     }
 
     fn handle(&mut self, kind: u32, target: u32) {
@@ -595,15 +787,34 @@ impl<'a> Engine<'a> {
 
     // ------------------------------------------------------------------ rollout waves
 
-    fn start_rollout(&mut self) {
-        self.rollout_start = self.now;
-        let n = self.order.len() as u32;
+    /// Waves over `nodes`: the rollout strategy's when `strategy` (a rollout, or "Apply
+    /// All Changes to All Hosts"), else one wave (apply on one node).
+    fn start_waves(&mut self, nodes: Vec<u32>, strategy: bool) {
+        if !self.rollout_started {
+            self.rollout_started = true;
+            self.rollout_start = self.now;
+        }
+        self.wave_nodes = nodes;
+        let n = self.wave_nodes.len() as u32;
         let r = &self.cfg.rollout;
         let mut bounds = vec![0u32];
+        if !strategy {
+            if n > 0 {
+                bounds.push(n);
+            }
+            self.wave_bounds = bounds;
+            self.wave = 0;
+            if self.wave_bounds.len() < 2 {
+                self.end_rollout();
+            } else {
+                self.start_wave();
+            }
+            return;
+        }
         if r.strategy == Strategy::Canary && n > 0 {
             // The canary wave goes first: move its nodes to the front of `order`.
             let first: Vec<u32> = match r.canary {
-                CanaryUnit::Node => vec![self.order[0]],
+                CanaryUnit::Node => vec![self.wave_nodes[0]],
                 CanaryUnit::Vu => {
                     let vu =
                         (0..self.topo.vu_count()).find(|&v| !self.topo.packages_of(v).is_empty());
@@ -620,16 +831,30 @@ impl<'a> Engine<'a> {
                 for &x in &first {
                     is_first[x as usize] = true;
                 }
-                let len = first.len() as u32;
-                let mut reordered = first;
+                // Only canary nodes that are among this step's nodes.
+                let mut reordered: Vec<u32> = first;
+                if self.apply_only {
+                    let mut here = vec![false; self.topo.node_count as usize];
+                    for &x in &self.wave_nodes {
+                        here[x as usize] = true;
+                    }
+                    reordered.retain(|&x| here[x as usize]);
+                    is_first.fill(false);
+                    for &x in &reordered {
+                        is_first[x as usize] = true;
+                    }
+                }
+                let len = reordered.len() as u32;
                 reordered.extend(
-                    self.order
+                    self.wave_nodes
                         .iter()
                         .copied()
                         .filter(|&x| !is_first[x as usize]),
                 );
-                self.order = reordered;
-                bounds.push(len);
+                self.wave_nodes = reordered;
+                if len > 0 {
+                    bounds.push(len);
+                }
             }
         }
         let start = *bounds.last().unwrap_or(&0);
@@ -667,12 +892,24 @@ impl<'a> Engine<'a> {
             self.wave_bounds[self.wave] as usize,
             self.wave_bounds[self.wave + 1] as usize,
         );
-        self.wave_transfers_left = (b - a) as u32;
         self.wave_ready.clear();
-        for i in a..b {
-            let node = self.order[i];
-            self.node[node as usize].state = N_QUEUED;
-            self.tq.push_back(node);
+        if self.apply_only {
+            // Apply what earlier synchronize steps brought; a node without files (never
+            // synchronized, or failed) has nothing to apply.
+            self.wave_transfers_left = 0;
+            for i in a..b {
+                let node = self.wave_nodes[i];
+                if self.node[node as usize].state == N_TRANSFERRED {
+                    self.wave_ready.push(node);
+                }
+            }
+        } else {
+            self.wave_transfers_left = (b - a) as u32;
+            for i in a..b {
+                let node = self.wave_nodes[i];
+                self.node[node as usize].state = N_QUEUED;
+                self.tq.push_back(node);
+            }
         }
         self.dispatch_transfers();
         if self.wave_transfers_left == 0 {
@@ -685,6 +922,12 @@ impl<'a> Engine<'a> {
     }
 
     fn transfers_complete(&mut self) {
+        if self.sync_only {
+            self.sync_only = false;
+            self.wave_ready.clear();
+            self.next_step();
+            return;
+        }
         if self.stopping {
             // The files are on the node, the change stays pending: nothing new starts.
             self.wave_ready.clear();
@@ -734,7 +977,7 @@ impl<'a> Engine<'a> {
             }
             // Roll back every converged node, in rollout order, on the apply slots.
             let back: Vec<u32> = self
-                .order
+                .wave_nodes
                 .iter()
                 .copied()
                 .filter(|&x| self.node[x as usize].state == N_CONVERGED)
@@ -747,7 +990,17 @@ impl<'a> Engine<'a> {
             }
         }
         self.rollout_end = self.now;
+        self.apply_only = false;
+        self.restore_order();
         self.next_step();
+    }
+
+    /// Gives `order` back after a rollout step took it for its waves.
+    fn restore_order(&mut self) {
+        if self.waves_own_order {
+            self.waves_own_order = false;
+            self.order = std::mem::take(&mut self.wave_nodes);
+        }
     }
 
     fn dispatch_rollbacks(&mut self) {
@@ -769,11 +1022,16 @@ impl<'a> Engine<'a> {
         self.node[node as usize].state = N_ROLLED_BACK;
         self.rolled_back_nodes += 1;
         self.rollback_times.push(self.now);
-        self.pkg_update(node, false);
+        if self.node[node as usize].flags & F_NEW != 0 {
+            self.node[node as usize].flags &= !F_NEW;
+            self.pkg_update(node, false);
+        }
         self.rollback_left -= 1;
         self.dispatch_rollbacks();
         if self.rollback_left == 0 {
             self.rollout_end = self.now;
+            self.apply_only = false;
+            self.restore_order();
             self.next_step();
         }
     }
@@ -795,9 +1053,11 @@ impl<'a> Engine<'a> {
     }
 
     /// A node has finally failed: mark it and react as the scenario says.
-    fn node_failed(&mut self, node: u32, what: &str) {
+    fn node_failed(&mut self, node: u32, what: &'static str) {
         self.node[node as usize].state = N_FAILED;
         self.failed_nodes += 1;
+        self.node_failures
+            .push((self.now, node, self.step as u32 + 1, what));
         let r = &self.cfg.rollout;
         let reason = match self.cfg.faults.on_failure {
             Reaction::Stop | Reaction::Rollback => Some(format!(
@@ -1029,6 +1289,8 @@ impl<'a> Engine<'a> {
         if self.stopping {
             self.node[node as usize].state = N_FAILED;
             self.failed_nodes += 1;
+            self.node_failures
+                .push((self.now, node, self.step as u32 + 1, "transfer"));
             self.transfer_outcome();
             return;
         }
@@ -1078,7 +1340,12 @@ impl<'a> Engine<'a> {
         }
         self.node[node as usize].state = N_CONVERGED;
         self.converged.push((self.now, node));
-        self.pkg_update(node, true);
+        if self.node[node as usize].flags & F_NEW == 0 {
+            self.node[node as usize].flags |= F_NEW;
+            self.pkg_update(node, true);
+        } else {
+            self.reconverged = true;
+        }
         if !self.vu_left.is_empty() {
             let (a, b) = (
                 self.node_vu_off[node as usize] as usize,
@@ -1121,6 +1388,8 @@ impl<'a> Engine<'a> {
         if self.stopping {
             self.node[node as usize].state = N_FAILED;
             self.failed_nodes += 1;
+            self.node_failures
+                .push((self.now, node, self.step as u32 + 1, "apply"));
             self.apply_outcome();
             return;
         }
@@ -1184,14 +1453,18 @@ impl<'a> Engine<'a> {
                 self.ws_busy += 1;
                 self.start_ws_install(w);
                 continue;
-            } else if (self.ws_next as usize) < self.ws_state.len() {
+            } else if let Some(&w) = self.ws_list.get(self.ws_next as usize) {
                 self.ws_next += 1;
-                self.ws_next - 1
+                w
             } else {
                 break;
             };
             self.ws_busy += 1;
             self.ws_state[w as usize] = W_BUSY;
+            if self.ws_mode == WS_INSTALL {
+                self.start_ws_install(w);
+                continue;
+            }
             let d = self
                 .cfg
                 .workstations
@@ -1209,13 +1482,20 @@ impl<'a> Engine<'a> {
             .workstations
             .install
             .sample(self.seed, Stream::WsInstall, w, attempt);
-        let fail = chance(self.seed, Stream::WsFail, w, attempt, self.ws_fail_p);
+        let fail = self.ws_named_fail.binary_search(&w).is_ok()
+            || chance(self.seed, Stream::WsFail, w, attempt, self.ws_fail_p);
         let t = self.now.saturating_add(d);
         self.at(t, if fail { EV_WS_FAILED } else { EV_WS_INSTALLED }, w);
     }
 
     fn ws_removed(&mut self, w: u32) {
-        self.start_ws_install(w);
+        if self.ws_mode == WS_REMOVE {
+            self.ws_busy -= 1;
+            self.ws_state[w as usize] = W_REMOVED;
+            self.ws_finished();
+        } else {
+            self.start_ws_install(w);
+        }
     }
 
     fn ws_installed(&mut self, w: u32) {
@@ -1238,9 +1518,13 @@ impl<'a> Engine<'a> {
             return;
         }
         self.ws_state[w as usize] = W_FAILED;
+        self.ws_failures.push((self.now, w, self.step as u32 + 1));
         match self.cfg.faults.on_failure {
             Reaction::Stop | Reaction::Rollback => {
-                let reason = format!("MSI install failed on workstation {w}");
+                let reason = format!(
+                    "MSI install failed on workstation {}",
+                    self.topo.workstation_name(w)
+                );
                 self.trigger_stop(reason);
             }
             Reaction::Retry | Reaction::Skip => {}
@@ -1251,6 +1535,7 @@ impl<'a> Engine<'a> {
     fn ws_retry(&mut self, w: u32) {
         if self.stopping {
             self.ws_state[w as usize] = W_FAILED;
+            self.ws_failures.push((self.now, w, self.step as u32 + 1));
             self.ws_finished();
             return;
         }
@@ -1262,7 +1547,7 @@ impl<'a> Engine<'a> {
         self.ws_left -= 1;
         self.dispatch_ws();
         let untouched = if self.stopping {
-            self.ws_state.len() as u32 - self.ws_next
+            self.ws_list.len() as u32 - self.ws_next
         } else {
             0
         };
@@ -1276,6 +1561,29 @@ impl<'a> Engine<'a> {
 
     fn finish(mut self) -> TimingResult {
         let end = self.now;
+        self.restore_order();
+        for span in &mut self.spans {
+            if span.1 == NEVER {
+                span.1 = end;
+            }
+        }
+        if self.reconverged {
+            // Keep each node's last convergence, in time order.
+            let mut last: Vec<(u32, Micros)> =
+                self.converged.iter().map(|&(t, n)| (n, t)).collect();
+            last.sort_unstable();
+            last.dedup_by(|later, earlier| {
+                if later.0 == earlier.0 {
+                    earlier.1 = later.1;
+                    true
+                } else {
+                    false
+                }
+            });
+            let mut conv: Vec<(Micros, u32)> = last.into_iter().map(|(n, t)| (t, n)).collect();
+            conv.sort_unstable();
+            self.converged = conv;
+        }
         // Close mixed windows still open.
         let mut mixed = Vec::with_capacity(self.pkg_total.len());
         for p in 0..self.pkg_total.len() {
@@ -1356,6 +1664,8 @@ impl<'a> Engine<'a> {
             match s {
                 W_DONE => ws.updated += 1,
                 W_FAILED => ws.failed += 1,
+                // Removed, never installed: neither version.
+                W_REMOVED => ws.not_attempted += 1,
                 _ => ws.not_attempted += 1,
             }
         }
@@ -1382,7 +1692,55 @@ impl<'a> Engine<'a> {
             workstations: ws,
             peak_concurrent_transfers: self.peak_slots,
             stopped: self.stop.clone(),
+            steps: self
+                .spans
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, b, n))| StepSpan {
+                    step: i as u32 + 1,
+                    start_s: secs(a),
+                    end_s: secs(b),
+                    targets: n,
+                })
+                .collect(),
+            failed_nodes: FailedList {
+                count: self.node_failures.len() as u32,
+                first: self
+                    .node_failures
+                    .iter()
+                    .take(FailedList::MAX_NAMED)
+                    .map(|&(t, n, step, what)| FailedItem {
+                        name: self.topo.node_name(n),
+                        what,
+                        step,
+                        at_s: secs(t),
+                    })
+                    .collect(),
+            },
+            failed_workstations: FailedList {
+                count: self.ws_failures.len() as u32,
+                first: self
+                    .ws_failures
+                    .iter()
+                    .take(FailedList::MAX_NAMED)
+                    .map(|&(t, w, step)| FailedItem {
+                        name: self.topo.workstation_name(w),
+                        what: "msi-install",
+                        step,
+                        at_s: secs(t),
+                    })
+                    .collect(),
+            },
             series: Series {
+                converged_nodes: if self.plan.node_lists.is_empty() {
+                    Vec::new()
+                } else {
+                    self.converged
+                        .iter()
+                        .filter(|&&(_, n)| self.node[n as usize].state == N_CONVERGED)
+                        .map(|&(_, n)| n)
+                        .collect()
+                },
                 converged: series_converged,
                 vu_downtime: downtimes,
                 makespan: end,

@@ -86,7 +86,7 @@ impl Topology {
                 .iter()
                 .map(|m| m.product.upgrade_code.as_str())
                 .collect();
-            t.workstations = (0..model.workstations.len())
+            let users: Vec<usize> = (0..model.workstations.len())
                 .filter(|&w| {
                     let set = model.workstations.installed[w];
                     model.product_sets.members(set).iter().any(|&p| {
@@ -97,7 +97,12 @@ impl Topology {
                         })
                     })
                 })
-                .count() as u32;
+                .collect();
+            t.workstations = users.len() as u32;
+            t.workstation_names = users
+                .iter()
+                .map(|&w| model.workstations.names[w].to_string())
+                .collect();
         }
         t.validate()?;
         Ok(t)

@@ -38,8 +38,8 @@ pub use config::{
     parse_duration, parse_size,
 };
 pub use result::{
-    Convergence, Downtime, MixedWindow, NodeCounts, Retries, Series, StopInfo, TimingResult,
-    WorkstationCounts,
+    Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
+    StepSpan, StopInfo, TimingResult, WorkstationCounts,
 };
 pub use scenario::{TimingScenario, digest, tables};
 pub use topology::{MAX_ITEMS, PackageInfo, Topology, TopologySpec};
@@ -76,6 +76,75 @@ pub enum TimingError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// A table error with the place in the scenario file it comes from.
+    #[error("{path}:{line}:{column}: {source}")]
+    At {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        #[source]
+        source: Box<TimingError>,
+    },
+}
+
+impl TimingError {
+    /// Adds the file, line and column of the key an `UnknownKey` or `InvalidValue` error
+    /// names, found in the scenario `text` (the key's line inside its table, or the
+    /// table's header). Other errors, and keys not found, come back unchanged.
+    pub fn located(self, path: &std::path::Path, text: &str) -> TimingError {
+        let (table, key) = match &self {
+            TimingError::UnknownKey { table, key, .. }
+            | TimingError::InvalidValue { table, key, .. } => (table.clone(), key.clone()),
+            _ => return self,
+        };
+        match locate(text, &table, &key) {
+            Some((line, column)) => TimingError::At {
+                path: path.to_owned(),
+                line,
+                column,
+                source: Box::new(self),
+            },
+            None => self,
+        }
+    }
+}
+
+/// 1-based line and column of `key` in `[table]` of a TOML text: the first line after the
+/// table's header (or after its parent's, for an inline or dotted table such as
+/// `faults.unreachable`) that assigns `key`; else the header itself.
+pub fn locate(text: &str, table: &str, key: &str) -> Option<(usize, usize)> {
+    let headers = [table, table.split('.').next().unwrap_or(table)];
+    for header in headers {
+        let open = format!("[{header}]");
+        let mut in_table = header == "scenario";
+        let mut header_at = None;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                in_table = t.starts_with(&open);
+                if in_table {
+                    header_at = Some((i + 1, line.len() - t.len() + 1));
+                }
+                continue;
+            }
+            if !in_table {
+                continue;
+            }
+            // `key = ...`, also inside an inline table on this line.
+            for (at, _) in line.match_indices(key) {
+                let before = line[..at].chars().last();
+                let after = line[at + key.len()..].trim_start();
+                let starts = before.is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '\t');
+                if starts && after.starts_with('=') {
+                    return Some((i + 1, at + 1));
+                }
+            }
+        }
+        if header_at.is_some() {
+            return header_at;
+        }
+    }
+    None
 }
 
 /// One step of a procedure as the timing model sees it.
@@ -104,13 +173,50 @@ pub enum Step {
     SaveModel,
     /// Remove the old MSI and install the new one on every workstation.
     Workstations,
+    // One step of a runbook as given (see `crate::simulation`): each takes the time of
+    // what it does, in the runbook's order.
+    /// One IA action.
+    Ia(IaOp),
+    /// Synchronize Instances: file transfers to the nodes of `Plan::node_lists[i]`.
+    Synchronize(u32),
+    /// Apply on the nodes of `Plan::node_lists[list]` that hold synchronized files: all
+    /// hosts at once (in the waves of the rollout strategy) or one node.
+    Apply { list: u32, all_hosts: bool },
+    /// Remove the old MSI on the workstations of `Plan::ws_lists[i]`.
+    WsRemove(u32),
+    /// Install the new MSI on the workstations of `Plan::ws_lists[i]`.
+    WsInstall(u32),
+    /// A step that takes no simulated time (refused by the IA, or extracting files).
+    Idle,
+}
+
+/// An IA action of a runbook step, for its latency in `[timing.ia]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum IaOp {
+    SetMode,
+    Inactivate,
+    Activate,
+    AddToBase,
+    RemoveFromBase,
+    RefreshAllNodes,
+    AddToPackage,
+    DeleteFromPackage,
+    SaveModel,
 }
 
 /// The steps the engine follows, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Plan {
     pub procedure: Procedure,
     pub steps: Vec<Step>,
+    /// Node lists of `Synchronize` and `Apply` steps.
+    #[serde(skip)]
+    pub node_lists: Vec<Vec<u32>>,
+    /// Workstation lists (topology indices) of `WsRemove` and `WsInstall` steps.
+    #[serde(skip)]
+    pub ws_lists: Vec<Vec<u32>>,
 }
 
 impl Plan {
@@ -131,6 +237,7 @@ impl Plan {
                 SaveModel,
                 Workstations,
             ],
+            ..Plan::default()
         }
     }
 
@@ -151,6 +258,7 @@ impl Plan {
                 SaveModel,
                 Workstations,
             ],
+            ..Plan::default()
         }
     }
 
@@ -222,6 +330,20 @@ pub fn simulate_with_stats(
     topo.validate()?;
     if plan.steps.iter().filter(|s| **s == Step::Rollout).count() > 1 {
         return Err(TimingError::Plan("at most one rollout step".into()));
+    }
+    for s in &plan.steps {
+        let ok = match *s {
+            Step::Synchronize(i) | Step::Apply { list: i, .. } => {
+                (i as usize) < plan.node_lists.len()
+            }
+            Step::WsRemove(i) | Step::WsInstall(i) => (i as usize) < plan.ws_lists.len(),
+            _ => true,
+        };
+        if !ok {
+            return Err(TimingError::Plan(format!(
+                "step {s:?} names a missing list"
+            )));
+        }
     }
     let started = std::time::Instant::now();
     let (result, counters) = engine::run(topo, plan, cfg, seed)?;

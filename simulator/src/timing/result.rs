@@ -21,6 +21,9 @@ pub struct NodeCounts {
     pub failed: u32,
     /// Received the files but were never applied (rollout stopped in between).
     pub pending_change: u32,
+    /// Applied in time, but the model ends with an affected instance on the node not at
+    /// its target (e.g. one of its VUs was never synchronized): not converged.
+    pub behind: u32,
     /// Never attempted (rollout stopped before their turn).
     pub not_attempted: u32,
     /// Converged, then rolled back to the previous version.
@@ -89,6 +92,8 @@ pub struct StopInfo {
 /// Time series for the report; not serialized into the result.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
+    /// Nodes converged at the end (runbook runs only; empty for standard plans).
+    pub converged_nodes: Vec<u32>,
     /// (time, nodes on the target version), at most a few hundred points.
     pub converged: Vec<(Micros, u32)>,
     /// Downtime per VU.
@@ -119,8 +124,48 @@ pub struct TimingResult {
     pub workstations: WorkstationCounts,
     pub peak_concurrent_transfers: u32,
     pub stopped: Option<StopInfo>,
+    /// When each step of the plan ran (for runbook runs: one per runbook step).
+    pub steps: Vec<StepSpan>,
+    /// Nodes that finally failed (transfer or apply), first ones by name.
+    pub failed_nodes: FailedList,
+    /// Workstations whose MSI install finally failed, first ones by name.
+    pub failed_workstations: FailedList,
     #[serde(skip)]
     pub series: Series,
+}
+
+/// When one step ran and on how many nodes or workstations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSpan {
+    /// 1-based, in execution order.
+    pub step: u32,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Nodes (synchronize, apply, rollout) or workstations it worked on; 0 for IA actions.
+    pub targets: u32,
+}
+
+/// How many items failed, and the first [`FailedList::MAX_NAMED`] of them by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FailedList {
+    pub count: u32,
+    pub first: Vec<FailedItem>,
+}
+
+impl FailedList {
+    /// Items named in a result; the count says how many there are in all.
+    pub const MAX_NAMED: usize = 20;
+}
+
+/// One failed node or workstation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedItem {
+    pub name: String,
+    /// What failed: `transfer`, `apply` or `msi-install`.
+    pub what: &'static str,
+    /// The step during which it failed (1-based).
+    pub step: u32,
+    pub at_s: f64,
 }
 
 impl TimingResult {

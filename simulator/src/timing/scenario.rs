@@ -77,7 +77,7 @@ impl TimingScenario {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path)
+        Self::parse(&text, path).map_err(|e| e.located(path, &text))
     }
 
     /// Parses scenario text; `path` is only used in messages and the default name.

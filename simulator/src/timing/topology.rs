@@ -53,6 +53,8 @@ pub struct Topology {
     pub vu_package_offsets: Vec<u32>,
     pub vu_packages: Vec<u32>,
     pub workstations: u32,
+    /// Workstation names (empty: workstations are called `W<index>`).
+    pub workstation_names: Vec<String>,
     /// MSI components in the hotfix (0: no workstation phase).
     pub msi_count: u32,
 }
@@ -108,6 +110,14 @@ impl Topology {
             self.vu_package_offsets[v as usize + 1],
         );
         &self.vu_packages[a as usize..b as usize]
+    }
+
+    /// Display name of workstation `w`.
+    pub fn workstation_name(&self, w: u32) -> String {
+        self.workstation_names
+            .get(w as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("W{w}"))
     }
 
     /// Display name of node `n`.

@@ -1,7 +1,11 @@
 //! Integration tests of the simulator library: one binary, one module per concern.
 
+mod metrics;
 mod model;
+mod oracle;
 mod permutations;
 mod rules;
 mod scenarios;
 mod support;
+mod timed;
+mod wrong;

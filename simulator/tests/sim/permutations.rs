@@ -45,14 +45,14 @@ fn is_change(a: &Action) -> bool {
 }
 
 /// The first ordering rule `steps` breaks, by name, if any.
-fn broken_rule(steps: &[Action]) -> Option<&'static str> {
+pub fn broken_rule(steps: &[Action]) -> Option<&'static str> {
     let deployment = |a: &Action| matches!(a, Action::SetMode(IaMode::Deployment));
     let monitoring = |a: &Action| matches!(a, Action::SetMode(IaMode::Monitoring));
     let to_base = |a: &Action| matches!(a, Action::AddHotfixToBase { .. });
     let to_package = |a: &Action| matches!(a, Action::AddHotfixToPackage { .. });
     let sync = |a: &Action| matches!(a, Action::SynchronizeInstances { .. });
     let apply = |a: &Action| matches!(a, Action::ApplyAllChanges | Action::ApplyChanges { .. });
-    let checks: [(&str, bool); 9] = [
+    let checks: [(&str, bool); 12] = [
         (
             "extract before adding to the base",
             before(steps, |a| matches!(a, Action::Extract(_)), to_base),
@@ -66,6 +66,10 @@ fn broken_rule(steps: &[Action]) -> Option<&'static str> {
             before(steps, is_change, monitoring),
         ),
         ("base before package", before(steps, to_base, to_package)),
+        (
+            "base before the refresh (so nodes see it)",
+            before(steps, to_base, |a| matches!(a, Action::RefreshAllNodes)),
+        ),
         (
             "refresh before adding to packages",
             before(steps, |a| matches!(a, Action::RefreshAllNodes), to_package),
@@ -82,6 +86,18 @@ fn broken_rule(steps: &[Action]) -> Option<&'static str> {
                 |a| is_change(a) || matches!(a, Action::ActivateVu { .. }),
                 |a| matches!(a, Action::SaveModel),
             ),
+        ),
+        (
+            "extract before the MSI install (the MSI comes with the package)",
+            before(
+                steps,
+                |a| matches!(a, Action::Extract(_)),
+                |a| matches!(a, Action::MsiInstall { .. }),
+            ),
+        ),
+        (
+            "apply before activating any VU",
+            before(steps, apply, |a| matches!(a, Action::ActivateVu { .. })),
         ),
         (
             "MSI removal before MSI install",

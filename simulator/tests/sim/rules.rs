@@ -13,9 +13,28 @@ fn standard_install_holds_every_property() {
     let rb = hotfix_sim::runbook::standard_install_for(&info, &m).expect("derives");
     let report = run_one(&mut m, &info, rb);
     assert_outcome(&report, &[], &[]);
-    assert_eq!(report.metrics["vus_inactivated"], 3);
-    assert_eq!(report.metrics["nodes_applied"], 5);
-    assert_eq!(report.metrics["workstations_changed"], 4);
+    assert_eq!(
+        report
+            .metrics
+            .steps
+            .as_ref()
+            .expect("steps")
+            .vus_inactivated,
+        3
+    );
+    assert_eq!(
+        report.metrics.steps.as_ref().expect("steps").nodes_applied,
+        5
+    );
+    assert_eq!(
+        report
+            .metrics
+            .steps
+            .as_ref()
+            .expect("steps")
+            .workstations_changed,
+        4
+    );
     assert!(report.properties.iter().all(|p| p.passed));
 }
 
@@ -93,6 +112,10 @@ fn applying_after_reactivation_is_refused_on_the_active_vu() {
     let r = run_one(&mut m, &info, rb);
     assert_eq!(r.step_rules(), ["vu-must-be-inactive"]);
     assert_eq!(r.violations[0].action, "apply-all-changes");
+    // CHAT_VU01 has instances on two nodes; the message names it once.
+    let msg = &r.violations[0].message;
+    assert_eq!(msg.matches("CHAT_VU01").count(), 1, "{msg}");
+    assert!(msg.contains("HAC01") && msg.contains("HAC02"), "{msg}");
 }
 
 #[test]
@@ -254,7 +277,12 @@ fn removal_forgetting_synchronize_leaves_the_hotfix_on_nodes() {
         matches!(a, Action::SynchronizeInstances { .. })
     });
     let r = run_one(&mut m, &info, rb);
-    assert_outcome(&r, &[], &["instances-synchronized", "instances-updated"]);
+    // Without Synchronize Instances the base removal also comes before it.
+    assert_outcome(
+        &r,
+        &["base-removal-before-synchronize"],
+        &["instances-synchronized", "instances-updated"],
+    );
 }
 
 #[test]
@@ -369,8 +397,8 @@ fn stop_policy_ends_the_run_at_the_first_violation() {
         1
     );
     assert_eq!(
-        stop.metrics["stopped_at_step"],
-        stop.violations[0].step.expect("step")
+        stop.metrics.steps.as_ref().expect("steps").stopped_at_step,
+        stop.violations[0].step
     );
 }
 
@@ -486,4 +514,83 @@ fn docs_list_every_rule_and_property() {
     for a in hotfix_sim::ops::ACTION_NAMES {
         assert!(docs.contains(&format!("`{a}`")), "action {a} undocumented");
     }
+}
+
+#[test]
+fn doing_a_step_twice_or_undoing_what_is_not_there_is_refused() {
+    let mut m = contact_center();
+    let info = sample_info();
+    let twice = |a: Action| vec![a.clone(), a];
+    let mut steps = vec![extract(&info), deploy()];
+    steps.extend(twice(add_to_base(&info)));
+    steps.push(Action::RefreshAllNodes);
+    steps.push(Action::RemoveHotfixFromBase {
+        base: "7.0 SP3".into(),
+        hotfix: "HF-7.0.3-0001".into(),
+    });
+    steps.push(inactivate("CHAT_VU01"));
+    steps.extend(twice(add_to_package("CHAT_VU01", "ChatServer")));
+    steps.push(inactivate("ROUTING_VU01"));
+    steps.push(Action::DeleteHotfixFromPackage {
+        vu: "ROUTING_VU01".into(),
+        package: "RoutingEngine".into(),
+        hotfix: HF.into(),
+    });
+    steps.push(Action::MsiRemove {
+        product_code: NEW_DESKTOP.into(),
+        workstation: Some("WS0001".into()),
+    });
+    steps.push(Action::MsiInstall {
+        product_code: OLD_DESKTOP.into(),
+        workstation: Some("WS0001".into()),
+    });
+    let r = run_one(&mut m, &info, runbook(Procedure::Install, steps));
+    assert_eq!(
+        r.step_rules(),
+        [
+            "hotfix-already-in-base",
+            "hotfix-already-in-package",
+            "hotfix-not-in-package",
+            "hotfix-not-registered",
+            "msi-already-installed",
+            "msi-not-installed",
+        ]
+    );
+}
+
+#[test]
+fn rules_table_matches_the_rule_enum() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("../docs/SIMULATOR.md")).expect("docs");
+    let section = docs
+        .split("\n## Rules\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a `## Rules` section");
+    let mut ids: Vec<String> = Vec::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let id = cells[0].trim_start_matches("| `").trim_end_matches('`');
+        let rule = hotfix_sim::rules::RuleId::parse(id)
+            .unwrap_or_else(|| panic!("docs list `{id}`, which is no rule id"));
+        let family = serde_json::to_value(rule.family()).expect("family");
+        assert_eq!(cells[1], family.as_str().expect("str"), "family of {id}");
+        // Every scenario named as breaking a rule exists.
+        let last = cells[cells.len() - 1];
+        for name in last.split('`').filter(|n| n.ends_with(".toml")) {
+            assert!(
+                root.join("scenarios").join(name).is_file(),
+                "{id}: scenario {name} does not exist"
+            );
+        }
+        ids.push(id.to_owned());
+    }
+    let want: Vec<&str> = hotfix_sim::rules::RuleId::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(
+        ids, want,
+        "the table lists every rule id once, in enum order"
+    );
 }

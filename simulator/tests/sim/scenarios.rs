@@ -44,7 +44,7 @@ fn install_then_remove_passes_and_restores_the_model() {
             .iter()
             .any(|p| p.name == "model-restored" && p.passed)
     );
-    assert_eq!(r.metrics["nodes"], 1000);
+    assert_eq!(r.metrics.steps.as_ref().expect("steps").nodes, 1000);
 }
 
 #[test]

@@ -127,7 +127,8 @@ fn builds_a_signed_package_in_the_v1_layout() {
     let out = fx.root.join("out/HF-7.0.3-0001.zip");
     std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
     let report = build_into(&fx.spec, &fx.key, &out, EPOCH);
-    assert_eq!(report.files, 8);
+    // Seven source files, one document and the SBOM the build adds.
+    assert_eq!(report.files, 9);
     assert_eq!(report.created, "2023-11-14T22:13:20Z");
     assert_eq!(report.signer, fx.key.key_id());
     let bytes = std::fs::read(&out).expect("read");
@@ -153,6 +154,7 @@ fn builds_a_signed_package_in_the_v1_layout() {
             "server/ChatServer/r\u{e9}sum\u{e9}.txt",
             "server/RoutingEngine/lib/route.so",
             "docs/README.txt",
+            "docs/sbom.cdx.json",
         ]
     );
     use zip::CompressionMethod::{Deflated, Stored};
@@ -160,16 +162,25 @@ fn builds_a_signed_package_in_the_v1_layout() {
     assert_eq!(
         methods,
         [
-            Stored, Stored, Stored, Stored, Deflated, Deflated, Stored, Stored, Stored, Stored
+            Stored, Stored, Stored, Stored, Deflated, Deflated, Stored, Stored, Stored, Stored,
+            Deflated
         ]
     );
-    assert_eq!((report.stored, report.deflated), (6, 2));
+    assert_eq!((report.stored, report.deflated), (6, 3));
 
     // The manifest lists exactly the payload, with the digests of the source files.
     let xml = &got[0].1;
     let manifest = Manifest::from_xml(xml).expect("manifest parses");
     let listed: Vec<&FileEntry> = manifest.payload().collect();
     assert_eq!(listed.len(), got.len() - 2);
+    // The SBOM inside is the one `hotfix sbom` prints from the manifest.
+    assert_eq!(
+        got.last().map(|e| e.1.clone()),
+        Some(crate::sbom::cyclonedx_json(
+            &manifest,
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
     for (entry, (name, data, _)) in listed.iter().zip(&got[2..]) {
         assert_eq!(&entry.path, name);
         assert_eq!(entry.size, data.len() as u64);
@@ -194,7 +205,9 @@ fn builds_a_signed_package_in_the_v1_layout() {
     let created = time::OffsetDateTime::from_unix_timestamp(EPOCH).expect("time");
     let (planned, files) = plan_manifest(&fx.spec, created).expect("plan");
     assert_eq!(planned, manifest);
-    assert_eq!(files.len(), 8);
+    assert_eq!(files.len(), 9);
+    assert_eq!(files[8].entry, crate::sbom::SBOM_ENTRY);
+    assert_eq!(files[8].source, std::path::PathBuf::new());
     assert_eq!(
         files[0].source,
         fx.spec.software_packages[1].dir.join("bin/big.bin")
@@ -481,7 +494,10 @@ fn the_strict_reader_verifies_built_and_cosigned_packages() {
     build_into(&fx.spec, &fx.key, &pkg, EPOCH);
     let report = verify_with(&pkg, &[&fx.key], 1);
     assert!(report.ok, "{:?}", report.failures);
-    assert_eq!(report.files, 8);
+    assert_eq!(
+        report.files, 9,
+        "seven source files, a document and the SBOM"
+    );
 
     let second = second_key(&fx.key, true);
     add_signature(&pkg, &second).expect("cosign");
@@ -540,7 +556,11 @@ fn zip64_forms_are_read_by_the_strict_reader_the_zip_crate_and_unzip() {
         "{:?}",
         report.failures
     );
-    assert_eq!(entries(&pkg).len(), 11);
+    assert_eq!(
+        entries(&pkg).len(),
+        12,
+        "head, two signatures, nine payload files"
+    );
     if std::process::Command::new("unzip")
         .arg("-v")
         .output()

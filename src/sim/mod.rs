@@ -1,0 +1,230 @@
+//! `hotfix sim`: simulate installing and removing hotfixes on a system model.
+//!
+//! `run` runs a scenario as one simulation (its runbooks, judged and timed step by step)
+//! and prints its one result; `plan` prints its runbook as an operator checklist;
+//! `model generate` / `model check` make and check system model files; `sweep` and
+//! `merge` run many seeds. Exit codes: 0 every property holds (or the model is
+//! consistent), 1 a property is violated, 2 bad input (the file, line and key are named).
+//!
+//! This module and its submodules parse arguments, open files (a scenario's package is
+//! verified or planned into a manifest here, because the simulator crate never opens
+//! packages) and print. They must hold no simulation logic: that is `hotfix_sim`.
+
+mod model;
+mod package;
+mod run;
+mod sweep;
+
+use std::path::PathBuf;
+
+use hotfix_sim::scenario::{ScenarioError, SetupError};
+
+use crate::cli::{CliError, CmdResult, Global, OutputFormat};
+
+pub(crate) use package::{Loaded, load};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run a scenario and check every property (exit 1 if any is violated).
+    ///
+    /// Example:
+    ///   hotfix sim run simulator/scenarios/install-standard.toml --output-format json
+    Run(RunArgs),
+    /// Print a scenario's runbook as a numbered operator checklist.
+    ///
+    /// Example:
+    ///   hotfix sim plan simulator/scenarios/install-standard.toml --output-format markdown
+    Plan(PlanArgs),
+    /// Generate or check system model files.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Run a scenario's timing model under many seeds (in parallel) and summarize each
+    /// metric over the seeds (min, p50, p95, max, mean).
+    ///
+    /// Example:
+    ///   hotfix sim sweep simulator/scenarios/timing-batches.toml --seeds 1..=100 --jobs 2
+    ///
+    /// One shard of ten, for a job array (then `hotfix sim merge`):
+    ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json
+    Sweep(SweepArgs),
+    /// Combine the JSON outputs of `sim sweep --shard K/N` (all N shards) into exactly the
+    /// output of one unsharded sweep.
+    ///
+    /// Example:
+    ///   hotfix sim merge shard-*.json > sweep.json
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Seed for the run (overrides the scenario's `seed`; printed with every result).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub output_format: RunFormat,
+    /// Save the model as the run leaves it (system model XML).
+    #[arg(long, value_name = "OUT.xml")]
+    pub save_model: Option<PathBuf>,
+    /// Write a self-contained HTML report of the timing run (charts, property table).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Print the timing engine's own figures (events, events/s, wall time, peak RSS) to
+    /// stderr; they never enter the result.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// `--output-format` of `hotfix sim run`: the one result as text, JSON or Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RunFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+/// `--output-format` of `hotfix sim plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output_format: PlanFormat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelCommand {
+    /// Generate a realistic system model (same parameters, same bytes).
+    ///
+    /// Example:
+    ///   hotfix sim model generate --nodes 1000 --vus 200 --workstations 50 --output model.xml
+    Generate(GenerateArgs),
+    /// Check a system model file and report every problem with its line and column.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Number of HAC nodes.
+    #[arg(long)]
+    pub nodes: u32,
+    /// Number of virtual units.
+    #[arg(long)]
+    pub vus: u32,
+    /// Instances per virtual unit (at least 2).
+    #[arg(long, default_value_t = 2)]
+    pub instances: u32,
+    /// Number of client workstations.
+    #[arg(long, default_value_t = 0)]
+    pub workstations: u32,
+    /// Number of nodes the IA cannot reach.
+    #[arg(long, default_value_t = 0)]
+    pub unreachable: u32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Platform release of the base installation.
+    #[arg(long, default_value = "7.0")]
+    pub release: String,
+    /// Support package of the base installation.
+    #[arg(long, default_value = "SP3")]
+    pub support_package: String,
+    /// Where to write the model XML.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// System model XML.
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+// ---------------------------------------------------------------------------------
+// Timing engine, HTML report, sweeps and merges (docs/SIMULATOR-TIMING.md).
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML): a full scenario, or a timing-only one with [timing.topology].
+    pub scenario: PathBuf,
+    /// Seeds to run: A..B (B excluded), A..=B (B included) or one seed.
+    #[arg(long, value_name = "A..B")]
+    pub seeds: hotfix_sim::sweep::SeedRange,
+    /// Run only shard K of N (0-based): the seeds A+K, A+K+N, ... (for job arrays).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<hotfix_sim::sweep::Shard>,
+    /// Worker threads (default: one per core). The output does not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// JSON outputs of `hotfix sim sweep --shard K/N --output-format json`, all N of them.
+    #[arg(required = true, value_name = "SHARD.json")]
+    pub shards: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output_format: OutputFormat,
+}
+
+pub fn run(cmd: Command, global: &Global) -> CmdResult {
+    let _ = global;
+    match cmd {
+        Command::Run(args) => run::run_scenario(args),
+        Command::Plan(args) => model::plan(args),
+        Command::Model(ModelCommand::Generate(args)) => model::generate(args),
+        Command::Model(ModelCommand::Check(args)) => model::check(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
+    }
+}
+
+pub(crate) fn scenario_error(e: ScenarioError) -> CliError {
+    let hint = e
+        .hint
+        .clone()
+        .unwrap_or_else(|| "see docs/SIMULATOR.md for the scenario and runbook format".into());
+    CliError::usage(e.to_string()).hint(hint)
+}
+
+pub(crate) fn model_error(e: hotfix_sim::model_xml::ModelError) -> CliError {
+    let mut err = CliError::usage(e.to_string());
+    if let hotfix_sim::model_xml::ModelError::Invalid { path, problems } = &e {
+        for p in problems {
+            err = err.detail(format!("{}:{p}", path.display()));
+        }
+    }
+    err.hint("fix the model file (docs/SIMULATOR.md describes the format), then run `hotfix sim model check`")
+}
+
+pub(crate) fn setup_error(e: SetupError) -> CliError {
+    match e {
+        SetupError::Model(m) => model_error(m),
+        SetupError::Runbook(t) => scenario_error(t),
+        SetupError::Derive(d) => CliError::usage(d.to_string()).hint(
+            "the package's base installation (release and support package) must be in the model",
+        ),
+        e @ SetupError::ExtractedWithoutMsi { .. } => CliError::usage(e.to_string()).hint(
+            "add the MSI to <msi-products> with its file (as extracting the package does), or remove the hotfix from <install-hotfixes> so the runbook extracts it",
+        ),
+        other => CliError::usage(other.to_string()).hint("see docs/SIMULATOR.md"),
+    }
+}
+
+pub(crate) fn timing_error(e: hotfix_sim::timing::TimingError) -> CliError {
+    CliError::usage(e.to_string())
+        .hint("see docs/SIMULATOR-TIMING.md for the [timing], [faults] and [rollout] tables")
+}

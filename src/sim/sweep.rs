@@ -1,0 +1,162 @@
+//! `hotfix sim sweep` and `hotfix sim merge`.
+
+use hotfix_sim::run::RunOptions;
+
+use super::package::sweep_inputs;
+use super::{Loaded, MergeArgs, SweepArgs, load, timing_error};
+use crate::cli::{CliError, CmdResult, EXIT_OK, OutputFormat, note, print_json};
+
+/// `hotfix sim sweep`.
+pub(super) fn sweep(args: SweepArgs) -> CmdResult {
+    use hotfix_sim::sweep::{InputDigest, RunRecord, output, run_seeds};
+    use hotfix_sim::timing::{TimingScenario, simulate};
+    let bytes = std::fs::read(&args.scenario)
+        .map_err(|e| CliError::io(format!("cannot read {}", args.scenario.display()), e))?;
+    // A scenario without a model times the standard plan on a generated topology; one
+    // with a model runs its runbooks, logic and timing together, for every seed.
+    enum Work {
+        TimingOnly(Box<hotfix_sim::timing::TimingScenario>),
+        Full(Box<(Loaded, hotfix_sim::timing::TimingConfig)>),
+    }
+    let (name, work) = if TimingScenario::is_timing_only(&args.scenario) {
+        let sc = TimingScenario::load(&args.scenario).map_err(timing_error)?;
+        (sc.name.clone(), Work::TimingOnly(Box::new(sc)))
+    } else {
+        let loaded = load(&args.scenario)?;
+        let cfg = hotfix_sim::simulation::timing_config(&loaded.scenario).map_err(timing_error)?;
+        let name = args
+            .scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (name, Work::Full(Box::new((loaded, cfg))))
+    };
+    let seeds = args.seeds.seeds(args.shard);
+    let bar = if crate::cli::progress_enabled() {
+        let bar = indicatif::ProgressBar::new(seeds.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("seeds [{bar:30}] {pos}/{len} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let runs = run_seeds(
+        &seeds,
+        args.jobs,
+        |seed| {
+            let (passed, r) = match &work {
+                Work::TimingOnly(sc) => {
+                    let r = simulate(&sc.topology, &sc.plan, &sc.config, seed)
+                        .map_err(|e| e.to_string())?;
+                    (r.passed, r)
+                }
+                Work::Full(full) => {
+                    let (l, cfg) = &**full;
+                    let mut model = l.model.clone();
+                    let sim = hotfix_sim::simulation::simulate(
+                        &mut model,
+                        &l.info,
+                        &l.runbooks,
+                        cfg,
+                        seed,
+                        &RunOptions {
+                            on_violation: None,
+                            expect_model_unchanged: l.scenario.expect_model_unchanged,
+                            record_trace: false,
+                        },
+                    )
+                    .map_err(|e| e.to_string())?;
+                    (sim.report.passed, sim.timing)
+                }
+            };
+            Ok(RunRecord {
+                seed,
+                passed,
+                metrics: r
+                    .flat_metrics()
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                    .collect(),
+            })
+        },
+        &|| bar.inc(1),
+    )
+    .map_err(|e| {
+        CliError::usage(e.to_string()).hint(format!(
+            "replay one seed: hotfix sim run {} --seed N",
+            args.scenario.display()
+        ))
+    })?;
+    bar.finish_and_clear();
+    let inputs = match &work {
+        Work::TimingOnly(_) => vec![InputDigest::new(
+            "scenario",
+            &args.scenario.display().to_string(),
+            &bytes,
+        )],
+        Work::Full(full) => sweep_inputs(&args.scenario, &bytes, &full.0)?,
+    };
+    let out = output(&name, &inputs, args.seeds, args.shard, runs);
+    note(format!(
+        "{} seeds in {:.2} s",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    match args.output_format {
+        OutputFormat::Json => print_json(&out)?,
+        OutputFormat::Text => {
+            use std::io::Write as _;
+            let _ = write!(
+                anstream::stdout().lock(),
+                "{}",
+                hotfix_sim::sweep::render_text(&out)
+            );
+        }
+    }
+    // Failed seeds are results, not errors: a job array must not retry them.
+    Ok(EXIT_OK)
+}
+
+/// `hotfix sim merge`.
+pub(super) fn merge(args: MergeArgs) -> CmdResult {
+    let mut parts = Vec::with_capacity(args.shards.len());
+    for path in &args.shards {
+        let text = std::fs::read(path)
+            .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+        let part: hotfix_sim::sweep::SweepOutput = serde_json::from_slice(&text).map_err(|e| {
+            CliError::usage(format!("{}: not a sweep output: {e}", path.display())).hint(
+                "give the files written by `hotfix sim sweep --shard K/N --output-format json`",
+            )
+        })?;
+        parts.push(part);
+    }
+    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| match &e {
+        hotfix_sim::sweep::SweepError::InputDiffers {
+            shard, role, path, ..
+        } => CliError::usage(format!(
+            "{}: {role} {path} is not the file the first shard ({}) was computed from",
+            args.shards[*shard].display(),
+            args.shards[0].display()
+        ))
+        .detail(e.to_string())
+        .hint("run every shard against the same scenario, model, runbook, package and keys"),
+        _ => CliError::usage(e.to_string())
+            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
+    })?;
+    match args.output_format {
+        OutputFormat::Json => print_json(&merged)?,
+        OutputFormat::Text => {
+            use std::io::Write as _;
+            let _ = write!(
+                anstream::stdout().lock(),
+                "{}",
+                hotfix_sim::sweep::render_text(&merged)
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
