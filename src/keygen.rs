@@ -35,9 +35,12 @@ pub struct Args {
     /// Write an unencrypted secret key (for tests and throw-away keys only).
     #[arg(long, conflicts_with = "key")]
     pub no_passphrase: bool,
-    /// Make the key pair in a PKCS#11 token instead (RFC 7512 URI naming token and
-    /// object=); writes only PREFIX.pub.
-    #[arg(long, value_name = "PKCS11_URI", long_help = crate::pkcs11::KEY_HELP)]
+    /// Make the key pair in a PKCS#11 token instead and write only PREFIX.pub: an RFC
+    /// 7512 URI naming the token and the new key's label, as
+    /// pkcs11:token=LABEL;object=KEY?module-path=/path/to/module.so. The module may
+    /// instead come from HOTFIX_PKCS11_MODULE; the PIN comes from the URI's
+    /// pin-source=file:PATH, else HOTFIX_PKCS11_PIN, else a prompt.
+    #[arg(long, value_name = "PKCS11_URI")]
     pub key: Option<String>,
     /// With --key: do not generate; write PREFIX.pub for the Ed25519 key already on the
     /// token (made by an earlier keygen or by pkcs11-tool).

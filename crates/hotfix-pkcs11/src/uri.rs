@@ -237,6 +237,31 @@ fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Operators paste URIs from other tools; no text may panic the parser.
+        #[test]
+        fn parsing_any_text_never_panics(text in "pkcs11:[a-z%0-9=;?&/.:\\-\\PC]{0,60}") {
+            let _ = Pkcs11Uri::parse(&text);
+        }
+
+        // What key_text prints names the same token and key when parsed again.
+        #[test]
+        fn key_text_parses_back_to_the_same_key(
+            token in "\\PC{0,20}",
+            object in "\\PC{1,20}",
+            id in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let uri = Pkcs11Uri {
+                token: Some(token),
+                object: Some(object),
+                id: (!id.is_empty()).then_some(id),
+                ..Pkcs11Uri::default()
+            };
+            prop_assert_eq!(Pkcs11Uri::parse(&uri.key_text()).expect("parses"), uri);
+        }
+    }
 
     #[test]
     fn parses_path_and_query_attributes_with_percent_escapes() {
