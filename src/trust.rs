@@ -39,6 +39,8 @@ pub enum Command {
     /// Example:
     ///   hotfix trust revoke policy-v2.toml --key-id 3B6A0D6F8A1C2E44 --reason "laptop stolen" \
     ///       --output policy-v3.toml
+    ///   hotfix trust revoke policy-v2.toml --key keys/release.pub --reason "rotated" \
+    ///       --output policy-v3.toml
     Revoke(RevokeArgs),
     /// Replace the root keys and threshold. The next version must be signed by the old
     /// root threshold and the new one.
@@ -148,8 +150,16 @@ pub struct RevokeArgs {
     #[command(flatten)]
     pub target: EditTarget,
     /// The key id to revoke (16 hex digits, as `hotfix inspect` and `trust show` print).
-    #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "key",
+        conflicts_with = "key"
+    )]
+    pub key_id: Option<String>,
+    /// The public key file of the key to revoke (instead of --key-id).
+    #[arg(long, value_name = "KEY.pub")]
+    pub key: Option<PathBuf>,
     /// Why (kept in the policy and printed when a signature by the key is refused).
     #[arg(long)]
     pub reason: String,
@@ -230,10 +240,17 @@ pub fn run(cmd: Command) -> CmdResult {
             })
         }
         Command::Revoke(args) => {
-            let key_id: KeyId = args.key_id.parse().map_err(|e: SignError| {
-                CliError::usage(format!("--key-id: {e}"))
-                    .hint("give the 16-hex-digit key id that `hotfix trust show` prints")
-            })?;
+            let key_id: KeyId = match (&args.key_id, &args.key) {
+                (_, Some(file)) => read_public_key(file)?.key_id(),
+                (Some(id), None) => id.parse().map_err(|e: SignError| {
+                    CliError::usage(format!("--key-id: {e}"))
+                        .hint("give the 16-hex-digit key id that `hotfix trust show` prints")
+                })?,
+                (None, None) => {
+                    return Err(CliError::usage("name the key to revoke")
+                        .hint("give --key-id ID or --key KEY.pub"));
+                }
+            };
             let date = match &args.date {
                 Some(t) => parse_time(t)?,
                 None => now(),

@@ -214,10 +214,19 @@ fn inspect_shows_what_the_sample_source_holds() {
         .iter()
         .for_each(&mut push);
     listed.sort();
-    let expected: Vec<(String, u64, String)> = files
+    // The source files, and the SBOM the build adds (its bytes are `hotfix sbom`'s).
+    let sbom = hotfix().arg("sbom").arg(&pkg).output().expect("sbom");
+    assert!(sbom.status.success(), "{}", stderr_of(&sbom));
+    let mut expected: Vec<(String, u64, String)> = files
         .iter()
         .map(|(n, d)| (n.clone(), d.len() as u64, sha256_hex(d)))
         .collect();
+    expected.push((
+        "docs/sbom.cdx.json".to_owned(),
+        sbom.stdout.len() as u64,
+        sha256_hex(&sbom.stdout),
+    ));
+    expected.sort();
     assert_eq!(listed, expected);
 
     // The MSI's identity is what the MSI itself says (read by an independent tool).
@@ -269,7 +278,7 @@ fn build_json_report_names_the_package_its_hash_and_signer() {
     assert_eq!(report["path"], pkg.to_str().expect("utf-8 path"));
     assert_eq!(report["size"], bytes.len() as u64);
     assert_eq!(report["sha256"], sha256_hex(&bytes).as_str());
-    assert_eq!(report["files"], 10);
+    assert_eq!(report["files"], 11, "the sample's ten files and the SBOM");
     assert_eq!(report["signer"], key_id.as_str());
 }
 

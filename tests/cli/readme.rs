@@ -1,4 +1,4 @@
-//! The README's walkthrough runs as written: its `sh` blocks are run in order, in a
+//! The README's walkthroughs run as written: their `sh` blocks are run in order, in a
 //! scratch folder that sees the repository's `packages/` and `simulator/`, with the
 //! `hotfix` under test first on `PATH`. A command fails the test when its exit code is not
 //! the one its comment promises (`# exit N`, else 0), or when a command expected to
@@ -19,14 +19,17 @@ struct Step {
     expect: i32,
 }
 
-/// The commands of the `sh` blocks under `## Two-minute walkthrough`, in order.
+/// The README sections whose `sh` blocks run, in this order, as one session.
+const SECTIONS: [&str; 2] = ["Two-minute walkthrough", "Trust lifecycle walkthrough"];
+
+/// The commands of the `sh` blocks under the walkthrough sections, in order.
 fn walkthrough_steps(readme: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut in_section = false;
     let mut in_block = false;
     for (i, line) in readme.lines().enumerate() {
         if let Some(title) = line.strip_prefix("## ") {
-            in_section = title.trim() == "Two-minute walkthrough";
+            in_section = SECTIONS.contains(&title.trim());
             continue;
         }
         if !in_section {
@@ -151,4 +154,17 @@ fn readme_walkthrough_runs_as_written() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(Path::new(&dir.path().join("contact/Install/hotfixes/HF-7.0.3-0042")).is_dir());
+    // The trust walkthrough installed under the policy, and refused the withdrawn hotfix.
+    assert!(
+        dir.path()
+            .join("site/Install/hotfixes/HF-7.0.3-0042")
+            .is_dir()
+    );
+    assert!(
+        !dir.path()
+            .join("site2/Install/hotfixes/HF-7.0.3-0042")
+            .exists()
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("HF-7.0.3-0042.cdx.json")).expect("sbom");
+    assert!(sbom.contains("\"bomFormat\": \"CycloneDX\""), "{sbom}");
 }

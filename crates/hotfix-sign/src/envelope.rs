@@ -77,16 +77,9 @@ impl Envelope {
         }
         let mut signatures: Vec<Signature> = Vec::with_capacity(lines.len() / 4);
         for (i, block) in lines.chunks(4).enumerate() {
-            let block = block.concat();
-            let sig = Signature::parse(&block)
-                .map_err(|e| kind.malformed(format!("signature {}: {e}", i + 1)))?;
             // Exactly the bytes this tool and minisign write: nothing else can hide here.
-            if sig.to_file_text() != block {
-                return Err(kind.malformed(format!(
-                    "signature {} is not in the exact form minisign writes",
-                    i + 1
-                )));
-            }
+            let sig = Signature::parse_exact(&block.concat())
+                .map_err(|e| kind.malformed(format!("signature {}: {e}", i + 1)))?;
             if signatures.iter().any(|s| s.key_id() == sig.key_id()) {
                 return Err(duplicate(sig.key_id()));
             }
