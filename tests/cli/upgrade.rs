@@ -226,7 +226,11 @@ fn reinstall_rewrites_the_same_version_and_repairs_a_modified_folder() {
     // Without the flag a modified folder is not "already installed": it is refused, and
     // nothing changes.
     let out = extract(&fx, &fx.package, &install, &[]).assert().code(1);
-    assert!(stderr_of(&out).contains("install-modified"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("install-modified"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(std::fs::read(&notes).expect("read"), b"edited");
     let out = extract(
         &fx,
