@@ -13,6 +13,7 @@ mod inspect;
 mod keygen;
 mod list;
 mod passphrase;
+mod pkcs11;
 mod sbom;
 mod sign;
 mod signals;

@@ -7,6 +7,7 @@ mod crash;
 mod extract;
 mod keygen;
 mod odd_files;
+mod pkcs11;
 mod readme;
 mod sim;
 mod snapshots;
