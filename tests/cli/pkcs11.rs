@@ -619,7 +619,7 @@ fn keygen_refuses_a_label_that_is_taken() {
 }
 
 #[test]
-fn trust_sign_refuses_a_token_key_with_a_hint() {
+fn a_root_key_in_a_token_signs_the_trust_policy() {
     let Some(hsm) = SoftHsm::new("release") else {
         return;
     };
@@ -632,13 +632,21 @@ fn trust_sign_refuses_a_token_key_with_a_hint() {
         .arg(&policy)
         .assert()
         .success();
-    let before = read(&policy);
-    let err = fails_with_usage(
-        hsm.hotfix()
-            .args(["trust", "sign"])
-            .arg(&policy)
-            .args(["--key", &hsm.uri("root")]),
-    );
-    assert!(err.contains("PKCS#11 key"), "{err}");
-    assert_eq!(read(&policy), before);
+    // Unsigned, it is a draft; the token's signature completes it.
+    hotfix()
+        .args(["trust", "verify"])
+        .arg(&policy)
+        .assert()
+        .code(1);
+    hsm.hotfix()
+        .args(["trust", "sign"])
+        .arg(&policy)
+        .args(["--key", &hsm.uri("root")])
+        .assert()
+        .success();
+    hotfix()
+        .args(["trust", "verify"])
+        .arg(&policy)
+        .assert()
+        .success();
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::{Envelope, Kind, parse_toml, read_file};
 use crate::policy::{PolicyRule, TrustPolicy, format_time, parse_time, toml_string};
-use crate::{SecretKey, SignError, Signature, sign};
+use crate::{SignError, Signature, Signer, sign};
 
 /// The line that ends the signed body and starts the signature blocks.
 pub const INDEX_SIGNATURE_MARKER: &str = "-----BEGIN HOTFIX RELEASE INDEX SIGNATURES-----";
@@ -351,7 +351,7 @@ impl ReleaseIndex {
     }
 
     /// Adds `key`'s signature (replacing an earlier one by the same key).
-    pub fn sign(&mut self, key: &SecretKey) -> Result<(), SignError> {
+    pub fn sign<S: Signer + ?Sized>(&mut self, key: &S) -> Result<(), SignError> {
         let sig = sign(
             key,
             self.body_text().as_bytes(),

@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::envelope::{Envelope, Kind, parse_toml, read_file};
-use crate::{KeyId, PublicKey, SecretKey, SignError, Signature, sign};
+use crate::{KeyId, PublicKey, SignError, Signature, Signer, sign};
 
 /// The line that ends the signed body and starts the signature blocks.
 pub const SIGNATURE_MARKER: &str = "-----BEGIN HOTFIX TRUST POLICY SIGNATURES-----";
@@ -581,7 +581,7 @@ impl TrustPolicy {
     }
 
     /// Adds `key`'s signature. Signing twice with one key replaces the first signature.
-    pub fn sign(&mut self, key: &SecretKey) -> Result<(), SignError> {
+    pub fn sign<S: Signer + ?Sized>(&mut self, key: &S) -> Result<(), SignError> {
         let comment = trusted_comment(self.body.version, self.body_text());
         let sig = sign(
             key,
