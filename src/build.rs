@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use hotfix_manifest::{BuildSpec, SpecError};
 use hotfix_package::{BuildError, BuildOptions, parse_source_date_epoch};
+use hotfix_sign::SignError;
 
 use crate::cli::{self, CliError, CmdResult, EXIT_OK, Global, OutputFormat, note};
 
@@ -17,12 +18,14 @@ use crate::cli::{self, CliError, CmdResult, EXIT_OK, Global, OutputFormat, note}
 ///
 /// Example:
 ///   hotfix build packages/HF-7.0.3-0042 --key release.key --output dist/
+///   HOTFIX_PKCS11_PIN=... hotfix build packages/HF-7.0.3-0042 --output dist/ \
+///     --key 'pkcs11:token=release;object=hotfix?module-path=/usr/lib/softhsm/libsofthsm2.so'
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Folder holding hotfix.toml, or the hotfix.toml file.
     pub source: PathBuf,
-    /// Secret key to sign with (minisign format).
-    #[arg(long)]
+    /// Secret key to sign with: a minisign key file or a pkcs11: URI.
+    #[arg(long, long_help = crate::pkcs11::KEY_HELP)]
     pub key: PathBuf,
     /// Output folder (writes <ID>.zip in it) or a .zip path; never overwritten.
     #[arg(long, short)]
@@ -42,7 +45,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     if std::fs::symlink_metadata(&output).is_ok() {
         return Err(build_error(BuildError::OutputExists { path: output }));
     }
-    let key = crate::passphrase::unlock_secret_key(&args.key)?;
+    let key = crate::passphrase::load_signer(&args.key)?;
 
     let bar = cli::byte_progress(0, "building");
     let progress = |done: u64, total: u64| {
@@ -56,7 +59,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .progress(&progress);
     cli::remove_stale_temps(output.parent().unwrap_or(std::path::Path::new(".")));
     let started = std::time::Instant::now();
-    let result = hotfix_package::build(&spec, &key, &options);
+    let result = hotfix_package::build(&spec, key.as_ref(), &options);
     bar.finish_and_clear();
     let report = result.map_err(build_error)?;
 
@@ -193,6 +196,10 @@ pub(crate) fn build_error(err: BuildError) -> CliError {
             "set {SOURCE_DATE_EPOCH} to a Unix time in seconds (`date +%s`), or unset it"
         ),
         BuildError::Manifest { .. } => "fix hotfix.toml (docs/FORMAT.md lists the rules)".to_owned(),
+        BuildError::Sign { source } if matches!(source.root(), SignError::Device { .. }) => {
+            "check that the token is still present and the key may sign; then build again"
+                .to_owned()
+        }
         BuildError::Sign { .. } => {
             "check that --key is a minisign secret key (`hotfix keygen` or `minisign -G`)".to_owned()
         }

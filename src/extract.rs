@@ -87,10 +87,10 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     let trusted =
         crate::trusted::load(&args.trusted, args.index.as_deref(), args.allow_stale_index)?;
     let trust = &trusted.keys;
-    let authorize = |auth: &Authenticated<'_>| {
-        trusted.authorize(auth, args.threshold)?;
-        trusted.settle_with_installation(&args.install_dir)
-    };
+    let authorize = |auth: &Authenticated<'_>| trusted.authorize(auth, args.threshold);
+    // Under the lock, before the package is read: a newer policy or index is recorded
+    // even if this package is then refused, so an older one cannot come back.
+    let prepare = || trusted.settle_with_installation(&args.install_dir);
     crate::signals::cooperate();
     let on_wait = |lock: &Path| {
         crate::cli::note(format!(
@@ -108,6 +108,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
         authorize: Some(&authorize),
+        prepare: Some(&prepare),
     };
     let result = extract(
         &args.package,
@@ -228,6 +229,9 @@ fn refusal_hint(rule: Rule) -> String {
              `hotfix list` shows what is installed; --ignore-missing-requires extracts this one anyway"
             .to_owned(),
         Rule::InstalledSymlink => "remove the link (extract never follows it) and extract again"
+            .to_owned(),
+        Rule::InstalledModified => "`hotfix list --check` shows what changed; --reinstall \
+             extracts the package again and repairs the folder"
             .to_owned(),
         Rule::InstalledDiffers => "`hotfix list --check` shows what is installed; --reinstall \
              replaces it with this package"

@@ -16,6 +16,14 @@ const PASSPHRASE: Env = Env(
     "HOTFIX_PASSPHRASE",
     "the secret key's passphrase, for non-interactive use (otherwise it is prompted for on the terminal)",
 );
+const PKCS11_MODULE: Env = Env(
+    "HOTFIX_PKCS11_MODULE",
+    "the PKCS#11 module to load for a pkcs11: --key URI without module-path",
+);
+const PKCS11_PIN: Env = Env(
+    "HOTFIX_PKCS11_PIN",
+    "the token's user PIN for a pkcs11: --key URI, for non-interactive use (otherwise pin-source in the URI, else a prompt)",
+);
 const TRUSTED: Env = Env(
     "HOTFIX_TRUSTED",
     "default for --trusted: a .pub file, a folder of them, or a signed trust policy",
@@ -36,25 +44,38 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
                 "hotfix verify dist/HF-7.0.3-0042.zip --trusted keys/trusted/",
                 "hotfix man --output-dir man/",
             ],
-            &[NO_COLOR, PASSPHRASE, TRUSTED, SOURCE_DATE_EPOCH],
+            &[
+                NO_COLOR,
+                PASSPHRASE,
+                PKCS11_MODULE,
+                PKCS11_PIN,
+                TRUSTED,
+                SOURCE_DATE_EPOCH,
+            ],
         ),
         "keygen" => (
             &[
                 "hotfix keygen --output keys/release --comment \"release key 2026\"",
                 "hotfix keygen --no-passphrase --output ci/test   # test keys only",
             ],
-            &[PASSPHRASE, NO_COLOR],
+            &[PASSPHRASE, PKCS11_MODULE, PKCS11_PIN, NO_COLOR],
         ),
         "build" => (
             &[
                 "hotfix build packages/HF-7.0.3-0042 --key keys/release.key --output dist/",
                 "SOURCE_DATE_EPOCH=1764028800 hotfix build packages/HF-7.0.3-0042 --key keys/release.key --output dist/ --output-format json",
             ],
-            &[PASSPHRASE, SOURCE_DATE_EPOCH, NO_COLOR],
+            &[
+                PASSPHRASE,
+                PKCS11_MODULE,
+                PKCS11_PIN,
+                SOURCE_DATE_EPOCH,
+                NO_COLOR,
+            ],
         ),
         "sign" => (
             &["hotfix sign dist/HF-7.0.3-0042.zip --key keys/approver.key"],
-            &[PASSPHRASE, NO_COLOR],
+            &[PASSPHRASE, PKCS11_MODULE, PKCS11_PIN, NO_COLOR],
         ),
         "verify" => (
             &[
@@ -138,7 +159,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
         ),
         "trust sign" => (
             &["hotfix trust sign policy/v1.toml --key keys/root1.key"],
-            &[PASSPHRASE, NO_COLOR],
+            &[PASSPHRASE, PKCS11_MODULE, PKCS11_PIN, NO_COLOR],
         ),
         "trust show" => (&["hotfix trust show policy/v1.toml"], NONE),
         "trust verify" => (
@@ -163,7 +184,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
         ),
         "index sign" => (
             &["hotfix index sign index/v1.toml --key keys/release.key"],
-            &[PASSPHRASE, NO_COLOR],
+            &[PASSPHRASE, PKCS11_MODULE, PKCS11_PIN, NO_COLOR],
         ),
         "index show" => (&["hotfix index show index/v1.toml"], NONE),
         "index verify" => (

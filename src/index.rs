@@ -104,7 +104,8 @@ pub struct WithdrawArgs {
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
     pub index: PathBuf,
-    /// A release key of the trust policy (passphrase from HOTFIX_PASSPHRASE or a prompt).
+    /// A release key of the trust policy: a key file (passphrase from HOTFIX_PASSPHRASE
+    /// or a prompt), or a key in a PKCS#11 token (`pkcs11:` URI, as `hotfix build` takes).
     #[arg(long, value_name = "KEY.key")]
     pub key: PathBuf,
 }
@@ -216,8 +217,10 @@ pub fn run(cmd: Command) -> CmdResult {
         }),
         Command::Sign(args) => {
             let mut index = read_index(&args.index)?;
-            let key = crate::passphrase::unlock_secret_key(&args.key)?;
-            index.sign(&key).map_err(crate::passphrase::sign_error)?;
+            let key = crate::passphrase::load_signer(&args.key)?;
+            index
+                .sign(key.as_ref())
+                .map_err(crate::passphrase::sign_error)?;
             write(&args.index, &index, true)?;
             note(format!(
                 "signed release index version {} with key {}",

@@ -15,6 +15,7 @@ mod keygen;
 mod list;
 mod outfile;
 mod passphrase;
+mod pkcs11;
 mod sbom;
 mod sign;
 mod signals;

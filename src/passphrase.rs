@@ -1,12 +1,13 @@
 //! Where secret key passphrases come from: `HOTFIX_PASSPHRASE`, else a prompt on the
 //! terminal. Passphrases are zeroized after use. Also the one place that loads a secret
 //! key for a command and turns `hotfix_sign` errors into messages with a `hint:`, so
-//! `keygen`, `build` and `sign` word them alike. Never prints or logs a passphrase.
+//! `keygen`, `build` and `sign` word them alike; a `--key` that is a `pkcs11:` URI is
+//! handed to `crate::pkcs11`. Never prints or logs a passphrase.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use hotfix_sign::{SecretKey, SignError};
+use hotfix_sign::{SecretKey, SignError, Signer};
 use zeroize::Zeroizing;
 
 use crate::cli::CliError;
@@ -43,10 +44,33 @@ pub fn for_new_key() -> Result<Zeroizing<String>, CliError> {
     Ok(first)
 }
 
+/// The `pkcs11:` URI `key` is, if it is one.
+pub fn as_pkcs11_uri(key: &Path) -> Option<&str> {
+    key.to_str().filter(|k| hotfix_pkcs11::is_pkcs11_uri(k))
+}
+
+/// The signer `--key` names: a key in a PKCS#11 token (a `pkcs11:` URI, see
+/// `crate::pkcs11`) or a minisign secret key file (see [`unlock_secret_key`]).
+pub fn load_signer(key: &Path) -> Result<Box<dyn Signer>, CliError> {
+    match as_pkcs11_uri(key) {
+        Some(uri) => Ok(Box::new(crate::pkcs11::open_key(uri)?)),
+        None => Ok(Box::new(unlock_secret_key(key)?)),
+    }
+}
+
 /// Loads the secret key at `path`, asking for its passphrase (see [`for_unlock`]) only
-/// when the file is encrypted.
-#[allow(dead_code)] // for `build` and `sign`
+/// when the file is encrypted. A `pkcs11:` URI is refused with a hint: the commands that
+/// call this sign through formats that take a key file only.
 pub fn unlock_secret_key(path: &Path) -> Result<SecretKey, CliError> {
+    if as_pkcs11_uri(path).is_some() {
+        return Err(CliError::usage(format!(
+            "{} is a PKCS#11 key; this command signs with a minisign key file only",
+            crate::pkcs11::key_text(&path.to_string_lossy())
+        ))
+        .hint(
+            "sign with a key file here; PKCS#11 keys sign packages (`hotfix build`, `hotfix sign`)",
+        ));
+    }
     let encrypted = SecretKey::file_is_encrypted(path).map_err(sign_error)?;
     if !encrypted {
         return SecretKey::from_file(path, None).map_err(sign_error);
@@ -95,6 +119,9 @@ pub fn sign_error(err: SignError) -> CliError {
             usage("remove one of the two files: a key id must name one key only")
         }
         SignError::Random { .. } => usage("the system random generator failed; try again"),
+        SignError::Device { .. } => usage(
+            "check that the token is still present and the key may sign (CKA_SIGN); then try again",
+        ),
         SignError::KeyIdMismatch { .. } | SignError::UnknownKey { .. } => {
             failed("check that the right public key is trusted for this signer")
         }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use hotfix_package::CosignError;
+use hotfix_sign::SignError;
 
 use crate::cli::{CliError, CmdResult, EXIT_OK, Global, note};
 
@@ -13,10 +14,13 @@ use crate::cli::{CliError, CmdResult, EXIT_OK, Global, note};
 ///
 /// Example:
 ///   hotfix sign dist/HF-7.0.3-0042.zip --key second-approver.key
+///   HOTFIX_PKCS11_PIN=... hotfix sign dist/HF-7.0.3-0042.zip \
+///     --key 'pkcs11:token=approver;object=hotfix?module-path=/usr/lib/softhsm/libsofthsm2.so'
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub package: PathBuf,
-    #[arg(long)]
+    /// Secret key to sign with: a minisign key file or a pkcs11: URI.
+    #[arg(long, long_help = crate::pkcs11::KEY_HELP)]
     pub key: PathBuf,
 }
 
@@ -26,9 +30,9 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         CliError::io(format!("cannot read {}", args.package.display()), e)
             .hint("check the package path")
     })?;
-    let key = crate::passphrase::unlock_secret_key(&args.key)?;
+    let key = crate::passphrase::load_signer(&args.key)?;
     crate::cli::remove_stale_temps(args.package.parent().unwrap_or(std::path::Path::new(".")));
-    let id = hotfix_package::add_signature(&args.package, &key).map_err(cosign_error)?;
+    let id = hotfix_package::add_signature(&args.package, key.as_ref()).map_err(cosign_error)?;
     note(format!(
         "added a signature by key {id} to {}",
         args.package.display()
@@ -48,6 +52,9 @@ fn cosign_error(err: CosignError) -> CliError {
             "the package is damaged or was not made by `hotfix build`; fetch it again or rebuild it"
         }
         CosignError::TooManySignatures { .. } => "no more signatures fit; this package has enough",
+        CosignError::Sign { source } if matches!(source.root(), SignError::Device { .. }) => {
+            "check that the token is still present and the key may sign; then sign again"
+        }
         CosignError::Sign { .. } => {
             "check that --key is a minisign secret key (`hotfix keygen` or `minisign -G`)"
         }

@@ -184,7 +184,8 @@ pub struct RotateRootArgs {
 pub struct SignArgs {
     /// Policy file to sign (rewritten atomically with the signature added).
     pub policy: PathBuf,
-    /// A root key holder's secret key (passphrase from HOTFIX_PASSPHRASE or a prompt).
+    /// A root key holder's secret key file (passphrase from HOTFIX_PASSPHRASE or a
+    /// prompt), or a key in a PKCS#11 token (`pkcs11:` URI, as `hotfix build` takes).
     #[arg(long, value_name = "KEY.key")]
     pub key: PathBuf,
 }
@@ -370,7 +371,7 @@ fn edit(
 
 fn sign(args: SignArgs) -> CmdResult {
     let mut policy = read_policy(&args.policy)?;
-    let key = crate::passphrase::unlock_secret_key(&args.key)?;
+    let key = crate::passphrase::load_signer(&args.key)?;
     let id = key.key_id();
     if !policy.body.root_keys.iter().any(|k| k.key_id() == id) {
         note(format!(
@@ -378,7 +379,9 @@ fn sign(args: SignArgs) -> CmdResult {
             policy.body.version
         ));
     }
-    policy.sign(&key).map_err(crate::passphrase::sign_error)?;
+    policy
+        .sign(key.as_ref())
+        .map_err(crate::passphrase::sign_error)?;
     write(&args.policy, &policy, true)?;
     let tally = policy.tally(&policy.body.root_keys, &policy.body.revoked);
     note(format!(

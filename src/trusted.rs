@@ -157,7 +157,9 @@ impl Trusted {
     }
 
     /// Checks the policy and index against what the installation accepted before, and
-    /// records them when they are newer. Called by `extract` under the installation lock.
+    /// records them when they are newer. Called by `extract` under the installation lock,
+    /// before the package is read (a newer policy is recorded even if the package is
+    /// then refused).
     pub fn settle_with_installation(&self, install_dir: &Path) -> Result<(), (Rule, String)> {
         let Some(p) = &self.policy else {
             return Ok(());

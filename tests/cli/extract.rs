@@ -173,6 +173,32 @@ fn re_extracting_the_same_package_changes_nothing() {
 }
 
 #[test]
+fn extract_over_a_modified_installation_is_refused_and_reinstall_repairs_it() {
+    let fx = fixture();
+    let install = fx.path("install");
+    std::fs::create_dir(&install).expect("mkdir");
+    extract(&fx, &fx.package, &install, &[]).code(0);
+    let folder = install.join("Install/hotfixes/HF-7.0.3-0042");
+    let edited = folder.join("docs/RELEASE-NOTES.txt");
+    let original = std::fs::read(&edited).expect("read");
+    std::fs::write(&edited, b"edited by hand\n").expect("write");
+    let before = snapshot(&install);
+    let out = extract(&fx, &fx.package, &install, &[]).code(1);
+    let (stdout, stderr) = (stdout_of(&out), stderr_of(&out));
+    assert!(
+        stderr.contains("install-modified") && stderr.contains("docs/RELEASE-NOTES.txt"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("--reinstall"), "{stderr}");
+    assert!(!stderr.contains("already installed"), "{stderr}");
+    assert_eq!(snapshot(&install), before, "a refusal changes nothing");
+    extract(&fx, &fx.package, &install, &["--reinstall"]).code(0);
+    assert_eq!(std::fs::read(&edited).expect("read"), original);
+    // Repaired: a plain extract is "already installed" again.
+    extract(&fx, &fx.package, &install, &[]).code(0);
+}
+
+#[test]
 fn a_lower_version_is_refused_unless_downgrade_is_allowed() {
     let fx = fixture();
     let install = fx.path("install");

@@ -8,6 +8,7 @@ mod extract;
 mod help;
 mod keygen;
 mod odd_files;
+mod pkcs11;
 mod readme;
 mod sim;
 mod snapshots;

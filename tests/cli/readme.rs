@@ -20,16 +20,29 @@ struct Step {
 }
 
 /// The README sections whose `sh` blocks run, in this order, as one session.
-const SECTIONS: [&str; 2] = ["Two-minute walkthrough", "Trust lifecycle walkthrough"];
+const SECTIONS: [&str; 3] = [
+    "Two-minute walkthrough",
+    "Trust lifecycle walkthrough",
+    HARDWARE_SECTION,
+];
+
+/// The section that needs SoftHSM2; skipped where it is missing, unless
+/// HOTFIX_REQUIRE_INTEROP is set.
+const HARDWARE_SECTION: &str = "Hardware-key walkthrough (PKCS#11)";
 
 /// The commands of the `sh` blocks under the walkthrough sections, in order.
 fn walkthrough_steps(readme: &str) -> Vec<Step> {
+    steps_of(readme, &SECTIONS)
+}
+
+/// The commands of the `sh` blocks under the named sections, in README order.
+fn steps_of(readme: &str, sections: &[&str]) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut in_section = false;
     let mut in_block = false;
     for (i, line) in readme.lines().enumerate() {
         if let Some(title) = line.strip_prefix("## ") {
-            in_section = SECTIONS.contains(&title.trim());
+            in_section = sections.contains(&title.trim());
             continue;
         }
         if !in_section {
@@ -88,7 +101,12 @@ fn walkthrough_parser_reads_commands_and_promised_exit_codes() {
 fn readme_walkthrough_runs_as_written() {
     let root = repo_root();
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    let steps = walkthrough_steps(&readme);
+    let hardware = crate::support::have_tool("softhsm2-util");
+    let sections: Vec<&str> = SECTIONS
+        .into_iter()
+        .filter(|s| hardware || *s != HARDWARE_SECTION)
+        .collect();
+    let steps = steps_of(&readme, &sections);
     assert!(
         steps.len() >= 10,
         "the walkthrough lost its commands: {steps:?}"
@@ -129,6 +147,9 @@ fn readme_walkthrough_runs_as_written() {
         .env_remove("HOTFIX_PASSPHRASE")
         .env_remove("HOTFIX_TRUSTED")
         .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("SOFTHSM2_CONF")
+        .env_remove("HOTFIX_PKCS11_MODULE")
+        .env_remove("HOTFIX_PKCS11_PIN")
         .status()
         .expect("bash");
     assert!(status.success(), "the walkthrough script itself failed");
@@ -167,4 +188,10 @@ fn readme_walkthrough_runs_as_written() {
     );
     let sbom = std::fs::read_to_string(dir.path().join("HF-7.0.3-0042.cdx.json")).expect("sbom");
     assert!(sbom.contains("\"bomFormat\": \"CycloneDX\""), "{sbom}");
+    if hardware {
+        // Signed on the token: a public key came out, no secret key file.
+        assert!(dir.path().join("dist-token/HF-7.0.3-0042.zip").is_file());
+        assert!(dir.path().join("keys/token-release.pub").is_file());
+        assert!(!dir.path().join("keys/token-release.key").exists());
+    }
 }

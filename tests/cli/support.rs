@@ -8,6 +8,8 @@ pub fn hotfix() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("hotfix").expect("hotfix binary");
     cmd.env_remove("HOTFIX_PASSPHRASE")
         .env_remove("HOTFIX_TRUSTED")
+        .env_remove("HOTFIX_PKCS11_PIN")
+        .env_remove("HOTFIX_PKCS11_MODULE")
         .env("NO_COLOR", "1");
     cmd
 }

@@ -155,14 +155,11 @@ fn a_published_policy_is_never_edited_in_place() {
     assert_eq!(std::fs::read(k.path("v1.toml")).expect("read"), before);
 }
 
-#[test]
-fn a_site_on_version_1_follows_a_root_rotation_and_a_revocation() {
-    let k = published_v1();
-    let release_id = key_id(&k.path("release.pub"));
-    // v2: new root (root2, root3, root4; 2 of 3), signed by 2 old (root1, root2) and 2
-    // new (root2, root3) holders.
+/// Version 2 of `v1.toml` at `out`: the root becomes root2, root3, root4 (2 of 3),
+/// signed by two old (root1, root2) and two new (root2, root3) holders.
+fn rotate_root(k: &Keys, out: &str) {
     trust(
-        &k,
+        k,
         &[
             "rotate-root",
             "v1.toml",
@@ -175,13 +172,22 @@ fn a_site_on_version_1_follows_a_root_rotation_and_a_revocation() {
             "--root-threshold",
             "2",
             "--output",
-            "v2.toml",
+            out,
         ],
     )
     .success();
     for key in ["root1.key", "root2.key", "root3.key"] {
-        trust(&k, &["sign", "v2.toml", "--key", key]).success();
+        trust(k, &["sign", out, "--key", key]).success();
     }
+}
+
+#[test]
+fn a_site_on_version_1_follows_a_root_rotation_and_a_revocation() {
+    let k = published_v1();
+    let release_id = key_id(&k.path("release.pub"));
+    // v2: new root (root2, root3, root4; 2 of 3), signed by 2 old (root1, root2) and 2
+    // new (root2, root3) holders.
+    rotate_root(&k, "v2.toml");
     // v3 revokes the release key; signed by v2's roots.
     trust(
         &k,
@@ -671,27 +677,7 @@ fn an_installation_follows_the_policy_chain_and_refuses_an_older_policy() {
     extract_with(&k, "site", "v1.toml", &[]).success();
     // v2 rotates the root; v3 adds nothing but a new version.
     std::fs::create_dir(k.path("next")).expect("mkdir");
-    trust(
-        &k,
-        &[
-            "rotate-root",
-            "v1.toml",
-            "--root",
-            "root2.pub",
-            "--root",
-            "root3.pub",
-            "--root",
-            "root4.pub",
-            "--root-threshold",
-            "2",
-            "--output",
-            "next/v2.toml",
-        ],
-    )
-    .success();
-    for key in ["root1.key", "root2.key", "root3.key"] {
-        trust(&k, &["sign", "next/v2.toml", "--key", key]).success();
-    }
+    rotate_root(&k, "next/v2.toml");
     let release_id = key_id(&k.path("release.pub"));
     trust(
         &k,

@@ -223,9 +223,14 @@ fn reinstall_rewrites_the_same_version_and_repairs_a_modified_folder() {
         .join(ID)
         .join("docs/RELEASE-NOTES.txt");
     std::fs::write(&notes, b"edited").expect("write");
-    // Without the flag the same package is "already installed" and nothing changes.
-    let out = extract(&fx, &fx.package, &install, &[]).assert().code(0);
-    assert!(stderr_of(&out).contains("already installed"));
+    // Without the flag a modified folder is not "already installed": it is refused, and
+    // nothing changes.
+    let out = extract(&fx, &fx.package, &install, &[]).assert().code(1);
+    assert!(
+        stderr_of(&out).contains("install-modified"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(std::fs::read(&notes).expect("read"), b"edited");
     let out = extract(
         &fx,

@@ -56,7 +56,7 @@ use hotfix_manifest::{
     Base, BuildSpec, FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, Manifest, ManifestError,
     MsiComponent, NameError, Sha256, SoftwarePackage, validate_entry_name,
 };
-use hotfix_sign::{KeyId, SecretKey, SignError};
+use hotfix_sign::{KeyId, SignError, Signer};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::Digest;
@@ -392,7 +392,7 @@ fn with_sbom(
 /// byte-identical file. See the module documentation for how it works.
 pub fn build(
     spec: &BuildSpec,
-    key: &SecretKey,
+    key: &(impl Signer + ?Sized),
     options: &BuildOptions<'_>,
 ) -> Result<BuildReport, BuildError> {
     let output = options.output.as_path();
@@ -895,7 +895,10 @@ pub(crate) fn untrusted_comment(id: &str, version: u64) -> String {
 }
 
 /// Signs the manifest's XML with the package's trusted comment: (key id, `.minisig` text).
-fn sign_manifest(manifest: &Manifest, key: &SecretKey) -> Result<(KeyId, String), BuildError> {
+fn sign_manifest(
+    manifest: &Manifest,
+    key: &(impl Signer + ?Sized),
+) -> Result<(KeyId, String), BuildError> {
     sign_xml(&manifest.to_xml(), &manifest.id, manifest.version, key)
         .map_err(|source| BuildError::Sign { source })
 }
@@ -904,7 +907,7 @@ pub(crate) fn sign_xml(
     xml: &[u8],
     id: &str,
     version: u64,
-    key: &SecretKey,
+    key: &(impl Signer + ?Sized),
 ) -> Result<(KeyId, String), SignError> {
     let digest: [u8; 32] = sha2::Sha256::digest(xml).into();
     let trusted = format::trusted_comment_for(id, version, &digest);

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use hotfix_manifest::{Manifest, validate_entry_name};
-use hotfix_sign::{KeyId, SecretKey, SignError};
+use hotfix_sign::{KeyId, SignError, Signer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -73,7 +73,7 @@ pub enum CosignError {
 /// Adds a signature by `key` to `package`, atomically. Returns the new signer's key id.
 ///
 /// Refused when `key` has signed already; the file is then left untouched.
-pub fn add_signature(package: &Path, key: &SecretKey) -> Result<KeyId, CosignError> {
+pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<KeyId, CosignError> {
     let mut raw = RawPackage::open(package)?;
     if let Some(e) = raw.refused.first() {
         return Err(CosignError::Read(InspectError::Format {

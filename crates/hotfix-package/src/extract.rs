@@ -86,7 +86,9 @@ impl Waivers {
     /// The command-line flag that waives `rule`, if any.
     pub fn flag_for(rule: Rule) -> Option<&'static str> {
         match rule {
-            Rule::AlreadyInstalled | Rule::InstalledDiffers => Some("--reinstall"),
+            Rule::AlreadyInstalled | Rule::InstalledDiffers | Rule::InstalledModified => {
+                Some("--reinstall")
+            }
             Rule::Rollback => Some("--allow-downgrade"),
             Rule::Superseded => Some("--allow-superseded"),
             Rule::RequiresMissing => Some("--ignore-missing-requires"),
@@ -119,7 +121,14 @@ pub struct ExtractOptions<'a> {
     /// release index), run before anything is written; an `Err` refuses the package
     /// with that rule and message.
     pub authorize: Option<&'a Authorize<'a>>,
+    /// Run once the install lock is held, before anything else (the trust policy and
+    /// index records of the installation are checked and updated here); an `Err`
+    /// refuses the package before it is read.
+    pub prepare: Option<&'a Prepare<'a>>,
 }
+
+/// See [`ExtractOptions::prepare`].
+pub type Prepare<'a> = dyn Fn() -> Result<(), (Rule, String)> + 'a;
 
 /// See [`ExtractOptions::authorize`].
 pub type Authorize<'a> = dyn Fn(&Authenticated<'_>) -> Result<(), (Rule, String)> + 'a;
@@ -292,6 +301,9 @@ pub fn extract(
             f(path);
         }
     })?;
+    if let Some(prepare) = options.prepare {
+        prepare().map_err(|(rule, message)| ExtractError::Refused { rule, message })?;
+    }
     let hotfixes = hotfixes_dir(install_dir);
     // Folders this call creates are removed again if it fails, so a refused package
     // leaves a fresh installation as it was but for the lock file. That is safe only
@@ -627,6 +639,21 @@ impl DirSink<'_> {
         let version = Some(installed.version);
         if bytes.as_slice() == auth.manifest_bytes {
             if !self.options.waivers.reinstall {
+                // "Already installed" only when the folder holds exactly what the
+                // manifest lists: a modified folder is refused, and --reinstall repairs it.
+                let differences = crate::list::folder_differences(&target, m, &bytes);
+                if let Some(first) = differences.first() {
+                    return Err(SinkError::Refused {
+                        rule: Rule::InstalledModified,
+                        message: format!(
+                            "{} version {} is installed but its folder was modified ({} difference(s); first: {})",
+                            m.id,
+                            m.version,
+                            differences.len(),
+                            names::shorten(first)
+                        ),
+                    });
+                }
                 return Ok(Mode::AlreadyInstalled);
             }
             self.check(

@@ -427,6 +427,32 @@ fn check_signatures(
 }
 
 /// The problem with one listed file, if any.
+/// What differs between an installed folder and its (identical) manifest: every payload
+/// file rehashed, files not in the manifest, and signature files that are not
+/// signatures of it. Empty when the folder holds exactly what the manifest lists.
+pub(crate) fn folder_differences(
+    root: &Path,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+) -> Vec<String> {
+    let mut out: Vec<String> = manifest
+        .payload()
+        .filter_map(|f| check_file(root, f, true).map(|(_, msg)| format!("{}: {msg}", f.path)))
+        .collect();
+    out.extend(
+        unexpected_files(root, manifest)
+            .into_iter()
+            .map(|extra| format!("{extra}: not in the manifest")),
+    );
+    out.extend(foreign_signature_files(
+        root,
+        manifest_bytes,
+        manifest,
+        None,
+    ));
+    out
+}
+
 fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, String)> {
     if let Err(e) = names::validate_entry_name(&file.path) {
         return Some((

@@ -133,6 +133,8 @@ pub enum Rule {
     AlreadyInstalled,
     /// `Install/hotfixes/<ID>` is a symbolic link; it is never followed or replaced.
     InstalledSymlink,
+    /// The same manifest is installed, but the folder's files no longer match it.
+    InstalledModified,
 
     // Canonical form: one encoding per package, so no byte changes unnoticed.
     /// A ZIP64 extra field, or a 0xFFFFFFFF size or offset, where the value fits 32 bits.
@@ -210,6 +212,7 @@ impl Rule {
             Rule::RequiresMissing => "install-requires-missing",
             Rule::AlreadyInstalled => "install-already-installed",
             Rule::InstalledSymlink => "install-symlink",
+            Rule::InstalledModified => "install-modified",
             Rule::Zip64Unneeded => "entry-zip64-unneeded",
             Rule::Zip64EndUnneeded => "archive-zip64-unneeded",
             Rule::VersionNeeded => "entry-version-needed",

@@ -32,6 +32,47 @@ impl Kind {
     }
 }
 
+/// Deserializes a TOML body; errors name the line.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    kind: Kind,
+) -> Result<T, SignError> {
+    toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        kind.malformed(format!("{}{at}", e.message()))
+    })
+}
+
+/// Reads a signed-text file: a regular file (a FIFO or device is refused before it is
+/// opened, so reading never blocks) of at most `kind.max_bytes`, UTF-8.
+pub(crate) fn read_file(path: &std::path::Path, kind: Kind) -> Result<String, SignError> {
+    use std::io::Read;
+    let io_err = |source| SignError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(kind.malformed("not a regular file").in_file(path));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io_err)?
+        .take(kind.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    String::from_utf8(bytes).map_err(|e| {
+        kind.malformed(format!("not UTF-8 text ({e})"))
+            .in_file(path)
+    })
+}
+
 impl Envelope {
     /// Splits `text` into body and signatures.
     pub fn parse(text: &str, kind: Kind) -> Result<Envelope, SignError> {

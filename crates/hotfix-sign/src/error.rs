@@ -100,6 +100,13 @@ pub enum SignError {
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes from the operating system: {reason}")]
     Random { reason: String },
+    /// A [`Signer`](crate::Signer) outside this process (a hardware token) failed to sign.
+    #[error("the signing device holding key {key_id} failed: {source}")]
+    Device {
+        key_id: KeyId,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A trust policy, or a package judged under one, is refused by a rule.
     #[error("{message}")]
     Policy {

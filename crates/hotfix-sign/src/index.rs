@@ -18,9 +18,9 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::envelope::{Envelope, Kind};
+use crate::envelope::{Envelope, Kind, parse_toml, read_file};
 use crate::policy::{PolicyRule, TrustPolicy, format_time, parse_time, toml_string};
-use crate::{SecretKey, SignError, Signature, sign};
+use crate::{SignError, Signature, Signer, sign};
 
 /// The line that ends the signed body and starts the signature blocks.
 pub const INDEX_SIGNATURE_MARKER: &str = "-----BEGIN HOTFIX RELEASE INDEX SIGNATURES-----";
@@ -128,16 +128,7 @@ fn as_index(err: SignError) -> SignError {
 impl IndexBody {
     /// Parses and checks a body.
     pub fn parse(text: &str) -> Result<IndexBody, SignError> {
-        let raw: RawIndex = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            malformed(format!("{}{at}", e.message()))
-        })?;
+        let raw: RawIndex = parse_toml(text, INDEX_KIND)?;
         if raw.format != INDEX_FORMAT {
             return Err(malformed(format!(
                 "index format {} is not supported (this hotfix reads format {INDEX_FORMAT})",
@@ -322,23 +313,7 @@ impl ReleaseIndex {
     /// Reads an index file: a regular file of at most [`MAX_INDEX_BYTES`] bytes (a FIFO
     /// or device is refused before it is opened).
     pub fn from_file(path: &std::path::Path) -> Result<ReleaseIndex, SignError> {
-        use std::io::Read;
-        let io_err = |source| SignError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io_err)?;
-        if !meta.is_file() {
-            return Err(malformed("not a regular file").in_file(path));
-        }
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .map_err(io_err)?
-            .take(MAX_INDEX_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_err)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| malformed(format!("not UTF-8 text ({e})")).in_file(path))?;
+        let text = read_file(path, INDEX_KIND)?;
         ReleaseIndex::parse(&text).map_err(|e| e.in_file(path))
     }
 
@@ -376,7 +351,7 @@ impl ReleaseIndex {
     }
 
     /// Adds `key`'s signature (replacing an earlier one by the same key).
-    pub fn sign(&mut self, key: &SecretKey) -> Result<(), SignError> {
+    pub fn sign<S: Signer + ?Sized>(&mut self, key: &S) -> Result<(), SignError> {
         let sig = sign(
             key,
             self.body_text().as_bytes(),

@@ -82,6 +82,15 @@ impl PublicKey {
         })
     }
 
+    /// A public key from its key id and raw 32-byte Ed25519 key, as a hardware token
+    /// returns it. Refuses bytes that are not a valid, non-weak Ed25519 point.
+    pub fn from_ed25519(key_id: KeyId, bytes: &[u8; 32]) -> Result<PublicKey, SignError> {
+        Ok(PublicKey {
+            key_id,
+            key: verifying_key(bytes)?,
+        })
+    }
+
     /// Reads and parses a minisign `.pub` file.
     pub fn from_file(path: &Path) -> Result<PublicKey, SignError> {
         let text = text::read_text_file(path, PUBLIC_WHAT)?;

@@ -10,7 +10,8 @@
 //! - [`SecretKey`]: parse/write minisign `.key` files (encrypted with scrypt, or not).
 //! - [`generate_keypair`]: new key pair as minisign file texts;
 //!   [`write_keypair_files`] writes them safely.
-//! - [`Signature`]: parse/write `.minisig` files; [`sign`].
+//! - [`Signature`]: parse/write `.minisig` files; [`sign`] with any [`Signer`] (a
+//!   [`SecretKey`], or a key in a hardware token that makes plain Ed25519 signatures).
 //! - [`TrustSet`]: trusted public keys from a file or folder.
 //! - [`policy::TrustPolicy`]: the signed trust policy (root keys and threshold, signing
 //!   keys with roles and validity, revocations, rotation by version chain).
@@ -41,6 +42,7 @@ mod kdf;
 mod keys;
 pub mod policy;
 mod signature;
+mod signer;
 mod text;
 mod trust;
 
@@ -49,6 +51,7 @@ pub use files::{KeyPairPaths, write_keypair_files, write_public_file};
 pub use kdf::{DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT};
 pub use keys::{MAX_PASSPHRASE, PublicKey, SecretKey, generate_keypair};
 pub use signature::{Signature, sign};
+pub use signer::Signer;
 pub use text::{MAX_TRUSTED_COMMENT, MAX_UNTRUSTED_COMMENT};
 pub use trust::TrustSet;
 

@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::envelope::{Envelope, Kind};
-use crate::{KeyId, PublicKey, SecretKey, SignError, Signature, sign};
+use crate::envelope::{Envelope, Kind, parse_toml, read_file};
+use crate::{KeyId, PublicKey, SignError, Signature, Signer, sign};
 
 /// The line that ends the signed body and starts the signature blocks.
 pub const SIGNATURE_MARKER: &str = "-----BEGIN HOTFIX TRUST POLICY SIGNATURES-----";
@@ -322,16 +322,7 @@ impl PolicyBody {
     /// Parses and checks a body: known format, thresholds that can be met, no key id
     /// twice among the root keys or among the signing keys.
     pub fn parse(text: &str) -> Result<PolicyBody, SignError> {
-        let raw: RawBody = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            malformed(format!("{}{at}", e.message()))
-        })?;
+        let raw: RawBody = parse_toml(text, POLICY_KIND)?;
         if raw.format != POLICY_FORMAT {
             return Err(malformed(format!(
                 "policy format {} is not supported (this hotfix reads format {POLICY_FORMAT})",
@@ -590,7 +581,7 @@ impl TrustPolicy {
     }
 
     /// Adds `key`'s signature. Signing twice with one key replaces the first signature.
-    pub fn sign(&mut self, key: &SecretKey) -> Result<(), SignError> {
+    pub fn sign<S: Signer + ?Sized>(&mut self, key: &S) -> Result<(), SignError> {
         let comment = trusted_comment(self.body.version, self.body_text());
         let sig = sign(
             key,
@@ -885,23 +876,7 @@ impl TrustPolicy {
     /// Reads a policy file: a regular file of at most [`MAX_POLICY_BYTES`] bytes (a FIFO
     /// or device is refused before it is opened, so reading never blocks).
     pub fn from_file(path: &std::path::Path) -> Result<TrustPolicy, SignError> {
-        use std::io::Read;
-        let io_err = |source| SignError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io_err)?;
-        if !meta.is_file() {
-            return Err(malformed("not a regular file").in_file(path));
-        }
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .map_err(io_err)?
-            .take(MAX_POLICY_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_err)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| malformed(format!("not UTF-8 text ({e})")).in_file(path))?;
+        let text = read_file(path, POLICY_KIND)?;
         TrustPolicy::parse(&text).map_err(|e| e.in_file(path))
     }
 

@@ -7,9 +7,9 @@
 use std::borrow::Cow;
 
 use blake2::{Blake2b512, Digest};
-use ed25519_dalek::Signer;
 
-use crate::keys::{PublicKey, SIG_ALG, SecretKey};
+use crate::keys::{PublicKey, SIG_ALG};
+use crate::signer::Signer;
 use crate::text::{
     self, MAX_TRUSTED_COMMENT, MAX_UNTRUSTED_COMMENT, TRUSTED_PREFIX, UNTRUSTED_PREFIX,
 };
@@ -174,7 +174,8 @@ fn prehash(data: &[u8]) -> [u8; 64] {
     Blake2b512::digest(data).into()
 }
 
-/// Signs `data` (BLAKE2b-512 prehash, as minisign does by default).
+/// Signs `data` (BLAKE2b-512 prehash, as minisign does by default) with any
+/// [`Signer`]: a [`SecretKey`](crate::SecretKey) in memory or a key held in a device.
 ///
 /// ```
 /// # fn main() -> Result<(), hotfix_sign::SignError> {
@@ -184,8 +185,8 @@ fn prehash(data: &[u8]) -> [u8; 64] {
 /// key.public_key().verify(&sig, b"manifest bytes")?;
 /// # Ok(()) }
 /// ```
-pub fn sign(
-    key: &SecretKey,
+pub fn sign<S: Signer + ?Sized>(
+    key: &S,
     data: &[u8],
     trusted_comment: &str,
     untrusted_comment: &str,
@@ -196,14 +197,14 @@ pub fn sign(
         MAX_UNTRUSTED_COMMENT,
         "untrusted comment",
     )?;
-    let signature = key.signing.sign(&prehash(data)).to_bytes();
-    let global_signature = key
-        .signing
-        .sign(&Signature::global_message(&signature, trusted_comment))
-        .to_bytes();
+    // Both are plain Ed25519 signatures, which is why a token that only knows CKM_EDDSA
+    // can make a minisign `ED` signature: the prehash is computed here, not by the signer.
+    let signature = key.sign_ed25519(&prehash(data))?;
+    let global_signature =
+        key.sign_ed25519(&Signature::global_message(&signature, trusted_comment))?;
     Ok(Signature {
         prehashed: true,
-        key_id: key.key_id,
+        key_id: key.key_id(),
         signature,
         untrusted_comment: untrusted_comment.to_owned(),
         trusted_comment: trusted_comment.to_owned(),
@@ -212,6 +213,16 @@ pub fn sign(
 }
 
 impl PublicKey {
+    /// Checks one plain Ed25519 signature over `message` (strict verification), as a
+    /// [`Signer`] makes it; for checking what a device returned.
+    pub fn verify_ed25519(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), SignError> {
+        self.key
+            .verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .map_err(|_| SignError::BadSignature {
+                key_id: self.key_id,
+            })
+    }
+
     /// Checks the signature over `data` and the global signature over the trusted comment.
     /// The signature's key id must be this key's id.
     pub fn verify(&self, sig: &Signature, data: &[u8]) -> Result<(), SignError> {

@@ -36,7 +36,7 @@ fn body(version: u64, roots: &[SecretKey], threshold: usize) -> PolicyBody {
 fn signed(body: PolicyBody, signers: &[&SecretKey]) -> TrustPolicy {
     let mut p = TrustPolicy::unsigned(body);
     for k in signers {
-        p.sign(k).expect("sign");
+        p.sign(*k).expect("sign");
     }
     // Through the file text, as a site receives it.
     TrustPolicy::parse(&p.to_file_text()).expect("parse")
