@@ -57,6 +57,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .source_date_epoch(epoch)
         .hash_output(json)
         .progress(&progress);
+    cli::remove_stale_temps(output.parent().unwrap_or(std::path::Path::new(".")));
     let started = std::time::Instant::now();
     let result = hotfix_package::build(&spec, key.as_ref(), &options);
     bar.finish_and_clear();

@@ -63,6 +63,22 @@ pub fn note(msg: impl std::fmt::Display) {
     }
 }
 
+/// Removes the temporary files a killed run of hotfix left in `dir` (see
+/// `hotfix_package::tempfiles` for when a file counts as stale) and says which.
+pub fn remove_stale_temps(dir: &std::path::Path) {
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    for p in hotfix_package::tempfiles::remove_stale(dir) {
+        note(format!(
+            "removed a stale temporary file left by an interrupted run: {}",
+            p.display()
+        ));
+    }
+}
+
 /// `warning: ...` on stderr; shown even with `--quiet` (something needs a look).
 pub fn warn(msg: impl std::fmt::Display) {
     eprintln!("{} {msg}", "warning:".yellow().bold());

@@ -2,7 +2,11 @@
 //!
 //! Text output starts with a NOT VERIFIED banner on stdout (it is part of the data: a
 //! reader of the output must not mistake it for a verified listing); JSON carries
-//! `"verified": false`. Nothing here checks a signature or reads the payload.
+//! `"verified": false`. Nothing here checks a signature or reads the payload's data.
+//!
+//! The archive is read with verify's strict reader. Exit 0: shown; 1: shown, but the
+//! archive's structure breaks a format rule (named with its rule id under `problems`);
+//! 2: nothing could be shown (not a package, or a rule broken before the manifest).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +22,7 @@ use crate::cli::{CliError, CmdResult, EXIT_OK, Global, OutputFormat};
 ///   hotfix inspect dist/HF-7.0.3-0042.zip --output-format json
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The package file (`<ID>.zip`).
     pub package: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
@@ -39,13 +44,29 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             write_text(&mut out, &seen).map_err(|e| CliError::io("cannot write to stdout", e))?;
         }
     }
+    if seen.broken {
+        crate::verify::print_hint(
+            "the package's archive breaks a format rule (listed under problems): do not install it; fetch it again or rebuild it (`hotfix verify` gives the full report)",
+        );
+        return Ok(EXIT_BROKEN);
+    }
     Ok(EXIT_OK)
 }
+
+/// The manifest was shown, but the archive's structure breaks a format rule.
+const EXIT_BROKEN: u8 = crate::cli::EXIT_FAILED;
 
 /// An inspect (or co-sign read) error with its hint; exit 2.
 pub(crate) fn inspect_error_message(err: &InspectError, message: String) -> CliError {
     let hint = match err {
         InspectError::Read { .. } => "check the package path",
+        InspectError::Format {
+            rule: "archive-truncated",
+            ..
+        } => "the file is incomplete (a download or copy was cut short): download or copy it again",
+        InspectError::Format { .. } => {
+            "the package is damaged or was tampered with: do not install or sign it; fetch it again or rebuild it"
+        }
         _ => "the file is not a hotfix package or is damaged; fetch it again or rebuild it",
     };
     CliError::usage(message).hint(hint)

@@ -83,6 +83,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     if passphrase.is_some() {
         note("encrypting the secret key (scrypt: a few seconds and 1 GiB of memory)...");
     }
+    crate::cli::remove_stale_temps(args.output.parent().unwrap_or(std::path::Path::new(".")));
     let secret_text = key
         .to_file_text(secret_comment, passphrase.as_ref().map(|p| p.as_bytes()))
         .map_err(passphrase::sign_error)?;

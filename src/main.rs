@@ -8,10 +8,12 @@
 mod build;
 mod cli;
 mod extract;
+mod help;
 mod index;
 mod inspect;
 mod keygen;
 mod list;
+mod outfile;
 mod passphrase;
 mod pkcs11;
 mod sbom;
@@ -22,7 +24,7 @@ mod trust;
 mod trusted;
 mod verify;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cli::{CliError, Global};
 
@@ -76,14 +78,62 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) of hotfix or of one command, or write them all.
+    Man(ManArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// The command whose page to print (e.g. `build`, `sim run`); none: the top page.
+    command: Vec<String>,
+    /// Write every page (hotfix.1, hotfix-build.1, hotfix-sim-run.1, ...) into DIR
+    /// instead, creating it if needed.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    output_dir: Option<std::path::PathBuf>,
+}
+
+/// The command line definition with every command's examples and environment.
+fn cli_command() -> clap::Command {
+    help::decorate(Cli::command())
+}
+
+/// `hotfix man`: one page to stdout, or every page into a folder.
+fn man(args: ManArgs) -> cli::CmdResult {
+    let mut cmd = cli_command().disable_help_subcommand(true);
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(cmd, dir))
+            .map_err(|e| {
+                CliError::io(
+                    format!("cannot write the man pages to {}", dir.display()),
+                    e,
+                )
+                .hint("give --output-dir a folder you can write to")
+            })?;
+        cli::note(format!("wrote the man pages to {}", dir.display()));
+        return Ok(cli::EXIT_OK);
+    }
+    cmd.build();
+    let mut page = &cmd;
+    for word in &args.command {
+        page = page.find_subcommand(word).ok_or_else(|| {
+            CliError::usage(format!("no command `hotfix {}`", args.command.join(" ")))
+                .hint("`hotfix --help` lists the commands; e.g. `hotfix man sim run`")
+        })?;
+    }
+    clap_mangen::Man::new(page.clone())
+        .render(&mut cli::out())
+        .map(|()| cli::EXIT_OK)
+        .map_err(|e| CliError::io("cannot write the man page", e))
 }
 
 fn main() -> std::process::ExitCode {
     // First, before any thread exists: every thread must inherit the blocked signals.
     signals::install();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&cli_command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     cli.global.init();
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
@@ -102,10 +152,7 @@ fn main() -> std::process::ExitCode {
             clap_complete::generate(shell, &mut cmd, "hotfix", &mut cli::out());
             Ok(cli::EXIT_OK)
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut cli::out())
-            .map(|()| cli::EXIT_OK)
-            .map_err(|e| CliError::io("cannot write the man page", e)),
+        Command::Man(args) => man(args),
     };
     let result = match (result, cli::stdout_error()) {
         (Ok(cli::EXIT_OK), Some(err)) => Err(err),
@@ -127,6 +174,7 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        cli_command().debug_assert();
     }
 
     #[test]

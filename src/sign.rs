@@ -31,6 +31,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             .hint("check the package path")
     })?;
     let key = crate::passphrase::load_signer(&args.key)?;
+    crate::cli::remove_stale_temps(args.package.parent().unwrap_or(std::path::Path::new(".")));
     let id = hotfix_package::add_signature(&args.package, key.as_ref()).map_err(cosign_error)?;
     note(format!(
         "added a signature by key {id} to {}",

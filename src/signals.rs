@@ -8,8 +8,10 @@
 //! made and returns; if it has not finished within [`GRACE`] (or a second signal comes)
 //! the process exits anyway, leaving at most what a hard kill leaves and the next run
 //! removes. Every other command changes nothing on disk before its last step or writes
-//! atomically, so it exits at once. This module must never do more in the signal thread
-//! than set flags, print one line and exit.
+//! atomically through a registered temporary file (`hotfix_package::tempfiles`: build,
+//! sign), so it exits at once after removing those files. This module must never do more
+//! in the signal thread than set flags, remove registered temporary files, print one line
+//! and exit.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
@@ -62,6 +64,8 @@ fn received(code: u8) {
 }
 
 fn stop(code: u8) -> ! {
+    // Temporary files of a build or co-signing being written: nothing else removes them.
+    hotfix_package::tempfiles::remove_registered();
     crate::cli::CliError::new(code, interrupted_message(code)).print();
     std::process::exit(i32::from(code));
 }

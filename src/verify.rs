@@ -270,13 +270,20 @@ pub(crate) fn print_hints(report: &VerifyReport, trust: &TrustSet) {
                 .into(),
         );
     }
+    if report.has_rule("archive-truncated") {
+        hints.push(
+            "the file is incomplete (a download or copy was cut short): download or copy it again and compare its size with the source's"
+                .into(),
+        );
+    }
     let structural = report.failures.iter().any(|f| {
-        f.rule.starts_with("entry-")
-            || f.rule.starts_with("name-")
-            || f.rule.starts_with("archive-")
-            || f.rule.starts_with("entries-")
-            || f.rule.starts_with("local-header")
-            || f.rule.starts_with("manifest-")
+        f.rule != "archive-truncated"
+            && (f.rule.starts_with("entry-")
+                || f.rule.starts_with("name-")
+                || f.rule.starts_with("archive-")
+                || f.rule.starts_with("entries-")
+                || f.rule.starts_with("local-header")
+                || f.rule.starts_with("manifest-"))
     });
     if structural {
         hints.push(

@@ -380,13 +380,14 @@ pub fn render_text(o: &SweepOutput) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "scenario {} · seeds {}..{}{} · {} runs, {} passed",
+        "scenario {} · seeds {}..={}{} ({} seeds) · {} runs, {} passed",
         o.scenario,
         o.seeds.start,
-        o.seeds.end,
+        o.seeds.end.saturating_sub(1),
         o.shard
-            .map(|sh| format!(" · shard {}/{}", sh.index, sh.count))
+            .map(|sh| format!(", shard {}/{}", sh.index, sh.count))
             .unwrap_or_default(),
+        o.seeds.seeds(o.shard).len(),
         o.summary.runs,
         o.summary.passed
     );
@@ -417,7 +418,7 @@ pub fn render_text(o: &SweepOutput) -> String {
     for (k, d) in &o.aggregate {
         let f = |v: f64| {
             if k.ends_with("_us") {
-                format!("{:.3}s", v / 1e6)
+                human_us(v)
             } else if v == v.trunc() {
                 format!("{v:.0}")
             } else {
@@ -436,6 +437,31 @@ pub fn render_text(o: &SweepOutput) -> String {
         );
     }
     s
+}
+
+/// A duration given in microseconds, in the largest unit that keeps it readable
+/// ("250 µs", "12.5 ms", "42.0 s", "10.0 min", "3.7 h", "3.0 d"). Text output only: JSON
+/// keeps the exact microseconds.
+pub fn human_duration_us(us: u64) -> String {
+    human_us(us as f64)
+}
+
+fn human_us(us: f64) -> String {
+    const MS: f64 = 1e3;
+    const S: f64 = 1e6;
+    if us < MS {
+        format!("{us:.0} µs")
+    } else if us < S {
+        format!("{:.1} ms", us / MS)
+    } else if us < 120.0 * S {
+        format!("{:.1} s", us / S)
+    } else if us < 7200.0 * S {
+        format!("{:.1} min", us / (60.0 * S))
+    } else if us < 48.0 * 3600.0 * S {
+        format!("{:.1} h", us / (3600.0 * S))
+    } else {
+        format!("{:.1} d", us / (86_400.0 * S))
+    }
 }
 
 #[cfg(test)]
@@ -490,6 +516,43 @@ mod tests {
             })
             .collect();
         assert_eq!(merge(parts).ok(), Some(whole));
+    }
+
+    #[test]
+    fn text_names_the_seeds_that_ran_and_durations_in_human_units() {
+        let range = SeedRange { start: 1, end: 200 };
+        let runs = range
+            .seeds(None)
+            .iter()
+            .map(|&seed| RunRecord {
+                seed,
+                passed: true,
+                metrics: [("makespan_us".to_owned(), 13_363_281_000)]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect();
+        let text = render_text(&output("x", &[], range, None, runs));
+        assert!(text.contains("seeds 1..=199 (199 seeds)"), "{text}");
+        assert!(text.contains("3.7 h"), "{text}");
+        assert!(!text.contains("13363.281s"), "{text}");
+        let sh = Shard { index: 1, count: 3 };
+        let part = output("x", &[], range, Some(sh), vec![]);
+        assert!(
+            render_text(&part).contains("seeds 1..=199, shard 1/3 (66 seeds)"),
+            "{}",
+            render_text(&part)
+        );
+    }
+
+    #[test]
+    fn durations_read_in_the_largest_fitting_unit() {
+        assert_eq!(human_duration_us(250), "250 µs");
+        assert_eq!(human_duration_us(12_500), "12.5 ms");
+        assert_eq!(human_duration_us(42_000_000), "42.0 s");
+        assert_eq!(human_duration_us(600_000_000), "10.0 min");
+        assert_eq!(human_duration_us(13_363_281_000), "3.7 h");
+        assert_eq!(human_duration_us(3 * 86_400_000_000), "3.0 d");
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub struct RunArgs {
     /// Write a self-contained HTML report of the timing run (charts, property table).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Replace an existing --report or --save-model file.
+    #[arg(long)]
+    pub force: bool,
     /// Print the timing engine's own figures (events, events/s, wall time, peak RSS) to
     /// stderr; they never enter the result.
     #[arg(long)]
@@ -138,9 +141,12 @@ pub struct GenerateArgs {
     /// Support package of the base installation.
     #[arg(long, default_value = "SP3")]
     pub support_package: String,
-    /// Where to write the model XML.
+    /// Where to write the model XML (`-` for stdout).
     #[arg(long, short)]
     pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +173,10 @@ pub struct SweepArgs {
     /// Worker threads (default: one per core). The output does not depend on it.
     #[arg(long, short, default_value_t = 0)]
     pub jobs: usize,
+    /// Exit 0 even when seeds violated a property (report only; e.g. for a job array
+    /// whose shards are merged and judged later).
+    #[arg(long)]
+    pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
 }
@@ -176,6 +186,9 @@ pub struct MergeArgs {
     /// JSON outputs of `hotfix sim sweep --shard K/N --output-format json`, all N of them.
     #[arg(required = true, value_name = "SHARD.json")]
     pub shards: Vec<PathBuf>,
+    /// Exit 0 even when seeds violated a property (report only).
+    #[arg(long)]
+    pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     pub output_format: OutputFormat,
 }

@@ -24,6 +24,7 @@ pub(super) fn plan(args: PlanArgs) -> CmdResult {
 }
 
 pub(super) fn generate(args: GenerateArgs) -> CmdResult {
+    let target = crate::outfile::check(&args.output, args.force, "--output")?;
     let params = hotfix_sim::generate::GenerateParams {
         nodes: args.nodes,
         vus: args.vus,
@@ -39,11 +40,10 @@ pub(super) fn generate(args: GenerateArgs) -> CmdResult {
         CliError::usage(format!("--{}: {}", e.key, e.message))
             .hint("e.g. --nodes 1000 --vus 200 --instances 2")
     })?;
-    hotfix_sim::model_xml::save_file(&model, &args.output)
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    target.write(hotfix_sim::model_xml::save_string(&model).as_bytes())?;
     note(format!(
         "wrote {}: {} nodes, {} virtual units, {} workstations (seed {})",
-        args.output.display(),
+        target.describe(),
         model.nodes.len(),
         model.vus.len(),
         model.workstations.len(),

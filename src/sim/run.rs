@@ -1,8 +1,6 @@
 //! `hotfix sim run`: one simulation, one result, printed as text, JSON or Markdown, and
 //! optionally written as the HTML report.
 
-use std::path::Path;
-
 use hotfix_sim::render::{self, Header};
 use hotfix_sim::run::RunOptions;
 use hotfix_sim::simulation::Simulation;
@@ -11,6 +9,17 @@ use super::{RunArgs, RunFormat, load, timing_error};
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, note, print_json};
 
 pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
+    // Output paths are checked before the simulation, which may take long.
+    let report_to = args
+        .report
+        .as_deref()
+        .map(|p| crate::outfile::check(p, args.force, "--report"))
+        .transpose()?;
+    let model_to = args
+        .save_model
+        .as_deref()
+        .map(|p| crate::outfile::check(p, args.force, "--save-model"))
+        .transpose()?;
     let (sim, header, title) = if hotfix_sim::timing::TimingScenario::is_timing_only(&args.scenario)
     {
         if args.save_model.is_some() {
@@ -39,6 +48,16 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
             runbooks,
             ..
         } = load(&args.scenario)?;
+        if let (Some(out), hotfix_sim::scenario::ModelSource::File(input)) =
+            (&args.save_model, &scenario.model)
+            && same_file(out, input)
+        {
+            return Err(CliError::usage(format!(
+                "--save-model {}: that is the scenario's own input model",
+                out.display()
+            ))
+            .hint("save the model as the run leaves it to another file; the scenario must keep its input"));
+        }
         let seed = args.seed.unwrap_or(scenario.seed);
         let cfg = hotfix_sim::simulation::timing_config(&scenario).map_err(timing_error)?;
         let sim = hotfix_sim::simulation::simulate(
@@ -58,10 +77,9 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
             Ok(text) => timing_error(e.located(&args.scenario, &text)),
             Err(_) => timing_error(e),
         })?;
-        if let Some(out) = &args.save_model {
-            hotfix_sim::model_xml::save_file(&model, out)
-                .map_err(|e| CliError::usage(e.to_string()))?;
-            note(format!("saved the model to {}", out.display()));
+        if let Some(out) = &model_to {
+            out.write(hotfix_sim::model_xml::save_string(&model).as_bytes())?;
+            note(format!("saved the model to {}", out.describe()));
         }
         let header = Header {
             scenario: args.scenario.display().to_string(),
@@ -78,8 +96,8 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
         RunFormat::Text => print_out(&render::text(&header, report)),
         RunFormat::Markdown => print_out(&render::markdown(&header, report)),
     }
-    if let Some(path) = &args.report {
-        write_report(path, &args, &sim, &header, &title)?;
+    if let Some(to) = &report_to {
+        write_report(to, &args, &sim, &header, &title)?;
     }
     if args.stats {
         anstream::eprintln!("{}", sim.stats);
@@ -101,7 +119,7 @@ fn print_out(text: &str) {
 
 /// The HTML report of the run, from the same result.
 fn write_report(
-    path: &Path,
+    to: &crate::outfile::Target,
     args: &RunArgs,
     sim: &Simulation,
     header: &Header,
@@ -135,7 +153,7 @@ fn write_report(
             "hotfix sim run {} --seed {} --report {}",
             args.scenario.display(),
             header.seed,
-            path.display()
+            to.describe()
         ),
     };
     let html = hotfix_sim::report::render_run_html(
@@ -145,26 +163,15 @@ fn write_report(
         &|v| sim.topology.vu_name(v),
         &extras,
     );
-    write_atomic(path, html.as_bytes())?;
-    note(format!("wrote the report to {}", path.display()));
+    to.write(html.as_bytes())?;
+    note(format!("wrote the report to {}", to.describe()));
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.html".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            CliError::io(format!("cannot write {}", path.display()), e)
-        })
+/// Whether `a` and `b` name the same existing file (after resolving links and `..`).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }

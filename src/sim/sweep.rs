@@ -4,7 +4,7 @@ use hotfix_sim::run::RunOptions;
 
 use super::package::sweep_inputs;
 use super::{Loaded, MergeArgs, SweepArgs, load, timing_error};
-use crate::cli::{CliError, CmdResult, EXIT_OK, OutputFormat, note, print_json};
+use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, OutputFormat, note, print_json};
 
 /// `hotfix sim sweep`.
 pub(super) fn sweep(args: SweepArgs) -> CmdResult {
@@ -117,8 +117,26 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
             );
         }
     }
-    // Failed seeds are results, not errors: a job array must not retry them.
-    Ok(EXIT_OK)
+    Ok(verdict(
+        &out,
+        args.no_fail,
+        &args.scenario.display().to_string(),
+    ))
+}
+
+/// Exit 1 when any seed violated a property (unless `no_fail`), with a hint naming a seed
+/// to replay. A job array that must not retry failed shards passes `--no-fail`.
+fn verdict(out: &hotfix_sim::sweep::SweepOutput, no_fail: bool, scenario: &str) -> u8 {
+    let failed = &out.summary.failed_seeds;
+    let Some(first) = failed.first() else {
+        return EXIT_OK;
+    };
+    crate::verify::print_hint(&format!(
+        "{} of {} seeds violated a property; replay one: hotfix sim run {scenario} --seed {first}",
+        failed.len(),
+        out.summary.runs
+    ));
+    if no_fail { EXIT_OK } else { EXIT_FAILED }
 }
 
 /// `hotfix sim merge`.
@@ -158,5 +176,5 @@ pub(super) fn merge(args: MergeArgs) -> CmdResult {
             );
         }
     }
-    Ok(EXIT_OK)
+    Ok(verdict(&merged, args.no_fail, "SCENARIO"))
 }

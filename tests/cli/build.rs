@@ -607,6 +607,100 @@ fn cosigning_adds_a_signature_and_the_same_key_is_refused() {
     );
 }
 
+/// Rules the strict reader finds from the archive's structure alone (no payload data
+/// read): inspect and sign must see exactly these, as verify does.
+fn is_structure_rule(rule: &str) -> bool {
+    rule.starts_with("archive-")
+        || rule.starts_with("entries-")
+        || rule.starts_with("local-header-")
+        || [
+            "entry-data-descriptor",
+            "entry-directory",
+            "entry-encrypted",
+            "entry-extra-field",
+            "entry-symlink",
+            "entry-unsupported-method",
+            "entry-version-needed",
+            "entry-zip64-unneeded",
+            "entry-time",
+        ]
+        .contains(&rule)
+}
+
+/// The hostile corpus rows whose rule the strict reader finds from the structure.
+fn structure_attacks() -> Vec<(PathBuf, String)> {
+    let dir = crate::support::repo_root().join("tests/data/hostile");
+    let tsv = std::fs::read_to_string(dir.join("corpus.tsv")).expect("corpus.tsv");
+    let rows: Vec<(PathBuf, String)> = tsv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            let (file, rule) = (cols.next()?, cols.next()?);
+            // Every entry agreeing on a time that is not the manifest's `created` is
+            // judged against the (verified) manifest, not from the structure.
+            (is_structure_rule(rule) && file != "entry-times-not-the-created-time.zip")
+                .then(|| (dir.join(file), rule.to_owned()))
+        })
+        .collect();
+    assert!(rows.len() > 15, "{rows:?}");
+    rows
+}
+
+#[test]
+fn inspect_names_every_structure_problem_with_the_rule_verify_uses() {
+    for (file, rule) in structure_attacks() {
+        let out = hotfix().arg("inspect").arg(&file).output().expect("run");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), stderr_of(&out));
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{}: inspect accepted it\n{stdout}",
+            file.display()
+        );
+        assert!(
+            stdout.contains(&rule) || stderr.contains(&rule),
+            "{}: {rule} not named\nstdout: {stdout}\nstderr: {stderr}",
+            file.display()
+        );
+        assert!(stderr.contains("hint:"), "{}: {stderr}", file.display());
+    }
+}
+
+#[test]
+fn inspect_shows_what_it_can_of_a_package_broken_after_its_signatures() {
+    let file = crate::support::repo_root().join("tests/data/hostile/gap-between-entries.zip");
+    let out = hotfix().arg("inspect").arg(&file).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", stderr_of(&out));
+    assert!(stdout.contains("id:"), "{stdout}");
+    assert!(stdout.contains("entries-gap"), "{stdout}");
+}
+
+#[test]
+fn sign_refuses_every_structure_problem_and_leaves_the_file_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, _) = keygen(dir.path(), "approver");
+    for (file, rule) in structure_attacks() {
+        let copy = dir.path().join(file.file_name().expect("name"));
+        std::fs::copy(&file, &copy).expect("copy");
+        let before = read(&copy);
+        let err = fails_with_usage(
+            hotfix()
+                .arg("sign")
+                .arg(&copy)
+                .arg("--key")
+                .arg(key_file(&key)),
+        );
+        assert!(
+            err.contains(&rule),
+            "{}: {rule} not named: {err}",
+            file.display()
+        );
+        assert!(read(&copy) == before, "{}: sign changed it", file.display());
+    }
+}
+
 #[test]
 fn inspect_refuses_what_is_not_a_package() {
     let dir = tempfile::tempdir().expect("tempdir");

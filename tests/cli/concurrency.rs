@@ -265,3 +265,128 @@ fn sigterm_during_an_extract_removes_its_temporary_folder_and_exits_143() {
     );
     assert_eq!(entries(&install), vec![".hotfix.lock"]);
 }
+
+fn build_args<'a>(src: &'a Path, key: &'a Path, out: &'a Path) -> Vec<&'a OsStr> {
+    vec![
+        OsStr::new("build"),
+        src.as_os_str(),
+        OsStr::new("--key"),
+        key.as_os_str(),
+        OsStr::new("--output"),
+        out.as_os_str(),
+    ]
+}
+
+/// Temporary files of hotfix's own in `dir`.
+fn temps(dir: &Path) -> Vec<String> {
+    entries(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".hotfix-") && n.ends_with(".tmp"))
+        .collect()
+}
+
+/// Makes `file` look untouched for an hour.
+fn age(file: &Path) {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .expect("open");
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .expect("set mtime");
+}
+
+/// A build paused with its temporary package file open.
+fn paused_build(fx: &Fixture, name: &str, out: &Path) -> (Child, std::fs::File) {
+    let hooks = Hooks::new(fx.dir.path(), name);
+    let point = hooks.point("build-writing");
+    let src = crate::support::sample_source();
+    let mut child = spawn_hotfix(&build_args(&src, &fx.signer, out), Some(&hooks.dir));
+    let hold = reach(&mut child, &point);
+    (child, hold)
+}
+
+fn interrupted_build_removes_its_temporary_file(signal: &str, code: i32) {
+    let fx = fixture();
+    let out = fx.path("dist-interrupted");
+    let (child, hold) = paused_build(&fx, signal, &out);
+    assert_eq!(temps(&out).len(), 1, "{:?}", entries(&out));
+    send_signal(&child, signal);
+    let (status, stdout, err) = finish(child);
+    drop(hold);
+    assert_eq!(status, Some(code), "{stdout}{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(entries(&out), Vec::<String>::new());
+}
+
+#[test]
+fn sigterm_during_a_build_removes_its_temporary_file_and_exits_143() {
+    interrupted_build_removes_its_temporary_file("TERM", 143);
+}
+
+#[test]
+fn ctrl_c_during_a_build_removes_its_temporary_file_and_exits_130() {
+    interrupted_build_removes_its_temporary_file("INT", 130);
+}
+
+#[test]
+fn the_next_build_removes_a_stale_temporary_file_but_not_a_live_one() {
+    let fx = fixture();
+    let out = fx.path("dist-stale");
+    // A build killed outright leaves its temporary file.
+    let (mut dead, hold) = paused_build(&fx, "dead", &out);
+    dead.kill().expect("kill");
+    dead.wait().expect("wait");
+    drop(hold);
+    let stale = temps(&out);
+    assert_eq!(stale.len(), 1, "{:?}", entries(&out));
+    // A live build, paused with its temporary file open (it leaves the dead build's
+    // file alone: that one is still recent).
+    let (live, hold) = paused_build(&fx, "live", &out.join("live.zip"));
+    let live_tmp: Vec<String> = temps(&out).into_iter().filter(|n| *n != stale[0]).collect();
+    assert_eq!(live_tmp.len(), 1, "{:?}", entries(&out));
+    age(&out.join(&stale[0]));
+    age(&out.join(&live_tmp[0]));
+
+    let (src, dist) = (crate::support::sample_source(), out.join("next.zip"));
+    let next = crate::support::hotfix()
+        .args(build_args(&src, &fx.signer, &dist))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&next.stderr).into_owned();
+    assert!(next.status.success(), "{err}");
+    assert!(err.contains("removed a stale temporary file"), "{err}");
+    assert_eq!(
+        temps(&out),
+        live_tmp,
+        "only the dead build's file is removed"
+    );
+
+    drop(hold);
+    let (status, stdout, err) = finish(live);
+    assert_eq!(status, Some(0), "{stdout}{err}");
+    assert_eq!(temps(&out), Vec::<String>::new());
+}
+
+#[test]
+fn sigterm_during_a_cosigning_removes_its_temporary_file_and_leaves_the_package() {
+    let fx = fixture();
+    let before = std::fs::read(&fx.package).expect("read");
+    let hooks = Hooks::new(fx.dir.path(), "sign");
+    let point = hooks.point("sign-writing");
+    let args = [
+        OsStr::new("sign"),
+        fx.package.as_os_str(),
+        OsStr::new("--key"),
+        fx.other.as_os_str(),
+    ];
+    let mut child = spawn_hotfix(&args, Some(&hooks.dir));
+    let hold = reach(&mut child, &point);
+    let dir = fx.package.parent().expect("dir");
+    assert_eq!(temps(dir).len(), 1, "{:?}", entries(dir));
+    send_signal(&child, "TERM");
+    let (status, stdout, err) = finish(child);
+    drop(hold);
+    assert_eq!(status, Some(143), "{stdout}{err}");
+    assert_eq!(temps(dir), Vec::<String>::new());
+    assert!(std::fs::read(&fx.package).expect("read") == before);
+}

@@ -5,6 +5,7 @@ mod build;
 mod concurrency;
 mod crash;
 mod extract;
+mod help;
 mod keygen;
 mod odd_files;
 mod pkcs11;

@@ -704,3 +704,137 @@ fn applying_before_synchronizing_is_not_timed_as_converged() {
     assert_eq!(steps[10]["targets"], 0);
     assert_eq!(steps[11]["targets"], 5);
 }
+
+#[test]
+fn a_sweep_with_a_violating_seed_exits_1_unless_told_not_to_fail() {
+    // timing-batches leaves nodes unconverged on every seed.
+    let sc = crate::support::repo_root().join("simulator/scenarios/timing-batches.toml");
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(&sc)
+        .args(["--seeds", "1..=3", "--jobs", "1"])
+        .output()
+        .expect("sweep");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("seeds 1..=3 (3 seeds)"), "{out}");
+    assert!(out.contains(" h ") || out.contains(" min "), "{out}");
+    assert!(err.contains("hint:") && err.contains("--seed 1"), "{err}");
+
+    let o = hotfix()
+        .args(["sim", "sweep"])
+        .arg(&sc)
+        .args(["--seeds", "1..3", "--jobs", "1", "--no-fail"])
+        .args(["--output-format", "json"])
+        .output()
+        .expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["summary"]["runs"], 2);
+    assert!(v["aggregate"]["makespan_us"]["max"].is_u64(), "{v}");
+}
+
+fn gen_model(out: &std::ffi::OsStr, more: &[&str]) -> std::process::Output {
+    hotfix()
+        .args([
+            "sim", "model", "generate", "--nodes", "4", "--vus", "2", "-o",
+        ])
+        .arg(out)
+        .args(more)
+        .output()
+        .expect("generate")
+}
+
+#[test]
+fn model_generate_never_overwrites_without_force_and_dash_is_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("gen.xml");
+    std::fs::write(&out, b"precious").expect("write");
+    let o = gen_model(out.as_os_str(), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("gen.xml") && err.contains("--force"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    assert_eq!(std::fs::read(&out).expect("read"), b"precious");
+    let o = gen_model(out.as_os_str(), &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&out).expect("read").contains("<"));
+
+    let o = hotfix()
+        .current_dir(dir.path())
+        .args([
+            "sim", "model", "generate", "--nodes", "4", "--vus", "2", "-o", "-",
+        ])
+        .output()
+        .expect("generate");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("<"));
+    assert!(!dir.path().join("-").exists(), "`-` is stdout, not a file");
+}
+
+#[test]
+fn sim_run_checks_its_output_paths_before_simulating() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = crate::support::repo_root().join("simulator/scenarios/install-standard.toml");
+    // A report path that cannot be written (its "folder" is a file).
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .arg("--report")
+        .arg(blocker.join("r.html"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "simulated before checking the report path"
+    );
+    assert!(
+        err.contains("not-a-folder") && err.contains("hint:"),
+        "{err}"
+    );
+
+    // An existing report is not replaced without --force.
+    let report = dir.path().join("r.html");
+    std::fs::write(&report, b"old").expect("write");
+    let o = hotfix()
+        .args(["sim", "run"])
+        .arg(&sc)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(std::fs::read(&report).expect("read"), b"old");
+}
+
+#[test]
+fn save_model_onto_the_scenarios_own_model_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = scenario_with_own_model(dir.path());
+    let model = dir.path().join("model.xml");
+    let before = std::fs::read(&model).expect("model");
+    for force in [false, true] {
+        let mut cmd = hotfix();
+        cmd.args(["sim", "run"])
+            .arg(&sc)
+            .arg("--save-model")
+            .arg(&model);
+        if force {
+            cmd.arg("--force");
+        }
+        let o = cmd.output().expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(o.stdout.is_empty());
+        assert!(err.contains("hint:"), "{err}");
+        assert_eq!(std::fs::read(&model).expect("model"), before);
+    }
+}

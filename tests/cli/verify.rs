@@ -42,8 +42,21 @@ pub(crate) fn build_variant(
     key: &Path,
     edit: impl Fn(String) -> String,
 ) -> PathBuf {
+    build_variant_with(work, name, key, edit, |_| {})
+}
+
+/// [`build_variant`], with `add` run on the copied source folder before the build (to add
+/// or change payload files).
+pub(crate) fn build_variant_with(
+    work: &Path,
+    name: &str,
+    key: &Path,
+    edit: impl Fn(String) -> String,
+    add: impl Fn(&Path),
+) -> PathBuf {
     let src = work.join(format!("src-{name}"));
     copy_dir(&sample_source(), &src);
+    add(&src);
     let spec = src.join("hotfix.toml");
     let text = std::fs::read_to_string(&spec).expect("read hotfix.toml");
     std::fs::write(&spec, edit(text)).expect("write hotfix.toml");
@@ -227,6 +240,59 @@ fn verify_names_every_problem_of_a_damaged_package() {
         stdout_of(&out)
     );
     assert!(stderr_of(&out).contains("hint: "), "{}", stderr_of(&out));
+}
+
+/// Bytes no deflate can shrink (so the build stores them as they are), from a fixed seed.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn verify_reports_a_cut_download_as_truncated_even_when_a_stored_file_holds_an_end_record_signature()
+ {
+    // A stored payload file (a jar inside the package, say) that carries the zip
+    // end-record signature followed by zeros: cut the package right after it, and the
+    // last 64 KiB hold something that looks like an end record with bytes after it.
+    let fx = fixture();
+    let mut blob = noise(200_000);
+    let mark = 150_000;
+    blob[mark..mark + 4].copy_from_slice(b"PK\x05\x06");
+    blob[mark + 4..mark + 22].fill(0);
+    let package = build_variant_with(
+        fx.dir.path(),
+        "eocd-inside",
+        &fx.signer,
+        |t| t,
+        |src| std::fs::write(src.join("server/ChatServer/lib/bundle.jar"), &blob).expect("write"),
+    );
+    let bytes = std::fs::read(&package).expect("read");
+    let at = bytes
+        .windows(22)
+        .position(|w| w == &blob[mark..mark + 22])
+        .expect("the blob is stored, so its bytes appear in the package");
+    let cut = &bytes[..at + 22 + 1000];
+    let bad = fx.path("cut.zip");
+    std::fs::write(&bad, cut).expect("write");
+    let out = verify_cmd(&bad, &fx.signer).assert().code(1);
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("archive-truncated"), "{stdout}");
+    assert!(!stdout.contains("archive-appended-data"), "{stdout}");
+    assert!(stdout.contains("bytes expected"), "{stdout}");
+    let expected = format!("truncated: {} bytes", cut.len());
+    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(
+        stderr_of(&out).contains("hint: the file is incomplete"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

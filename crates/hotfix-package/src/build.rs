@@ -411,6 +411,7 @@ pub fn build(
 
     let dir = parent_dir(output);
     let mut tmp = temp_file_in(dir)?;
+    crate::testhook::pause("build-writing");
     let werr = |source| BuildError::Write {
         path: output.to_path_buf(),
         source,
@@ -1111,31 +1112,25 @@ fn refuse_existing(output: &Path) -> Result<(), BuildError> {
 }
 
 /// A temporary file in `dir` (so the final rename stays on one file system), readable
-/// like any file the user creates (the umask applies).
-pub(crate) fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, BuildError> {
-    let mut b = tempfile::Builder::new();
-    b.prefix(".hotfix-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    b.tempfile_in(dir).map_err(|source| BuildError::Write {
+/// like any file the user creates (the umask applies); locked and registered so that an
+/// interrupted run removes it and a killed one's is removed by the next run.
+pub(crate) fn temp_file_in(dir: &Path) -> Result<crate::tempfiles::OwnedTemp, BuildError> {
+    crate::tempfiles::create_in(dir, "", Some(0o644)).map_err(|source| BuildError::Write {
         path: dir.to_path_buf(),
         source,
     })
 }
 
 /// Renames the finished temporary file to `output`, failing if `output` appeared meanwhile.
-fn persist_new(tmp: tempfile::NamedTempFile, output: &Path) -> Result<(), BuildError> {
+fn persist_new(tmp: crate::tempfiles::OwnedTemp, output: &Path) -> Result<(), BuildError> {
     match tmp.persist_noclobber(output) {
-        Ok(_) => Ok(()),
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(BuildError::OutputExists {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(BuildError::OutputExists {
             path: output.to_path_buf(),
         }),
         Err(e) => Err(BuildError::Write {
             path: output.to_path_buf(),
-            source: e.error,
+            source: e,
         }),
     }
 }

@@ -5,6 +5,10 @@
 //! renamed over it only when complete: the manifest entry, every signature (old and new)
 //! in key-id order, then every payload entry with its compressed bytes copied verbatim.
 //!
+//! The package is read with the strict reader `hotfix verify` uses: an archive whose
+//! structure breaks a format rule is refused with that rule's id, never "healed" into a
+//! clean-looking one (trailing bytes dropped, a gap closed).
+//!
 //! Co-signing must never change the payload or the manifest, and never leave a package
 //! half written. It does not verify the existing signatures: approvers run
 //! `hotfix verify` (and read `hotfix inspect`) before they sign.
@@ -18,8 +22,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::build::{CountingWriter, Head, sign_xml, temp_file_in, zip64_policy};
-use crate::format::{MAX_SIGNATURES, METHOD_DEFLATE, METHOD_STORED};
+use crate::format::MAX_SIGNATURES;
 use crate::inspect::{InspectError, RawPackage};
+use crate::reader::ReadError;
+use crate::rules::Rule;
 use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, local_header};
 
 /// Why a signature could not be added.
@@ -69,6 +75,13 @@ pub enum CosignError {
 /// Refused when `key` has signed already; the file is then left untouched.
 pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<KeyId, CosignError> {
     let mut raw = RawPackage::open(package)?;
+    if let Some(e) = raw.refused.first() {
+        return Err(CosignError::Read(InspectError::Format {
+            path: package.to_path_buf(),
+            rule: e.rule().map(Rule::id).unwrap_or_default(),
+            message: e.to_string(),
+        }));
+    }
     let manifest =
         Manifest::from_xml(&raw.manifest_xml).map_err(|source| InspectError::Manifest {
             path: package.to_path_buf(),
@@ -118,6 +131,8 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
         other => werr(io::Error::other(other.to_string())),
     })?;
 
+    crate::testhook::pause("sign-writing");
+
     let head = Head::from_xml(&raw.manifest_xml, &signatures, modified);
     let mut cd = CentralDirectory::new(zip64_policy());
     for e in &head.entries {
@@ -125,53 +140,44 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
     }
     let mut out = CountingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()), 0);
     out.write_all(&head.bytes).map_err(werr)?;
-    for index in raw.payload_from..raw.archive.len() {
+    let read_err = |e: ReadError| {
+        CosignError::Read(match e {
+            ReadError::Io(source) => InspectError::Read {
+                path: package.to_path_buf(),
+                source,
+            },
+            e @ ReadError::Format { .. } => InspectError::Format {
+                path: package.to_path_buf(),
+                rule: e.rule().map(Rule::id).unwrap_or_default(),
+                message: e.to_string(),
+            },
+        })
+    };
+    while let Some(next) = raw.reader.next_entry() {
+        let entry = next.map_err(read_err)?;
         let unsupported = |entry: &str, reason: &str| CosignError::UnsupportedEntry {
             path: package.to_path_buf(),
             entry: entry.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut entry = raw.archive.by_index_raw(index).map_err(|e| {
-            CosignError::Read(InspectError::NotAPackage {
-                path: package.to_path_buf(),
-                reason: format!("cannot read entry {index} ({e})"),
-            })
-        })?;
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        if std::str::from_utf8(entry.name_raw()).is_err() || validate_entry_name(&name).is_err() {
+        let rec = entry.record();
+        let name = rec.name.clone();
+        if validate_entry_name(&name).is_err() {
             return Err(unsupported(&name, "not a valid entry name"));
         }
-        if entry.encrypted() {
-            return Err(unsupported(&name, "encrypted"));
-        }
-        let method = match entry.compression() {
-            zip::CompressionMethod::Stored => METHOD_STORED,
-            zip::CompressionMethod::Deflated => METHOD_DEFLATE,
-            other => {
-                return Err(unsupported(
-                    &name,
-                    &format!("unsupported compression {other}"),
-                ));
-            }
-        };
+        // The strict reader has refused every other method, flag and encoding already.
         let header = EntryHeader {
             name: &name,
-            method,
-            crc32: entry.crc32(),
-            compressed_size: entry.compressed_size(),
-            size: entry.size(),
+            method: rec.method,
+            crc32: rec.crc32,
+            compressed_size: rec.compressed_size,
+            size: rec.uncompressed_size,
             modified,
         };
         let offset = out.pos;
         out.write_all(&local_header(&header, offset, zip64_policy()))
             .map_err(werr)?;
-        let copied = io::copy(&mut entry, &mut out).map_err(werr)?;
-        if copied != header.compressed_size {
-            return Err(unsupported(
-                &name,
-                "its data is shorter than its header says",
-            ));
-        }
+        entry.copy_stored_bytes(&mut out).map_err(read_err)?;
         cd.push(&header, offset);
     }
     let cd_offset = out.pos;
@@ -186,6 +192,6 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
     tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(package).map_err(|e| werr(e.error))?;
+    tmp.persist(package).map_err(werr)?;
     Ok(key_id)
 }

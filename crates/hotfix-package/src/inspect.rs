@@ -3,12 +3,14 @@
 //! instead of) checking it; `hotfix verify` is what decides whether to trust it.
 //!
 //! Nothing here may be used to decide trust: signatures are parsed, not checked, and the
-//! payload is not read at all. Inputs are untrusted: every read is bounded (manifest by
+//! payload's data is not read at all. The archive is read with the same strict reader as
+//! `hotfix verify`, so a package whose structure verify refuses is refused (or, when the
+//! manifest could be read, shown with its problems) here with the same rule ids. Inputs are untrusted: every read is bounded (manifest by
 //! [`MAX_MANIFEST_BYTES`], signatures by [`MAX_SIGNATURE_BYTES`] and [`MAX_SIGNATURES`]),
 //! and no input may make this panic.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use hotfix_manifest::{
@@ -18,6 +20,8 @@ use hotfix_sign::{KeyId, Signature};
 use serde::Serialize;
 
 use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES, signature_entry_name};
+use crate::reader::{PackageReader, ReadError};
+use crate::rules::Rule;
 
 /// Why a package could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,14 @@ pub enum InspectError {
     /// Not a zip archive, or not laid out like a hotfix package.
     #[error("{} is not a hotfix package: {reason}", path.display())]
     NotAPackage { path: PathBuf, reason: String },
+    /// The archive breaks a rule of the package format (the strict reader's `rule` id,
+    /// the same `hotfix verify` reports) so that nothing of it can be shown.
+    #[error("{}: {message}", path.display())]
+    Format {
+        path: PathBuf,
+        rule: &'static str,
+        message: String,
+    },
     /// The manifest entry is larger than any manifest may be.
     #[error("{}: the manifest is larger than {max} bytes", path.display())]
     ManifestTooLarge { path: PathBuf, max: u64 },
@@ -68,13 +80,18 @@ pub struct Inspection {
     pub manifest_sha256: String,
     /// Signature entries that parse, in archive order.
     pub signers: Vec<Signer>,
-    /// Signature entries that do not parse or do not match their name.
+    /// Signature entries that do not parse or do not match their name, and every rule
+    /// of the archive's structure the strict reader finds broken (`entry: message
+    /// [rule-id]`, the rule ids `hotfix verify` uses).
     pub problems: Vec<String>,
+    /// Whether the archive's structure breaks a format rule (then `problems` says which).
+    #[serde(skip)]
+    pub broken: bool,
 }
 
 /// Reads the manifest and signature entries of `package` without verifying anything.
 pub fn inspect(package: &Path) -> Result<Inspection, InspectError> {
-    let raw = RawPackage::open(package)?;
+    let mut raw = RawPackage::open(package)?;
     let manifest =
         Manifest::from_xml(&raw.manifest_xml).map_err(|source| InspectError::Manifest {
             path: package.to_path_buf(),
@@ -92,6 +109,9 @@ pub fn inspect(package: &Path) -> Result<Inspection, InspectError> {
             Err(reason) => problems.push(format!("{}: {reason}", s.name)),
         }
     }
+    let mut broken: Vec<ReadError> = std::mem::take(&mut raw.refused);
+    broken.extend(raw.structure_problems());
+    problems.extend(broken.iter().map(ToString::to_string));
     Ok(Inspection {
         verified: false,
         path: package.to_path_buf(),
@@ -102,6 +122,7 @@ pub fn inspect(package: &Path) -> Result<Inspection, InspectError> {
         .to_hex(),
         signers,
         problems,
+        broken: !broken.is_empty(),
     })
 }
 
@@ -128,100 +149,107 @@ impl RawSignature {
     }
 }
 
-/// The head of a package: manifest bytes and signature entries, plus the open archive.
+/// The head of a package: manifest bytes and signature entries, plus the strict reader
+/// positioned at the first payload entry.
 pub(crate) struct RawPackage {
-    pub archive: zip::ZipArchive<File>,
+    pub reader: PackageReader<File>,
     pub manifest_xml: Vec<u8>,
     pub signatures: Vec<RawSignature>,
-    /// Index of the first payload entry.
-    pub payload_from: usize,
+    /// Signature entries the strict reader refused (not fatal: the walk went on), as
+    /// `entry: message [rule]`.
+    pub refused: Vec<ReadError>,
 }
 
 impl RawPackage {
+    /// Opens `path` with the strict reader and reads the manifest and signature entries.
+    /// A problem that leaves nothing to show (the archive's outer shape, the manifest
+    /// entry) is an error carrying the reader's rule.
     pub fn open(path: &Path) -> Result<RawPackage, InspectError> {
         let not = |reason: String| InspectError::NotAPackage {
             path: path.to_path_buf(),
             reason,
         };
+        let format = |e: ReadError| match e {
+            ReadError::Io(source) => InspectError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            e @ ReadError::Format { .. } => InspectError::Format {
+                path: path.to_path_buf(),
+                rule: e.rule().map(Rule::id).unwrap_or_default(),
+                message: e.to_string(),
+            },
+        };
         let file = File::open(path).map_err(|source| InspectError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut archive = zip::ZipArchive::new(file)
-            .map_err(|e| not(format!("not a readable zip archive ({e})")))?;
-        if archive.is_empty() {
-            return Err(not("the archive is empty".into()));
-        }
-
-        let manifest_xml = {
-            let entry = archive
-                .by_index(0)
-                .map_err(|e| not(format!("cannot read the first entry ({e})")))?;
-            if entry.name_raw() != MANIFEST_ENTRY.as_bytes() {
+        let mut reader = PackageReader::open(file).map_err(format)?;
+        match reader.peek().map_err(format)? {
+            None => return Err(not("the archive is empty".into())),
+            Some(first) if first.name != MANIFEST_ENTRY => {
                 return Err(not(format!(
                     "the first entry is {:?}, not {MANIFEST_ENTRY}",
-                    String::from_utf8_lossy(entry.name_raw())
+                    first.name
                 )));
             }
-            if entry.size() > MAX_MANIFEST_BYTES {
+            Some(first) if first.uncompressed_size > MAX_MANIFEST_BYTES => {
                 return Err(InspectError::ManifestTooLarge {
                     path: path.to_path_buf(),
                     max: MAX_MANIFEST_BYTES,
                 });
             }
-            read_bounded(entry, MAX_MANIFEST_BYTES).map_err(|e| match e {
-                Bounded::TooLarge => InspectError::ManifestTooLarge {
-                    path: path.to_path_buf(),
-                    max: MAX_MANIFEST_BYTES,
-                },
-                Bounded::Io(e) => not(format!("cannot read {MANIFEST_ENTRY} ({e})")),
-            })?
+            Some(_) => {}
+        }
+        let manifest_xml = match reader.next_entry() {
+            Some(Ok(mut entry)) => entry.read_to_vec(MAX_MANIFEST_BYTES).map_err(format)?,
+            Some(Err(e)) => return Err(format(e)),
+            None => return Err(not("the archive is empty".into())),
         };
 
         let mut signatures = Vec::new();
-        let mut index = 1;
-        while index < archive.len() {
-            let entry = archive
-                .by_index(index)
-                .map_err(|e| not(format!("cannot read entry {index} ({e})")))?;
-            if !entry.name_raw().starts_with(SIGNATURES_DIR.as_bytes()) {
-                break;
+        let mut refused = Vec::new();
+        loop {
+            match reader.peek().map_err(format)? {
+                Some(rec) if rec.name.starts_with(SIGNATURES_DIR) => {}
+                _ => break,
             }
-            if signatures.len() == MAX_SIGNATURES {
+            if signatures.len() + refused.len() == MAX_SIGNATURES {
                 return Err(not(format!("more than {MAX_SIGNATURES} signature entries")));
             }
-            let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-            let bytes = read_bounded(entry, MAX_SIGNATURE_BYTES).map_err(|e| match e {
-                Bounded::TooLarge => {
-                    not(format!("{name} is larger than {MAX_SIGNATURE_BYTES} bytes"))
+            match reader.next_entry() {
+                Some(Ok(mut entry)) => {
+                    let name = entry.name().to_owned();
+                    match entry.read_to_vec(MAX_SIGNATURE_BYTES) {
+                        Ok(bytes) => signatures.push(RawSignature { name, bytes }),
+                        Err(e) if e.is_fatal() => return Err(format(e)),
+                        Err(e) => refused.push(e),
+                    }
                 }
-                Bounded::Io(e) => not(format!("cannot read {name} ({e})")),
-            })?;
-            signatures.push(RawSignature { name, bytes });
-            index += 1;
+                Some(Err(e)) if e.is_fatal() => return Err(format(e)),
+                Some(Err(e)) => refused.push(e),
+                None => break,
+            }
         }
         Ok(RawPackage {
-            archive,
+            reader,
             manifest_xml,
             signatures,
-            payload_from: index,
+            refused,
         })
     }
-}
 
-enum Bounded {
-    TooLarge,
-    Io(io::Error),
-}
-
-/// Reads at most `max` bytes; more is an error whatever the entry's header claims.
-fn read_bounded(r: impl Read, max: u64) -> Result<Vec<u8>, Bounded> {
-    let mut out = Vec::new();
-    r.take(max + 1).read_to_end(&mut out).map_err(Bounded::Io)?;
-    if out.len() as u64 > max {
-        return Err(Bounded::TooLarge);
+    /// Walks the remaining entries' headers without reading their data, and returns every
+    /// structure problem the strict reader finds (the walk stops at a fatal one).
+    pub fn structure_problems(&mut self) -> Vec<ReadError> {
+        let mut out = Vec::new();
+        while let Some(next) = self.reader.next_entry() {
+            if let Err(e) = next {
+                out.push(e);
+            }
+        }
+        out
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod reader;
 pub mod rules;
 pub mod sbom;
 #[doc(hidden)]
+pub mod tempfiles;
 pub mod testhook;
 pub mod verify;
 pub mod zipwrite;

@@ -865,42 +865,160 @@ fn read_at<R: Read + Seek>(
 
 /// The last 22 bytes are not an end record with an empty comment: says why, looking at
 /// most 64 KiB back.
+///
+/// A signature found there counts as an end record only when its central directory is
+/// where it says, ending right where the record starts: a stored payload file (a jar,
+/// say) may hold the four signature bytes anywhere, and a download cut off after them
+/// must be reported as truncated, not as data appended to an archive.
 fn diagnose_missing_end<R: Read + Seek>(src: &mut BufReader<R>, file_len: u64) -> ReadError {
     let window = file_len.min(u64::from(u16::MAX) + EOCD_LEN + 1024);
+    let tail_at = file_len - window;
     let mut tail = vec![0u8; usize::try_from(window).unwrap_or(0)];
-    if read_at(src, file_len - window, &mut tail, "the end record").is_ok() {
+    if read_at(src, tail_at, &mut tail, "the end record").is_ok() {
         for i in (0..tail.len().saturating_sub(EOCD_LEN as usize - 1)).rev() {
-            if u32_at(&tail, i) == EOCD_SIG {
-                let comment = u64::from(u16_at(&tail, i + 20));
-                let (rule, msg) = if comment > 0 {
-                    (
-                        Rule::ArchiveComment,
-                        format!("archive comment of {comment} bytes"),
-                    )
-                } else {
-                    (
-                        Rule::AppendedData,
-                        format!(
-                            "{} bytes after the end record",
-                            window.saturating_sub((i as u64) + EOCD_LEN)
-                        ),
-                    )
-                };
-                return ReadError::fatal(rule, None, msg);
+            if u32_at(&tail, i) != EOCD_SIG {
+                continue;
             }
+            let at = tail_at + i as u64;
+            if !is_end_record(src, at, &tail[i..i + EOCD_LEN as usize]) {
+                continue;
+            }
+            let comment = u64::from(u16_at(&tail, i + 20));
+            let (rule, msg) = if comment > 0 {
+                (
+                    Rule::ArchiveComment,
+                    format!("archive comment of {comment} bytes"),
+                )
+            } else {
+                (
+                    Rule::AppendedData,
+                    format!(
+                        "{} bytes after the end record",
+                        file_len.saturating_sub(at + EOCD_LEN)
+                    ),
+                )
+            };
+            return ReadError::fatal(rule, None, msg);
         }
     }
     let mut first = [0u8; 4];
     let looks_like_zip = read_at(src, 0, &mut first, "the first bytes").is_ok()
         && u32_at(&first, 0) == LOCAL_HEADER_SIG;
-    if looks_like_zip {
-        ReadError::fatal(
-            Rule::Truncated,
-            None,
-            "no end record at the end of the file: the archive is truncated (or has more than 64 KiB appended)",
+    if !looks_like_zip {
+        return ReadError::fatal(Rule::NoEndRecord, None, "no end record: not a zip archive");
+    }
+    let msg = match expected_length(src, file_len) {
+        Some((expected, inside)) => format!(
+            "truncated: {file_len} bytes, at least {expected} bytes expected (the file ends inside {inside})"
+        ),
+        None => format!(
+            "truncated: {file_len} bytes, more bytes expected (no end record at the end of the file; or more than 64 KiB were appended)"
+        ),
+    };
+    ReadError::fatal(Rule::Truncated, None, msg)
+}
+
+/// Whether the 22 bytes `eocd` found at `at` are an end record of this file: its
+/// central directory (or ZIP64 locator) ends exactly at `at` and starts with a central
+/// header (or is empty).
+fn is_end_record<R: Read + Seek>(src: &mut BufReader<R>, at: u64, eocd: &[u8]) -> bool {
+    let cd_size = u64::from(u32_at(eocd, 12));
+    let cd_offset = u64::from(u32_at(eocd, 16));
+    if cd_offset == u64::from(ZIP64_SENTINEL_32) || cd_size == u64::from(ZIP64_SENTINEL_32) {
+        let mut loc = [0u8; 4];
+        return at >= ZIP64_LOCATOR_LEN
+            && read_at(src, at - ZIP64_LOCATOR_LEN, &mut loc, "the ZIP64 locator").is_ok()
+            && u32_at(&loc, 0) == ZIP64_LOCATOR_SIG;
+    }
+    if cd_offset.checked_add(cd_size) != Some(at) {
+        return false;
+    }
+    if cd_size == 0 {
+        return true;
+    }
+    let mut sig = [0u8; 4];
+    read_at(src, cd_offset, &mut sig, "the central directory").is_ok()
+        && u32_at(&sig, 0) == CENTRAL_HEADER_SIG
+}
+
+/// For a file cut short: a lower bound on its full length, found by walking the local
+/// headers (and then the central records) from the start, and what the file ends
+/// inside. `None` when the walk finds no structure running past the end.
+fn expected_length<R: Read + Seek>(src: &mut BufReader<R>, file_len: u64) -> Option<(u64, String)> {
+    let mut at = 0u64;
+    let mut steps = 0u64;
+    // Local headers: 30 bytes, name, extra, then the entry's data.
+    loop {
+        steps += 1;
+        if steps > 2 * MAX_ENTRIES + 2 {
+            return None;
+        }
+        let mut h = [0u8; LOCAL_HEADER_LEN];
+        if at + LOCAL_HEADER_LEN as u64 > file_len {
+            return Some((at + LOCAL_HEADER_LEN as u64, "a local header".into()));
+        }
+        read_at(src, at, &mut h, "a local header").ok()?;
+        if u32_at(&h, 0) != LOCAL_HEADER_SIG {
+            break;
+        }
+        let name_len = u64::from(u16_at(&h, 26));
+        let extra_len = u64::from(u16_at(&h, 28));
+        let head_end = at + LOCAL_HEADER_LEN as u64 + name_len + extra_len;
+        if head_end > file_len {
+            return Some((head_end, "a local header".into()));
+        }
+        let mut var = vec![0u8; usize::try_from(name_len + extra_len).ok()?];
+        read_at(
+            src,
+            at + LOCAL_HEADER_LEN as u64,
+            &mut var,
+            "a local header",
         )
-    } else {
-        ReadError::fatal(Rule::NoEndRecord, None, "no end record: not a zip archive")
+        .ok()?;
+        let name_len = usize::try_from(name_len).ok()?;
+        let name = String::from_utf8_lossy(&var[..name_len]).into_owned();
+        let mut csize = u64::from(u32_at(&h, 18));
+        if csize == u64::from(ZIP64_SENTINEL_32) {
+            // The local ZIP64 field holds the uncompressed size, then the compressed one.
+            let extra = &var[name_len..];
+            if extra.len() >= 20 && u16_at(extra, 0) == ZIP64_EXTRA_ID {
+                csize = u64_at(extra, 12);
+            } else {
+                return None;
+            }
+        }
+        let data_end = head_end.checked_add(csize)?;
+        if data_end > file_len {
+            return Some((data_end, format!("the data of entry \"{name}\"")));
+        }
+        at = data_end;
+    }
+    // Central records: 46 bytes, name, extra, comment; then the end records.
+    loop {
+        steps += 1;
+        if steps > 2 * MAX_ENTRIES + 2 {
+            return None;
+        }
+        if at + CENTRAL_HEADER_LEN as u64 > file_len {
+            return Some((
+                at + CENTRAL_HEADER_LEN as u64 + EOCD_LEN,
+                "the central directory".into(),
+            ));
+        }
+        let mut h = [0u8; CENTRAL_HEADER_LEN];
+        read_at(src, at, &mut h, "the central directory").ok()?;
+        if u32_at(&h, 0) != CENTRAL_HEADER_SIG {
+            // Past the central directory: only end records can follow.
+            return Some((at + EOCD_LEN, "the end records".into()));
+        }
+        let len = CENTRAL_HEADER_LEN as u64
+            + u64::from(u16_at(&h, 28))
+            + u64::from(u16_at(&h, 30))
+            + u64::from(u16_at(&h, 32));
+        at += len;
+        if at > file_len {
+            return Some((at + EOCD_LEN, "the central directory".into()));
+        }
     }
 }
 
@@ -1285,6 +1403,27 @@ impl<'a, R: Read + Seek> Entry<'a, R> {
             record: self.record.clone(),
             data,
         })
+    }
+
+    /// Copies the entry's stored (still compressed) bytes to `out` as they are, for a
+    /// writer that carries entries over unchanged (co-signing). Only for an entry not
+    /// read yet; the data is not decoded, so its CRC-32 is not checked here.
+    pub fn copy_stored_bytes(self, out: &mut impl io::Write) -> Result<u64, ReadError> {
+        let State::Fresh(src) = self.state else {
+            return Err(ReadError::Io(io::Error::other(
+                "internal: copy_stored_bytes on an entry already being read",
+            )));
+        };
+        let want = self.record.compressed_size;
+        let copied = io::copy(&mut src.take(want), out).map_err(ReadError::Io)?;
+        if copied != want {
+            return Err(ReadError::fatal(
+                Rule::Truncated,
+                Some(&self.record.name),
+                "the file ends inside the entry's data",
+            ));
+        }
+        Ok(copied)
     }
 
     /// Reads the whole entry, refusing more than `cap` bytes (for the manifest and
