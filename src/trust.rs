@@ -545,6 +545,10 @@ fn verify(args: VerifyArgs) -> CmdResult {
             Ok(EXIT_OK)
         }
         Err(e) => {
+            let rule = match e.root() {
+                SignError::Policy { rule, .. } => rule.id(),
+                _ => "",
+            };
             let err = policy_error(e);
             if json {
                 print_json(&json!({
@@ -552,19 +556,12 @@ fn verify(args: VerifyArgs) -> CmdResult {
                     "ok": false,
                     "path": args.policy,
                     "version": policy.body.version,
-                    "problems": [{ "rule": rule_of(&err), "message": err.message }],
+                    "problems": [{ "rule": rule, "message": err.message }],
                 }))?;
             }
             Err(err)
         }
     }
-}
-
-fn rule_of(err: &CliError) -> &str {
-    err.message
-        .split_once(": ")
-        .map(|(rule, _)| rule)
-        .unwrap_or("")
 }
 
 /// A policy refusal as the user sees it: `<rule-id>: message`, a hint per rule, exit 2
