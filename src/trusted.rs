@@ -97,13 +97,21 @@ pub fn load(trusted: &Path, index: Option<&Path>, allow_stale: bool) -> Result<T
 }
 
 /// A regular file whose text starts like a trust policy.
+/// Only the start of the file is read: its first setting decides, whatever its size
+/// (a large or hostile file is then refused by the policy reader's own cap).
 fn is_policy_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
-        && std::fs::read(path)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .is_some_and(|t| is_policy_text(&t))
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
+        .is_ok_and(|_| is_policy_text(&String::from_utf8_lossy(&head)))
 }
+
+/// How much of a `--trusted` file is read to tell a policy from a public key.
+const SNIFF_BYTES: u64 = 64 * 1024;
 
 fn trust_rule(err: SignError) -> (Rule, String) {
     match err {
