@@ -9,6 +9,7 @@ mod fsutil;
 pub mod inspect;
 pub mod list;
 pub mod lock;
+pub mod progress;
 pub mod reader;
 pub mod rules;
 pub mod sbom;
