@@ -77,6 +77,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         &|| bar.inc(1),
     )
     .map_err(|e| {
+        bar.finish_and_clear();
         CliError::usage(e.to_string()).hint(format!(
             "replay one seed: hotfix sim run {} --seed N",
             args.scenario.display()
