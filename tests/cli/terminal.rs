@@ -394,3 +394,56 @@ fn demo_step_titles_are_bold_on_a_terminal_only_and_never_under_no_color() {
         "scripts/demo writes escape codes itself"
     );
 }
+
+#[test]
+fn sign_lists_each_file_with_verbose_and_draws_its_copy_on_a_terminal() {
+    let fx = fixture();
+    let paths = payload_paths(&fx);
+    let out = hotfix()
+        .arg("sign")
+        .arg(&fx.package)
+        .arg("--key")
+        .arg(&fx.other)
+        .arg("-v")
+        .output()
+        .expect("sign");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let copied = stderr.lines().filter(|l| l.starts_with("copied ")).count();
+    assert_eq!(copied, paths.len(), "{stderr}");
+    for p in &paths {
+        assert!(stderr.contains(&format!("copied {p} (")), "{p}: {stderr}");
+    }
+
+    if have_tool("script") {
+        let third = fx.path("third");
+        hotfix()
+            .args(["keygen", "--no-passphrase", "--output"])
+            .arg(&third)
+            .assert()
+            .success();
+        let key = third.with_extension("key");
+        let tty = hotfix_on_tty(
+            fx.dir.path(),
+            &[
+                OsStr::new("sign"),
+                fx.package.as_os_str(),
+                OsStr::new("--key"),
+                key.as_os_str(),
+            ],
+            &[("NO_COLOR", "1")],
+        );
+        assert_eq!(tty.code, 0, "{}", tty.terminal);
+        for part in ["signing", "copying", "syncing"] {
+            assert!(
+                tty.terminal.contains(part),
+                "no {part:?}: {:?}",
+                tty.terminal
+            );
+        }
+    }
+}
