@@ -47,20 +47,18 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     }
     let key = crate::passphrase::load_signer(&args.key)?;
 
-    let bar = cli::byte_progress(0, "building");
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
     let json = args.output_format == OutputFormat::Json;
-    let options = BuildOptions::new(&output)
+    let reporter = crate::progress::Reporter::new("building", "added", json);
+    let mut options = BuildOptions::new(&output)
         .source_date_epoch(epoch)
-        .hash_output(json)
-        .progress(&progress);
+        .hash_output(json);
+    if let Some(r) = &reporter {
+        options = options.progress(r);
+    }
     cli::remove_stale_temps(output.parent().unwrap_or(std::path::Path::new(".")));
     let started = std::time::Instant::now();
     let result = hotfix_package::build(&spec, key.as_ref(), &options);
-    bar.finish_and_clear();
+    drop(reporter);
     let report = result.map_err(build_error)?;
 
     note(format!(

@@ -1,7 +1,7 @@
 //! What every subcommand shares: exit codes, the error type with its `hint:`, output
 //! format selection and colour/progress policy.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use anstream::eprintln;
@@ -26,7 +26,7 @@ pub struct Global {
     /// Print only data and errors: no progress, no notes.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print more detail on stderr.
+    /// Print more detail on stderr: a line per file read, written or checked.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }
@@ -82,27 +82,6 @@ pub fn remove_stale_temps(dir: &std::path::Path) {
 /// `warning: ...` on stderr; shown even with `--quiet` (something needs a look).
 pub fn warn(msg: impl std::fmt::Display) {
     eprintln!("{} {msg}", "warning:".yellow().bold());
-}
-
-/// Progress bars only on an interactive stderr and without `--quiet`.
-pub fn progress_enabled() -> bool {
-    notes_enabled() && std::io::stderr().is_terminal()
-}
-
-/// A progress bar over `total` bytes on stderr, hidden when progress is not wanted.
-pub fn byte_progress(total: u64, what: &str) -> indicatif::ProgressBar {
-    if !progress_enabled() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(what.to_owned());
-    bar
 }
 
 /// `--output-format`.

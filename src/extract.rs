@@ -98,6 +98,8 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             lock.display()
         ));
     };
+    let json = args.output_format == OutputFormat::Json;
+    let reporter = crate::progress::Reporter::new("extracting", "extracted", json);
     let options = ExtractOptions {
         waivers: Waivers {
             reinstall: args.reinstall,
@@ -109,6 +111,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         on_wait: Some(&on_wait),
         authorize: Some(&authorize),
         prepare: Some(&prepare),
+        progress: reporter.as_ref().map(|r| r as _),
     };
     let result = extract(
         &args.package,
@@ -117,6 +120,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         trusted.verifier_threshold(args.threshold),
         options,
     );
+    drop(reporter);
     let report = match result {
         Ok(r) => r,
         Err(ExtractError::Failed(report)) => {

@@ -28,6 +28,10 @@ const TRUSTED: Env = Env(
     "HOTFIX_TRUSTED",
     "default for --trusted: a .pub file, a folder of them, or a signed trust policy",
 );
+const PROGRESS_REFRESH: Env = Env(
+    "HOTFIX_PROGRESS_REFRESH_MS",
+    "milliseconds between redraws of the progress bar on a terminal (default 100; 0 redraws at every update, for tests and diagnostics)",
+);
 const SOURCE_DATE_EPOCH: Env = Env(
     "SOURCE_DATE_EPOCH",
     "the creation time to record (seconds since 1970, UTC), for byte-identical rebuilds",
@@ -51,6 +55,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
                 PKCS11_PIN,
                 TRUSTED,
                 SOURCE_DATE_EPOCH,
+                PROGRESS_REFRESH,
             ],
         ),
         "keygen" => (
@@ -71,6 +76,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
                 PKCS11_PIN,
                 SOURCE_DATE_EPOCH,
                 NO_COLOR,
+                PROGRESS_REFRESH,
             ],
         ),
         "sign" => (
@@ -82,7 +88,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
                 "hotfix verify dist/HF-7.0.3-0042.zip --trusted keys/trusted/ --threshold 2",
                 "hotfix verify dist/HF-7.0.3-0042.zip --trusted policy/v3.toml --output-format json",
             ],
-            &[TRUSTED, NO_COLOR],
+            &[TRUSTED, NO_COLOR, PROGRESS_REFRESH],
         ),
         "inspect" => (
             &[
@@ -95,14 +101,14 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
             &[
                 "hotfix extract dist/HF-7.0.3-0042.zip --install-dir /opt/contact --trusted keys/trusted/",
             ],
-            &[TRUSTED, NO_COLOR],
+            &[TRUSTED, NO_COLOR, PROGRESS_REFRESH],
         ),
         "list" => (
             &[
                 "hotfix list --install-dir /opt/contact",
                 "hotfix list --install-dir /opt/contact --check --trusted keys/trusted/",
             ],
-            &[TRUSTED, NO_COLOR],
+            &[TRUSTED, NO_COLOR, PROGRESS_REFRESH],
         ),
         "sbom" => (
             &["hotfix sbom dist/HF-7.0.3-0042.zip > HF-7.0.3-0042.cdx.json"],
@@ -130,7 +136,8 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
         ),
         "trust" => (&["hotfix trust show policy/v1.toml"], NONE),
         "index" => (&["hotfix index show index/v1.toml"], NONE),
-        "sim run" | "sim plan" | "sim sweep" | "sim merge" | "sim model generate" => (&[], NONE),
+        "sim run" | "sim plan" | "sim merge" | "sim model generate" => (&[], NONE),
+        "sim sweep" => (&[], &[NO_COLOR, PROGRESS_REFRESH]),
         "sim model check" => (
             &["hotfix sim model check simulator/scenarios/models/contact-center.xml"],
             NONE,

@@ -57,13 +57,21 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             lock.display()
         ));
     };
+    let json = args.output_format == OutputFormat::Json;
+    let reporter = args
+        .check
+        .then(|| crate::progress::Reporter::new("checking", "checked", json))
+        .flatten();
     let options = ListOptions {
         check: args.check,
         trust: trust.map(|t| (t, args.threshold)),
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
+        progress: reporter.as_ref().map(|r| r as _),
     };
-    let mut items = list(&args.install_dir, options).map_err(|e| match e {
+    let result = list(&args.install_dir, options);
+    drop(reporter);
+    let mut items = result.map_err(|e| match e {
         ListError::LockFile { path, source } => CliError::usage(format!(
             "cannot list hotfixes: {}: {source}",
             path.display()

@@ -16,6 +16,7 @@ mod list;
 mod outfile;
 mod passphrase;
 mod pkcs11;
+mod progress;
 mod sbom;
 mod sign;
 mod signals;

@@ -32,7 +32,16 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     })?;
     let key = crate::passphrase::load_signer(&args.key)?;
     crate::cli::remove_stale_temps(args.package.parent().unwrap_or(std::path::Path::new(".")));
-    let id = hotfix_package::add_signature(&args.package, key.as_ref()).map_err(cosign_error)?;
+    let reporter = crate::progress::Reporter::new("copying", "copied", false);
+    let result = hotfix_package::add_signature_with_progress(
+        &args.package,
+        key.as_ref(),
+        reporter
+            .as_ref()
+            .map_or(&hotfix_package::progress::NoProgress, |r| r),
+    );
+    drop(reporter);
+    let id = result.map_err(cosign_error)?;
     note(format!(
         "added a signature by key {id} to {}",
         args.package.display()

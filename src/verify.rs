@@ -6,9 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
+use hotfix_package::progress::NoProgress;
 use hotfix_package::rules::Rule;
 use hotfix_package::verify::{
-    Authenticated, NullSink, SinkError, VerifyError, VerifyReport, verify,
+    Authenticated, NullSink, SinkError, VerifyError, VerifyReport, verify_with_progress,
 };
 use hotfix_sign::TrustSet;
 
@@ -50,12 +51,17 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         inner: NullSink,
         check: &check,
     };
-    let report = match verify(
+    let json = args.output_format == OutputFormat::Json;
+    let reporter = crate::progress::Reporter::new("verifying", "verified", json);
+    let result = verify_with_progress(
         &args.package,
         trust,
         trusted.verifier_threshold(args.threshold),
         &mut sink,
-    ) {
+        reporter.as_ref().map_or(&NoProgress, |r| r),
+    );
+    drop(reporter);
+    let report = match result {
         Ok(report) => report,
         Err(VerifyError::Sink(SinkError::Refused { rule, message })) => {
             return refused_by_trust(&args.package, args.output_format, rule, &message);

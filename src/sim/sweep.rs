@@ -32,17 +32,8 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         (name, Work::Full(Box::new((loaded, cfg))))
     };
     let seeds = args.seeds.seeds(args.shard);
-    let bar = if crate::cli::progress_enabled() {
-        let bar = indicatif::ProgressBar::new(seeds.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("seeds [{bar:30}] {pos}/{len} eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar =
+        crate::progress::seeds_bar(seeds.len() as u64, args.output_format == OutputFormat::Json);
     let started = std::time::Instant::now();
     let runs = run_seeds(
         &seeds,
@@ -86,6 +77,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         &|| bar.inc(1),
     )
     .map_err(|e| {
+        bar.finish_and_clear();
         CliError::usage(e.to_string()).hint(format!(
             "replay one seed: hotfix sim run {} --seed N",
             args.scenario.display()

@@ -13,6 +13,7 @@ mod readme;
 mod sim;
 mod snapshots;
 mod support;
+mod terminal;
 mod trust;
 mod upgrade;
 mod verify;

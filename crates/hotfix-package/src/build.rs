@@ -63,6 +63,7 @@ use sha2::Digest;
 use time::OffsetDateTime;
 
 use crate::format::{self, METHOD_DEFLATE, METHOD_STORED};
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::sbom::{SBOM_ENTRY, cyclonedx_json};
 use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header};
 
@@ -183,8 +184,9 @@ pub struct BuildOptions<'a> {
     /// Whether to compute the SHA-256 of the finished package for the report (one more
     /// read of the output).
     pub hash_output: bool,
-    /// Called now and then with (payload bytes processed, payload bytes in total).
-    pub progress: Option<&'a dyn Fn(u64, u64)>,
+    /// Told about the phases (signing, payload, syncing, hashing), the payload bytes
+    /// processed now and then, and each file as it is written into the package.
+    pub progress: Option<&'a dyn Progress>,
 }
 
 impl std::fmt::Debug for BuildOptions<'_> {
@@ -221,9 +223,9 @@ impl<'a> BuildOptions<'a> {
         self
     }
 
-    /// Reports progress as (bytes done, bytes total) of the payload.
-    pub fn progress(mut self, f: &'a dyn Fn(u64, u64)) -> Self {
-        self.progress = Some(f);
+    /// Reports the build's phases, payload bytes and files to `progress`.
+    pub fn progress(mut self, progress: &'a dyn Progress) -> Self {
+        self.progress = Some(progress);
         self
     }
 }
@@ -417,8 +419,10 @@ pub fn build(
         source,
     };
 
+    let progress = options.progress.unwrap_or(&NoProgress);
     // The manifest's length does not depend on the hashes (always 64 hex digits), and a
     // signature's length does not depend on what it signs: reserve the head now.
+    progress.phase(Phase::Signing);
     let reserved = Head::new(&manifest, &[sign_manifest(&manifest, key)?], modified)
         .bytes
         .len() as u64;
@@ -429,11 +433,6 @@ pub fn build(
         .map_err(werr)?;
 
     let total = manifest.payload_bytes();
-    let no_progress = |_: u64, _: u64| {};
-    let progress: &dyn Fn(u64, u64) = match options.progress {
-        Some(p) => p,
-        None => &no_progress,
-    };
     let mut sink = CountingWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()), reserved);
     let written = write_payload(&mut sink, output, &files, modified, dir, total, progress)?;
     let payload_end = sink.pos;
@@ -457,6 +456,7 @@ pub fn build(
     manifest
         .validate()
         .map_err(|source| BuildError::Manifest { source })?;
+    progress.phase(Phase::Signing);
     let signature = sign_manifest(&manifest, key)?;
     let signer = signature.0;
     let head = Head::new(&manifest, &[signature], modified);
@@ -495,9 +495,11 @@ pub fn build(
         dst.write_all(&cd.finish(start + len)).map_err(werr)?;
         tmp = moved;
     }
+    progress.phase(Phase::Syncing);
     tmp.as_file().sync_all().map_err(werr)?;
     let size = tmp.as_file().metadata().map_err(werr)?.len();
     let sha256 = if options.hash_output {
+        progress.phase(Phase::Hashing);
         let f = tmp.as_file_mut();
         f.seek(SeekFrom::Start(0)).map_err(werr)?;
         Some(Sha256(sha256_reader(f).map_err(werr)?.0))
@@ -983,7 +985,7 @@ fn write_payload<W: Write>(
     modified: DosDateTime,
     spool_dir: &Path,
     total: u64,
-    progress: &dyn Fn(u64, u64),
+    progress: &dyn Progress,
 ) -> Result<Vec<Written>, BuildError> {
     let window =
         (WINDOW_PER_THREAD * rayon::current_num_threads()).clamp(WINDOW_PER_THREAD, MAX_WINDOW);
@@ -991,13 +993,15 @@ fn write_payload<W: Write>(
     let cancel = AtomicBool::new(false);
     let in_pool = rayon::current_thread_index().is_some();
     let mut written = Vec::with_capacity(files.len());
+    // Payload bytes reported so far.
+    let mut reported = 0;
 
     let result = rayon::in_place_scope(|scope| -> Result<(), BuildError> {
         let (tx, rx) = mpsc::channel::<(usize, Result<Option<compress::Prepared>, BuildError>)>();
         let mut ready: std::collections::BTreeMap<usize, compress::Prepared> = Default::default();
         let (mut next_spawn, mut next_write) = (0usize, 0usize);
         let mut last_report = Instant::now();
-        progress(0, total);
+        progress.phase(Phase::Payload { total });
         while next_write < files.len() {
             while next_spawn < files.len() && next_spawn - next_write < window {
                 let (tx, f, done, cancel) = (tx.clone(), &files[next_spawn], &done, &cancel);
@@ -1035,20 +1039,26 @@ fn write_payload<W: Write>(
                 }
             }
             while let Some(p) = ready.remove(&next_write) {
-                let w = write_entry(out, output, &files[next_write], next_write, p, modified)
+                let file = &files[next_write];
+                progress.file(&file.entry, file.size);
+                let w = write_entry(out, output, file, next_write, p, modified)
                     .inspect_err(|_| cancel.store(true, Ordering::Relaxed))?;
+                progress.file_done(&file.entry, w.size);
                 written.push(w);
                 next_write += 1;
             }
             if last_report.elapsed() >= Duration::from_millis(50) {
-                progress(done.load(Ordering::Relaxed), total);
+                // `done` counts bytes read by the workers, which run ahead of the writes.
+                let now = done.load(Ordering::Relaxed).min(total);
+                progress.bytes(now.saturating_sub(reported));
+                reported = reported.max(now);
                 last_report = Instant::now();
             }
         }
         Ok(())
     });
     result?;
-    progress(total, total);
+    progress.bytes(total.saturating_sub(reported));
     Ok(written)
 }
 

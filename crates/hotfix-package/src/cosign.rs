@@ -24,6 +24,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::build::{CountingWriter, Head, sign_xml, temp_file_in, zip64_policy};
 use crate::format::MAX_SIGNATURES;
 use crate::inspect::{InspectError, RawPackage};
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::reader::ReadError;
 use crate::rules::Rule;
 use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, local_header};
@@ -74,6 +75,17 @@ pub enum CosignError {
 ///
 /// Refused when `key` has signed already; the file is then left untouched.
 pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<KeyId, CosignError> {
+    add_signature_with_progress(package, key, &NoProgress)
+}
+
+/// [`add_signature`], reporting to `progress`: signing, then the copy of every entry
+/// (counted in bytes of the package file, each payload file done as it is copied), then
+/// the sync.
+pub fn add_signature_with_progress(
+    package: &Path,
+    key: &(impl Signer + ?Sized),
+    progress: &dyn Progress,
+) -> Result<KeyId, CosignError> {
     let mut raw = RawPackage::open(package)?;
     if let Some(e) = raw.refused.first() {
         return Err(CosignError::Read(InspectError::Format {
@@ -110,6 +122,7 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
             max: MAX_SIGNATURES,
         });
     }
+    progress.phase(Phase::Signing);
     signatures.push(
         sign_xml(&raw.manifest_xml, &manifest.id, manifest.version, key)
             .map_err(|source| CosignError::Sign { source })?,
@@ -138,8 +151,12 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
     for e in &head.entries {
         cd.push(&e.header(modified), e.offset);
     }
+    // The copy is about as long as the package; close enough for a bar.
+    let total = std::fs::metadata(package).map_or(0, |m| m.len());
+    progress.phase(Phase::Payload { total });
     let mut out = CountingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()), 0);
     out.write_all(&head.bytes).map_err(werr)?;
+    progress.bytes(head.bytes.len() as u64);
     let read_err = |e: ReadError| {
         CosignError::Read(match e {
             ReadError::Io(source) => InspectError::Read {
@@ -175,10 +192,18 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
             modified,
         };
         let offset = out.pos;
-        out.write_all(&local_header(&header, offset, zip64_policy()))
-            .map_err(werr)?;
-        entry.copy_stored_bytes(&mut out).map_err(read_err)?;
+        progress.file(&name, header.size);
+        let local = local_header(&header, offset, zip64_policy());
+        out.write_all(&local).map_err(werr)?;
+        progress.bytes(local.len() as u64);
+        entry
+            .copy_stored_bytes(&mut Reporting {
+                inner: &mut out,
+                progress,
+            })
+            .map_err(read_err)?;
         cd.push(&header, offset);
+        progress.file_done(&name, header.size);
     }
     let cd_offset = out.pos;
     out.write_all(&cd.finish(cd_offset)).map_err(werr)?;
@@ -191,7 +216,25 @@ pub fn add_signature(package: &Path, key: &(impl Signer + ?Sized)) -> Result<Key
         // Keep the package's permissions; best effort.
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
+    progress.phase(Phase::Syncing);
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(package).map_err(werr)?;
     Ok(key_id)
+}
+
+/// Tells `progress` about every byte written through it (the copy of an entry's data).
+struct Reporting<'a, W> {
+    inner: W,
+    progress: &'a dyn Progress,
+}
+
+impl<W: Write> Write for Reporting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.progress.bytes(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -47,10 +47,11 @@ use serde::Serialize;
 
 use crate::fsutil;
 use crate::lock::{InstallLock, LockError};
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::rules::Rule;
 use crate::testhook;
 use crate::verify::{
-    Authenticated, EntrySink, Signer, SinkError, VerifyError, VerifyReport, verify,
+    Authenticated, EntrySink, Signer, SinkError, VerifyError, VerifyReport, verify_with_progress,
 };
 
 /// Prefix of temporary folders, followed by `<ID>-<random>`.
@@ -125,6 +126,8 @@ pub struct ExtractOptions<'a> {
     /// index records of the installation are checked and updated here); an `Err`
     /// refuses the package before it is read.
     pub prepare: Option<&'a Prepare<'a>>,
+    /// Told about the payload as it is verified and written, then the final sync.
+    pub progress: Option<&'a dyn Progress>,
 }
 
 /// See [`ExtractOptions::prepare`].
@@ -340,7 +343,8 @@ fn extract_locked(
         begun: None,
         current: None,
     };
-    let report = verify(package, trust, threshold, &mut sink)?;
+    let progress = options.progress.unwrap_or(&NoProgress);
+    let report = verify_with_progress(package, trust, threshold, &mut sink, progress)?;
     if !report.ok {
         return Err(ExtractError::Failed(Box::new(report)));
     }
@@ -797,6 +801,9 @@ fn commit(
     let Some(mut staging) = staging else {
         return Ok((Outcome::AlreadyInstalled, None, target));
     };
+    if let Some(p) = options.progress {
+        p.phase(Phase::Syncing);
+    }
     staging.write_new(MANIFEST_ENTRY, &manifest_bytes)?;
     for (name, bytes) in &signatures {
         staging.write_new(name, bytes)?;

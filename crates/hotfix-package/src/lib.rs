@@ -9,6 +9,7 @@ mod fsutil;
 pub mod inspect;
 pub mod list;
 pub mod lock;
+pub mod progress;
 pub mod reader;
 pub mod rules;
 pub mod sbom;
@@ -22,5 +23,5 @@ pub use build::{
     BuildError, BuildOptions, BuildReport, PlannedFile, build, parse_source_date_epoch,
     plan_manifest,
 };
-pub use cosign::{CosignError, add_signature};
+pub use cosign::{CosignError, add_signature, add_signature_with_progress};
 pub use inspect::{InspectError, Inspection, Signer, inspect};

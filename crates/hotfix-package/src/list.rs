@@ -35,6 +35,7 @@ use crate::extract::{OLD_PREFIX, TEMP_PREFIX, hotfixes_dir, read_manifest_file};
 use crate::format::{MAX_SIGNATURE_BYTES, MAX_SIGNATURES, trusted_comment_for};
 use crate::fsutil;
 use crate::lock::{InstallLock, LockError};
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::verify::{SignatureCheck, check_signature};
 
 /// A folder's state against its manifest, worst first when several apply.
@@ -172,6 +173,8 @@ pub struct ListOptions<'a> {
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
     /// Called once if an extract holds the lock, before waiting for it.
     pub on_wait: Option<&'a dyn Fn(&Path)>,
+    /// With `check`: told about the rehashing, file by file (named `<folder>/<path>`).
+    pub progress: Option<&'a dyn Progress>,
 }
 
 impl std::fmt::Debug for ListOptions<'_> {
@@ -202,11 +205,20 @@ pub fn list(install_dir: &Path, options: ListOptions<'_>) -> Result<Vec<Installe
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io(&hotfixes)(e)),
     };
+    let entries = entries
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io(&hotfixes))?;
+    if options.check
+        && let Some(progress) = options.progress
+    {
+        progress.phase(Phase::Payload {
+            total: bytes_to_rehash(&entries),
+        });
+    }
     let mut out = Vec::new();
     // Leftovers by the id they belong to.
     let mut leftovers: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for entry in entries {
-        let entry = entry.map_err(io(&hotfixes))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if folder.starts_with('.') {
@@ -249,6 +261,18 @@ pub fn list(install_dir: &Path, options: ListOptions<'_>) -> Result<Vec<Installe
     }
     out.sort_by(|a, b| a.folder.cmp(&b.folder));
     Ok(out)
+}
+
+/// What a check will rehash: the payload bytes of every hotfix folder's readable
+/// manifest (each manifest is read again when its folder is checked; it is small).
+fn bytes_to_rehash(entries: &[fs::DirEntry]) -> u64 {
+    entries
+        .iter()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_dir()))
+        .filter_map(|e| read_manifest(&e.path().join(MANIFEST_ENTRY)).ok())
+        .map(|(_, m)| m.payload_bytes())
+        .sum()
 }
 
 /// The hotfix id an extract's work entry (`.tmp-<ID>-<random>`, `.old-<ID>-<suffix>`)
@@ -327,10 +351,24 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
             manifest.id, item.folder
         ));
     }
+    let progress = options.progress.filter(|_| check);
     for file in manifest.payload() {
-        if let Some((status, msg)) = check_file(&item.path, file, check) {
-            worst = worst.max(status);
-            item.problems.push(format!("{}: {msg}", file.path));
+        let shown = progress.map(|p| {
+            let shown = format!("{}/{}", item.folder, file.path);
+            p.file(&shown, file.size);
+            (p, shown)
+        });
+        let counted = progress.unwrap_or(&NoProgress);
+        match check_file(&item.path, file, check, counted) {
+            Some((status, msg)) => {
+                worst = worst.max(status);
+                item.problems.push(format!("{}: {msg}", file.path));
+            }
+            None => {
+                if let Some((p, shown)) = shown {
+                    p.file_done(&shown, file.size);
+                }
+            }
         }
     }
     if check {
@@ -437,7 +475,9 @@ pub(crate) fn folder_differences(
 ) -> Vec<String> {
     let mut out: Vec<String> = manifest
         .payload()
-        .filter_map(|f| check_file(root, f, true).map(|(_, msg)| format!("{}: {msg}", f.path)))
+        .filter_map(|f| {
+            check_file(root, f, true, &NoProgress).map(|(_, msg)| format!("{}: {msg}", f.path))
+        })
         .collect();
     out.extend(
         unexpected_files(root, manifest)
@@ -453,7 +493,12 @@ pub(crate) fn folder_differences(
     out
 }
 
-fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, String)> {
+fn check_file(
+    root: &Path,
+    file: &FileEntry,
+    rehash: bool,
+    progress: &dyn Progress,
+) -> Option<(Status, String)> {
     if let Err(e) = names::validate_entry_name(&file.path) {
         return Some((
             Status::Modified,
@@ -481,7 +526,7 @@ fn check_file(root: &Path, file: &FileEntry, rehash: bool) -> Option<(Status, St
         ));
     }
     if rehash {
-        match sha256_file(&path) {
+        match sha256_file(&path, progress) {
             Ok(d) if bool::from(d.ct_eq(&file.sha256.0)) => {}
             Ok(_) => return Some((Status::Modified, "content differs (SHA-256)".into())),
             Err(e) => return Some((Status::Modified, format!("cannot read: {e}"))),
@@ -616,7 +661,7 @@ fn signatures_dir(root: &Path) -> Result<Option<PathBuf>, String> {
     }
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
+fn sha256_file(path: &Path, progress: &dyn Progress) -> std::io::Result<[u8; 32]> {
     let mut f = fsutil::open_regular(path)?;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -626,6 +671,7 @@ fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
             return Ok(h.finalize().into());
         }
         h.update(&buf[..n]);
+        progress.bytes(n as u64);
     }
 }
 

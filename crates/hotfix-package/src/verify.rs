@@ -30,6 +30,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::format::{self, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, METHOD_STORED};
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::reader::{PackageReader, ReadError, Section, section};
 use crate::rules::Rule;
 
@@ -247,11 +248,30 @@ pub fn verify(
     threshold: u32,
     sink: &mut dyn EntrySink,
 ) -> Result<VerifyReport, VerifyError> {
+    verify_with_progress(path, trust, threshold, sink, &NoProgress)
+}
+
+/// [`verify`], reporting the payload walk to `progress` (one [`Phase::Payload`] once the
+/// manifest is authenticated, then every file and chunk as it is checked).
+pub fn verify_with_progress(
+    path: &Path,
+    trust: &TrustSet,
+    threshold: u32,
+    sink: &mut dyn EntrySink,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, VerifyError> {
     let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    verify_reader(file, &path.display().to_string(), trust, threshold, sink)
+    verify_source(
+        file,
+        &path.display().to_string(),
+        trust,
+        threshold,
+        sink,
+        progress,
+    )
 }
 
 /// [`verify`] over any seekable source; `label` names it in the report.
@@ -262,8 +282,19 @@ pub fn verify_reader<R: Read + Seek>(
     threshold: u32,
     sink: &mut dyn EntrySink,
 ) -> Result<VerifyReport, VerifyError> {
+    verify_source(src, label, trust, threshold, sink, &NoProgress)
+}
+
+fn verify_source<R: Read + Seek>(
+    src: R,
+    label: &str,
+    trust: &TrustSet,
+    threshold: u32,
+    sink: &mut dyn EntrySink,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, VerifyError> {
     let mut report = VerifyReport::new(label.to_owned(), threshold);
-    run(src, trust, threshold, sink, &mut report)?;
+    run(src, trust, threshold, sink, progress, &mut report)?;
     if report.suppressed > 0 {
         let n = report.suppressed;
         report.failures.push(Failure {
@@ -390,6 +421,7 @@ fn run<R: Read + Seek>(
     trust: &TrustSet,
     threshold: u32,
     sink: &mut dyn EntrySink,
+    progress: &dyn Progress,
     report: &mut VerifyReport,
 ) -> Result<(), VerifyError> {
     let mut rd = match PackageReader::open(src) {
@@ -724,7 +756,12 @@ fn run<R: Read + Seek>(
     }
 
     // 4. The payload, streamed once.
-    walk::walk_payload(&mut rd, &files, &expected, &reported, report, sink)
+    progress.phase(Phase::Payload {
+        total: files.iter().map(|f| f.size).sum(),
+    });
+    walk::walk_payload(
+        &mut rd, &files, &expected, &reported, report, sink, progress,
+    )
 }
 
 #[cfg(test)]

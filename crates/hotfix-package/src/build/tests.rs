@@ -10,6 +10,7 @@ use sha2::Digest;
 use super::*;
 use crate::cosign::{CosignError, add_signature};
 use crate::inspect::inspect;
+use crate::progress::{Phase, Progress};
 
 const EPOCH: i64 = 1_700_000_000;
 
@@ -253,23 +254,65 @@ fn building_inside_a_one_thread_rayon_pool_does_not_deadlock() {
     assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
 }
 
+#[derive(Default)]
+struct Recorder {
+    phases: std::sync::Mutex<Vec<Phase>>,
+    bytes: AtomicU64,
+    done: std::sync::Mutex<Vec<(String, u64)>>,
+}
+
+impl Progress for Recorder {
+    fn phase(&self, phase: Phase) {
+        self.phases.lock().expect("lock").push(phase);
+    }
+    fn bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    fn file_done(&self, name: &str, size: u64) {
+        self.done
+            .lock()
+            .expect("lock")
+            .push((name.to_owned(), size));
+    }
+}
+
 #[test]
-fn progress_reaches_the_total() {
+fn progress_counts_every_byte_names_every_file_and_each_phase() {
     let fx = fixture();
-    let seen = std::sync::Mutex::new(Vec::new());
-    let record = |done: u64, total: u64| seen.lock().expect("lock").push((done, total));
+    let rec = Recorder::default();
     let report = build(
         &fx.spec,
         &fx.key,
-        &BuildOptions::new(fx.root.join("p.zip")).progress(&record),
+        &BuildOptions::new(fx.root.join("p.zip"))
+            .hash_output(true)
+            .progress(&rec),
     )
     .expect("build");
-    let seen = seen.into_inner().expect("lock");
+    let total = report.payload_bytes;
     assert_eq!(
-        seen.last(),
-        Some(&(report.payload_bytes, report.payload_bytes))
+        *rec.phases.lock().expect("lock"),
+        vec![
+            Phase::Signing,
+            Phase::Payload { total },
+            Phase::Signing,
+            Phase::Syncing,
+            Phase::Hashing
+        ]
     );
-    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(rec.bytes.load(Ordering::Relaxed), total);
+    let done = rec.done.lock().expect("lock");
+    assert_eq!(done.len(), report.files);
+    let xml = entries(&fx.root.join("p.zip"))
+        .into_iter()
+        .find(|(name, _, _)| name == hotfix_manifest::MANIFEST_ENTRY)
+        .expect("manifest entry")
+        .1;
+    let manifest = Manifest::from_xml(&xml).expect("manifest");
+    let listed: Vec<(String, u64)> = manifest
+        .payload()
+        .map(|f| (f.path.clone(), f.size))
+        .collect();
+    assert_eq!(*done, listed);
 }
 
 #[test]

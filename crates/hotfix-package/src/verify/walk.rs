@@ -28,6 +28,7 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use super::{CHUNK_BYTES, EntrySink, Failure, VerifyError, VerifyReport};
+use crate::progress::Progress;
 use crate::reader::{Entry, PackageReader, RawEntry, ReadError, Section, section};
 use crate::rules::Rule;
 
@@ -52,12 +53,14 @@ pub(super) fn walk_payload<R: Read + Seek>(
     reported: &HashSet<String>,
     report: &mut VerifyReport,
     sink: &mut dyn EntrySink,
+    progress: &dyn Progress,
 ) -> Result<(), VerifyError> {
     std::thread::scope(|scope| {
         let mut walk = Walk {
             files,
             report,
             sink,
+            progress,
             broken: false,
             seen: vec![false; files.len()],
             pool: Pool::new(scope),
@@ -87,6 +90,7 @@ struct Walk<'w, 'f, 'scope, 'env> {
     files: &'w [&'f FileEntry],
     report: &'w mut VerifyReport,
     sink: &'w mut dyn EntrySink,
+    progress: &'w dyn Progress,
     /// A fatal error was recorded: the archive cannot be walked further.
     broken: bool,
     /// Manifest entries met so far, by manifest index.
@@ -292,6 +296,8 @@ impl Walk<'_, '_, '_, '_> {
         let slot = self.pool.take_front()?;
         let file = self.files[slot.index];
         let decoded = slot.result?;
+        self.progress.file(&file.path, file.size);
+        self.progress.bytes(decoded.total.min(file.size));
         let mut writing = false;
         if decoded.outcome.is_ok()
             && decoded.total == file.size
@@ -326,6 +332,7 @@ impl Walk<'_, '_, '_, '_> {
         if writing {
             self.sink.start_file(file)?;
         }
+        self.progress.file(&file.path, file.size);
         let mut total: u64 = 0;
         let outcome: Outcome = loop {
             let mut chunk = pipe.buffer()?;
@@ -347,6 +354,7 @@ impl Walk<'_, '_, '_, '_> {
                 pipe.recycle(chunk);
                 break Err(None);
             }
+            self.progress.bytes(n as u64);
             writing &= self.report.failures.is_empty();
             if writing {
                 self.sink.write(&chunk[..n])?;
@@ -399,8 +407,11 @@ impl Walk<'_, '_, '_, '_> {
                             file.sha256
                         ),
                     );
-                } else if writing && self.report.failures.is_empty() {
-                    self.sink.finish_file()?;
+                } else {
+                    if writing && self.report.failures.is_empty() {
+                        self.sink.finish_file()?;
+                    }
+                    self.progress.file_done(name, file.size);
                 }
             }
         }
