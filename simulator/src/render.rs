@@ -277,6 +277,30 @@ pub fn timing_summary(r: &TimingResult) -> String {
             r.workstations.updated, r.workstations.total, r.workstations.failed
         );
     }
+    if let Some(w) = &r.windows {
+        let _ = write!(
+            s,
+            "\n  maintenance windows: {} from {} to {}, {} window(s) used",
+            if w.fits { "fits" } else { "does NOT fit" },
+            w.start,
+            w.end,
+            w.windows_needed
+        );
+        if w.vus_outside > 0 {
+            let names: Vec<&str> = w.outside.iter().map(|o| o.vu.as_str()).collect();
+            let more = w.vus_outside as usize - names.len();
+            let _ = write!(
+                s,
+                "\n  down outside a window: {}{}",
+                names.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     if let Some(stop) = &r.stopped {
         let _ = write!(
             s,

@@ -372,6 +372,9 @@ fn metric_label(key: &str) -> &str {
         "failed_workstations" => "workstations failed",
         "peak_concurrent_transfers" => "peak concurrent transfers",
         "stopped" => "rollout stopped",
+        "windows_needed" => "maintenance windows needed",
+        "fits_windows" => "fits the maintenance windows",
+        "vus_outside_window" => "VUs down outside a window",
         other => other,
     }
 }
@@ -638,7 +641,7 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
         let shown = match v {
             None => "–".to_owned(),
             Some(v) if name.ends_with("_us") => fmt_dur(v as f64 / 1e6),
-            Some(v) if name == "passed" || name == "stopped" => {
+            Some(v) if name == "passed" || name == "stopped" || name == "fits_windows" => {
                 if v != 0 { "yes" } else { "no" }.to_owned()
             }
             Some(v) if name == "bytes_sent" => fmt_bytes(v),

@@ -302,6 +302,96 @@ fn batches_lower_the_peak_transfer_load() {
 }
 
 #[test]
+fn rolling_waves_keep_each_vu_down_for_its_own_wave_only() {
+    // 200 nodes, 100 VUs of 2 instances each.
+    let all = run(FLEET, 21);
+    let rolling = run(
+        &format!(
+            "{FLEET}\n[rollout]\nstrategy = \"rolling\"\nwave_percent = 10\npause = \"30s\"\n"
+        ),
+        21,
+    );
+    assert!(rolling.passed, "{}", json(&rolling));
+    assert_eq!(rolling.waves, 10);
+    assert_eq!(rolling.nodes.converged, 200);
+    let (a, r) = (
+        all.vu_downtime_s.as_ref().expect("downtime"),
+        rolling.vu_downtime_s.as_ref().expect("downtime"),
+    );
+    assert_eq!((a.vus, r.vus), (100, 100));
+    assert!(
+        r.max_s * 4.0 < a.max_s,
+        "rolling {} vs all {}",
+        r.max_s,
+        a.max_s
+    );
+    // Nine checks of 30 s, ten waves: slower as a whole.
+    assert!(rolling.makespan_s > all.makespan_s + 270.0);
+    // The plan: base once, then per wave inactivate .. activate, a check between waves.
+    let s = scenario(&format!(
+        "{FLEET}\n[rollout]\nstrategy = \"rolling\"\nwave_size = 50\npause = \"1m\"\n"
+    ));
+    use hotfix_sim::timing::Step::*;
+    assert_eq!(
+        s.plan.steps,
+        [
+            SetMode,
+            AddToBase,
+            RefreshAllNodes,
+            SetMode,
+            InactivateVuList(0),
+            SetMode,
+            ChangePackagesList(0),
+            Synchronize(0),
+            Apply {
+                list: 0,
+                all_hosts: true
+            },
+            SetMode,
+            ActivateVuList(0),
+            Wait(60_000_000),
+            InactivateVuList(1),
+            SetMode,
+            ChangePackagesList(1),
+            Synchronize(1),
+            Apply {
+                list: 1,
+                all_hosts: true
+            },
+            SetMode,
+            ActivateVuList(1),
+            SaveModel,
+            Workstations,
+        ]
+    );
+    assert_eq!(s.plan.vu_lists[0].len(), 50);
+}
+
+#[test]
+fn a_timing_only_rollout_waits_for_its_window_and_reports_overruns() {
+    // Starts Friday noon; the window opens Saturday 22:00 (34 h later), for 1 minute.
+    let text = format!(
+        "{FLEET}\n[timing.windows]\nstart = \"2026-12-04T12:00Z\"\nweekly = [{{ from = \"Sat 22:00\", to = \"Sat 22:01\" }}]\n"
+    );
+    let r = run(&text, 22);
+    let w = r.windows.as_ref().expect("windows");
+    assert!(!w.fits && !r.passed, "{}", json(&r));
+    assert_eq!(w.vus_outside, 100);
+    assert_eq!(w.outside.len(), 20);
+    assert!(r.rollout_start_s >= 34.0 * 3600.0, "{}", r.rollout_start_s);
+    assert!(
+        props(&r).contains(&("timing-within-windows".to_owned(), false)),
+        "{:?}",
+        props(&r)
+    );
+    // A six-hour window holds it.
+    let wide = run(&text.replace("Sat 22:01", "Sun 04:00"), 22);
+    let w = wide.windows.as_ref().expect("windows");
+    assert!(w.fits && wide.passed, "{}", json(&wide));
+    assert_eq!(w.windows_needed, 1);
+}
+
+#[test]
 fn canary_stops_a_bad_rollout_early() {
     let bad = "[faults]\napply_failure_probability = 1.0\non_failure = \"skip\"\n";
     let all = run(&format!("{FLEET}\n{bad}"), 13);

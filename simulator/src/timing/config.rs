@@ -212,6 +212,35 @@ pub enum Strategy {
     AllAtOnce,
     Batches,
     Canary,
+    /// Waves of VUs, each going through the whole per-VU procedure (inactivate, add the
+    /// hotfix to its packages, synchronize, apply, activate) while the others keep
+    /// running. It changes the runbook, not only the apply waves.
+    Rolling,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::AllAtOnce => "all-at-once",
+            Strategy::Batches => "batches",
+            Strategy::Canary => "canary",
+            Strategy::Rolling => "rolling",
+        }
+    }
+}
+
+/// The order in which a rolling rollout takes the affected VUs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaveOrder {
+    /// As the model (or the topology) lists them.
+    AsListed,
+    /// By VU name.
+    Name,
+    /// Lowest `load` first (VUs without a load count 0); ties as listed.
+    LeastLoaded,
+    /// These VUs first, in this order; the others after them, as listed.
+    Given(Vec<String>),
 }
 
 /// The unit of a canary wave.
@@ -235,6 +264,69 @@ pub struct RolloutConfig {
     pub canary_wait: Micros,
     pub max_failures: Option<u32>,
     pub max_failure_percent: Option<f64>,
+    /// Rolling: VUs per wave (default 1 when neither this nor `wave_percent` is given).
+    pub wave_size: Option<u32>,
+    /// Rolling: percent of the affected VUs per wave (rounded up, at least one VU).
+    pub wave_percent: Option<f64>,
+    /// Rolling: which VUs go first.
+    pub order: WaveOrder,
+    /// Rolling with `order = "least-loaded"`: load per VU name.
+    pub load: std::collections::BTreeMap<String, f64>,
+}
+
+impl RolloutConfig {
+    /// Splits the affected VUs (`names`, in the model's or topology's order) into the
+    /// waves of a rolling rollout: indices into `names`, wave by wave. Deterministic:
+    /// ties keep the listed order.
+    pub fn rolling_waves(&self, names: &[&str]) -> Vec<Vec<usize>> {
+        let mut idx: Vec<usize> = (0..names.len()).collect();
+        match &self.order {
+            WaveOrder::AsListed => {}
+            WaveOrder::Name => idx.sort_by(|&a, &b| names[a].cmp(names[b])),
+            WaveOrder::LeastLoaded => {
+                let load = |i: usize| self.load.get(names[i]).copied().unwrap_or(0.0);
+                idx.sort_by(|&a, &b| load(a).total_cmp(&load(b)));
+            }
+            WaveOrder::Given(first) => {
+                let rank = |i: usize| {
+                    first
+                        .iter()
+                        .position(|f| f == names[i])
+                        .unwrap_or(first.len())
+                };
+                idx.sort_by_key(|&i| rank(i));
+            }
+        }
+        let n = idx.len();
+        let size = match (self.wave_size, self.wave_percent) {
+            (Some(k), _) => k as usize,
+            (None, Some(p)) => ((n as f64 * p / 100.0).ceil() as usize).max(1),
+            (None, None) => 1,
+        }
+        .max(1);
+        idx.chunks(size).map(<[usize]>::to_vec).collect()
+    }
+
+    /// Parses a `[rollout]` table (a scenario's, or one entry of a list of strategies).
+    ///
+    /// ```
+    /// let t: toml::Table = toml::from_str("strategy = \"rolling\"\nwave_size = 2").unwrap();
+    /// let r = hotfix_sim::timing::RolloutConfig::from_table(&t).unwrap();
+    /// assert_eq!(r.rolling_waves(&["A", "B", "C"]), vec![vec![0, 1], vec![2]]);
+    /// ```
+    pub fn from_table(t: &Table) -> Result<Self, TimingError> {
+        parse_rollout(t)
+    }
+}
+
+/// A `[rollout]` table deserializes through [`RolloutConfig::from_table`], with the same
+/// checks and messages, so a list of strategies (`[[strategy]]` tables in another file)
+/// reads exactly like a scenario's `[rollout]`.
+impl<'de> serde::Deserialize<'de> for RolloutConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = Table::deserialize(d)?;
+        parse_rollout(&t).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for RolloutConfig {
@@ -248,6 +340,10 @@ impl Default for RolloutConfig {
             canary_wait: 300 * SECOND,
             max_failures: None,
             max_failure_percent: None,
+            wave_size: None,
+            wave_percent: None,
+            order: WaveOrder::AsListed,
+            load: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -280,6 +376,9 @@ pub struct TimingConfig {
     /// A generated topology for scenarios without a system model (`[timing.topology]`).
     #[serde(skip)]
     pub topology: Option<TopologySpec>,
+    /// Maintenance windows (`[timing.windows]`): steps that take a VU down start only
+    /// inside one.
+    pub windows: Option<super::windows::WindowConfig>,
 }
 
 impl Default for TimingConfig {
@@ -324,6 +423,7 @@ impl Default for TimingConfig {
             faults: FaultConfig::default(),
             rollout: RolloutConfig::default(),
             topology: None,
+            windows: None,
         }
     }
 }
@@ -373,6 +473,7 @@ impl TimingConfig {
                 "ia",
                 "workstations",
                 "topology",
+                "windows",
             ],
         )?;
         if let Some(s) = opt_str(t, TABLE, "procedure")? {
@@ -474,6 +575,9 @@ impl TimingConfig {
                 }
                 self.workstations.concurrency = c;
             }
+        }
+        if let Some(w) = opt_table(t, TABLE, "windows")? {
+            self.windows = Some(super::windows::WindowConfig::from_table(w)?);
         }
         if let Some(topo) = opt_table(t, TABLE, "topology")? {
             self.topology = Some(TopologySpec::from_table(topo)?);
@@ -644,6 +748,10 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
             "canary_wait",
             "max_failures",
             "max_failure_percent",
+            "wave_size",
+            "wave_percent",
+            "order",
+            "load",
         ],
     )?;
     let mut r = RolloutConfig::default();
@@ -652,15 +760,17 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
             "all-at-once" => Strategy::AllAtOnce,
             "batches" => Strategy::Batches,
             "canary" => Strategy::Canary,
+            "rolling" => Strategy::Rolling,
             _ => {
                 return Err(invalid(
                     TABLE,
                     "strategy",
-                    "expected \"all-at-once\", \"batches\" or \"canary\"",
+                    "expected \"all-at-once\", \"batches\", \"canary\" or \"rolling\"",
                 ));
             }
         };
     }
+    parse_rolling(t, &mut r)?;
     r.batch_size = opt_u32(t, TABLE, "batch_size")?;
     if r.batch_size == Some(0) {
         return Err(invalid(TABLE, "batch_size", "must be at least 1"));
@@ -704,6 +814,98 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
         return Err(invalid(TABLE, "max_failure_percent", "must be in [0, 100]"));
     }
     Ok(r)
+}
+
+/// The rolling strategy's keys: `wave_size`, `wave_percent`, `order`, `load`. They are
+/// refused with another strategy, so that a table never says more than it does.
+fn parse_rolling(t: &Table, r: &mut RolloutConfig) -> Result<(), TimingError> {
+    const TABLE: &str = "rollout";
+    if r.strategy != Strategy::Rolling {
+        for key in ["wave_size", "wave_percent", "order", "load"] {
+            if t.contains_key(key) {
+                return Err(invalid(
+                    TABLE,
+                    key,
+                    "only with strategy = \"rolling\" (batch_size and batch_percent size the other strategies' waves)",
+                ));
+            }
+        }
+        return Ok(());
+    }
+    for key in ["batch_size", "batch_percent", "canary", "canary_wait"] {
+        if t.contains_key(key) {
+            return Err(invalid(
+                TABLE,
+                key,
+                "not used by strategy = \"rolling\": its waves are wave_size or wave_percent VUs",
+            ));
+        }
+    }
+    r.wave_size = opt_u32(t, TABLE, "wave_size")?;
+    if r.wave_size == Some(0) {
+        return Err(invalid(TABLE, "wave_size", "must be at least 1"));
+    }
+    r.wave_percent = opt_f64(t, TABLE, "wave_percent")?;
+    if r.wave_percent.is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
+        return Err(invalid(TABLE, "wave_percent", "must be in (0, 100]"));
+    }
+    if r.wave_size.is_some() && r.wave_percent.is_some() {
+        return Err(invalid(
+            TABLE,
+            "wave_percent",
+            "give wave_size or wave_percent, not both",
+        ));
+    }
+    match t.get("order") {
+        None => {}
+        Some(Value::String(s)) => {
+            r.order = match s.as_str() {
+                "as-listed" => WaveOrder::AsListed,
+                "name" => WaveOrder::Name,
+                "least-loaded" => WaveOrder::LeastLoaded,
+                _ => {
+                    return Err(invalid(
+                        TABLE,
+                        "order",
+                        "expected \"as-listed\", \"name\", \"least-loaded\" or an array of VU names",
+                    ));
+                }
+            }
+        }
+        Some(Value::Array(items)) => {
+            let names = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| invalid(TABLE, "order", "an array of VU names (strings)"))?;
+            r.order = WaveOrder::Given(names);
+        }
+        Some(_) => {
+            return Err(invalid(
+                TABLE,
+                "order",
+                "expected a string or an array of VU names",
+            ));
+        }
+    }
+    if let Some(l) = opt_table(t, TABLE, "load")? {
+        for (name, v) in l {
+            let x = match v {
+                Value::Float(f) if f.is_finite() => *f,
+                Value::Integer(i) => *i as f64,
+                _ => return Err(invalid("rollout.load", name, "expected a number")),
+            };
+            r.load.insert(name.clone(), x);
+        }
+    }
+    if r.order == WaveOrder::LeastLoaded && r.load.is_empty() {
+        return Err(invalid(
+            TABLE,
+            "order",
+            "\"least-loaded\" needs a [rollout.load] table: VU name = load (e.g. sessions or calls)",
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

@@ -586,6 +586,16 @@ impl<'a> Engine<'a> {
         self.ia_free_at
     }
 
+    /// An IA action that takes a VU down: it starts only inside a maintenance window
+    /// (the operator waits for the next one to open).
+    fn ia_down(&mut self, d: &Dist, index: u32) -> Micros {
+        if let Some(w) = &self.cfg.windows {
+            let start = self.now.max(self.ia_free_at);
+            self.ia_free_at = w.next_open(start);
+        }
+        self.ia(d, index)
+    }
+
     fn start_step(&mut self, i: usize) {
         if let Some(last) = self.spans.last_mut().filter(|s| s.1 == NEVER) {
             last.1 = self.now;
@@ -621,7 +631,11 @@ impl<'a> Engine<'a> {
                     IaOp::DeleteFromPackage => &ia.delete_from_package,
                     IaOp::SaveModel => &ia.save_model,
                 };
-                Some(self.ia(d, 0))
+                if op == IaOp::Inactivate {
+                    Some(self.ia_down(d, 0))
+                } else {
+                    Some(self.ia(d, 0))
+                }
             }
             Step::Synchronize(l) => {
                 self.start_sync(l as usize);
@@ -663,7 +677,7 @@ impl<'a> Engine<'a> {
                 let mut t = self.now;
                 for vu in 0..self.topo.vu_count() {
                     if self.vu_inactive_at[vu as usize] == NEVER {
-                        t = self.ia(&ia.inactivate, vu);
+                        t = self.ia_down(&ia.inactivate, vu);
                         self.vu_inactive_at[vu as usize] = t;
                     }
                 }
@@ -708,6 +722,50 @@ impl<'a> Engine<'a> {
             Step::Workstations => {
                 let all: Vec<u32> = (0..self.ws_state.len() as u32).collect();
                 self.begin_ws(all, WS_BOTH)
+            }
+            Step::Wait(d) => {
+                let start = self.now.max(self.ia_free_at);
+                self.ia_free_at = start.saturating_add(d);
+                Some(self.ia_free_at)
+            }
+            Step::InactivateVuList(l) => {
+                let plan = self.plan;
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    if self.vu_inactive_at[vu as usize] == NEVER {
+                        t = self.ia_down(&ia.inactivate, vu);
+                        self.vu_inactive_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ActivateVuList(l) => {
+                let plan = self.plan;
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    let inactive = self.vu_inactive_at[vu as usize] != NEVER;
+                    if inactive && self.vu_active_at[vu as usize] == NEVER {
+                        t = self.ia(&ia.activate, vu);
+                        self.vu_active_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ChangePackagesList(l) => {
+                let plan = self.plan;
+                let d = match plan.procedure {
+                    Procedure::Install => &ia.add_to_package,
+                    Procedure::Remove => &ia.delete_from_package,
+                };
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    // The same draw index as the standard plan's ChangePackages.
+                    let k0 = self.topo.vu_package_offsets[vu as usize];
+                    for (j, _) in self.topo.packages_of(vu).iter().enumerate() {
+                        t = self.ia(d, k0 + j as u32);
+                    }
+                }
+                Some(t)
             }
         };
         if let Some(t) = done {
@@ -860,7 +918,8 @@ impl<'a> Engine<'a> {
         let start = *bounds.last().unwrap_or(&0);
         let remaining = n - start;
         let batch = match (r.strategy, r.batch_size, r.batch_percent) {
-            (Strategy::AllAtOnce, _, _) => remaining.max(1),
+            // A rolling rollout's waves are runbook steps; each apply is all at once.
+            (Strategy::AllAtOnce | Strategy::Rolling, _, _) => remaining.max(1),
             (_, Some(k), _) => k,
             (_, None, Some(p)) => {
                 // ceil(p% of all affected nodes), at least one.
@@ -1670,11 +1729,24 @@ impl<'a> Engine<'a> {
             }
         }
 
+        let windows = self.cfg.windows.as_ref().map(|w| {
+            let topo = self.topo;
+            let (down, up) = (&self.vu_inactive_at, &self.vu_active_at);
+            w.evaluate(
+                (0..down.len()).filter(|&v| down[v] != NEVER).map(|v| {
+                    let until = if up[v] == NEVER { end } else { up[v] };
+                    (topo.vu_name(v as u32), down[v], until)
+                }),
+                end,
+            )
+        });
         let passed = counts.converged == counts.affected
             && counts.pending_change == 0
             && ws.updated == ws.total
-            && self.stop.is_none();
+            && self.stop.is_none()
+            && windows.as_ref().is_none_or(|w| w.fits);
         TimingResult {
+            windows,
             seed: self.seed,
             procedure: self.plan.procedure,
             strategy: self.cfg.rollout.strategy,
@@ -1682,7 +1754,24 @@ impl<'a> Engine<'a> {
             makespan_s: secs(end),
             rollout_start_s: secs(self.rollout_start),
             rollout_end_s: secs(self.rollout_end),
-            waves: self.wave_count() as u32,
+            waves: if self.cfg.rollout.strategy == Strategy::Rolling {
+                // One "Apply All Changes to All Hosts" per rolling wave.
+                self.plan
+                    .steps
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s,
+                            Step::Apply {
+                                all_hosts: true,
+                                ..
+                            }
+                        )
+                    })
+                    .count() as u32
+            } else {
+                self.wave_count() as u32
+            },
             nodes: counts,
             convergence_s: convergence,
             vu_downtime_s: vu_downtime,

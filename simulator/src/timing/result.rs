@@ -130,6 +130,10 @@ pub struct TimingResult {
     pub failed_nodes: FailedList,
     /// Workstations whose MSI install finally failed, first ones by name.
     pub failed_workstations: FailedList,
+    /// Maintenance windows: whether every VU was down only inside one (absent without
+    /// `[timing.windows]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<super::windows::WindowResult>,
     #[serde(skip)]
     pub series: Series,
 }
@@ -208,6 +212,18 @@ impl TimingResult {
                     .unwrap_or_default(),
             ),
         ]
+        .into_iter()
+        .chain(self.windows.as_ref().map(|w| {
+            (
+                "timing-within-windows",
+                w.fits,
+                format!(
+                    "{} VUs down outside a maintenance window ({} windows used)",
+                    w.vus_outside, w.windows_needed
+                ),
+            )
+        }))
+        .collect()
     }
 
     /// Scalar metrics by name, for sweeps: integers only (times in microseconds), so a
@@ -223,7 +239,7 @@ impl TimingResult {
             .map(|w| us(w.window_s))
             .max()
             .unwrap_or(0);
-        vec![
+        let mut out = vec![
             ("passed", Some(u64::from(self.passed))),
             ("makespan_us", Some(self.series.makespan)),
             (
@@ -253,6 +269,16 @@ impl TimingResult {
                 Some(u64::from(self.peak_concurrent_transfers)),
             ),
             ("stopped", Some(u64::from(self.stopped.is_some()))),
-        ]
+        ];
+        // Present only when the scenario has the feature, so that older scenarios keep
+        // exactly their metrics.
+        if let Some(w) = &self.windows {
+            out.extend([
+                ("windows_needed", Some(u64::from(w.windows_needed))),
+                ("fits_windows", Some(u64::from(w.fits))),
+                ("vus_outside_window", Some(u64::from(w.vus_outside))),
+            ]);
+        }
+        out
     }
 }
