@@ -271,11 +271,34 @@ pub fn timing_summary(r: &TimingResult) -> String {
         r.retries.workstation
     );
     if r.workstations.total > 0 {
+        let w = &r.workstations;
         let _ = write!(
             s,
             "\n  workstations: {} of {} updated, {} failed",
-            r.workstations.updated, r.workstations.total, r.workstations.failed
+            w.updated, w.total, w.failed
         );
+        let at = |x: Option<f64>| x.map_or("never".to_owned(), fmt_secs);
+        if w.push_at_s.is_some() {
+            let _ = write!(
+                s,
+                "\n  workstations on the new client: 50 % at {}, 95 % at {}, 100 % at {}",
+                at(w.updated_50_s),
+                at(w.updated_95_s),
+                at(w.updated_100_s)
+            );
+        }
+        if let Some(m) = w.client_server_mixed_s {
+            let _ = write!(
+                s,
+                "\n  new servers with old clients: {}{}",
+                fmt_secs(m),
+                if w.client_server_mixed_open {
+                    " (still open at the end)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     if let Some(w) = &r.windows {
         let _ = write!(

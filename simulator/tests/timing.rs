@@ -391,6 +391,82 @@ fn a_timing_only_rollout_waits_for_its_window_and_reports_overruns() {
     assert_eq!(w.windows_needed, 1);
 }
 
+/// 20 nodes and 100 workstations whose MSI is assigned by group policy.
+const LOGON: &str = r#"
+[timing]
+apply = "30s"
+[timing.topology]
+nodes = 20
+instances = 2
+packages = [{ name = "ChatServer", size = "1MiB" }]
+workstations = 100
+msi = 1
+[timing.workstations]
+remove = "20s"
+install = "40s"
+[timing.workstations.logon]
+next = "8h"
+"#;
+
+#[test]
+fn a_group_policy_push_lands_at_each_workstations_next_logon() {
+    let r = run(LOGON, 31);
+    let w = &r.workstations;
+    assert_eq!(w.updated, 100, "{}", json(&r));
+    let push = w.push_at_s.expect("pushed");
+    // Every workstation: next logon 8 h after the assignment, then remove and install.
+    let all = 8.0 * 3600.0 + 60.0;
+    for at in [w.updated_50_s, w.updated_95_s, w.updated_100_s] {
+        assert!(close(at.expect("reached") - push, all), "{}", json(&r));
+    }
+    // New servers talked to old clients from the first convergence until then.
+    let first = r.convergence_s.as_ref().expect("converged");
+    let mixed = w.client_server_mixed_s.expect("mixed window");
+    assert!(
+        mixed > all && mixed < push + all - 30.0,
+        "{mixed} {}",
+        first.max_s
+    );
+    assert!(!w.client_server_mixed_open);
+
+    // Machines off for days come last; failures wait for the next logon.
+    let text = LOGON.replace(
+        "next = \"8h\"\n",
+        "next = { dist = \"uniform\", min = \"1h\", max = \"10h\" }\noff_probability = 0.1\noff = \"5d\"\n[faults]\nworkstation_failure_probability = 0.1\nmax_retries = 10\n",
+    );
+    let r = run(&text, 32);
+    let w = &r.workstations;
+    assert_eq!(w.updated, 100, "{}", json(&r));
+    let push = w.push_at_s.expect("pushed");
+    let (p50, p95, p100) = (
+        w.updated_50_s.expect("50") - push,
+        w.updated_95_s.expect("95") - push,
+        w.updated_100_s.expect("100") - push,
+    );
+    assert!(p50 > 3600.0 && p50 < 10.0 * 3600.0 + 60.0, "{p50}");
+    assert!(p100 > 5.0 * 86_400.0, "{p100}: an off machine is last");
+    assert!(p50 <= p95 && p95 <= p100);
+    assert!(r.retries.workstation > 0);
+    // Deterministic per seed, different across seeds.
+    assert_eq!(json(&run(&text, 32)), json(&r));
+    assert_ne!(
+        run(&text, 33).workstations.updated_50_s,
+        r.workstations.updated_50_s
+    );
+
+    // A workstation whose install always fails: one attempt per logon, then failed.
+    let text = format!(
+        "{}\n[faults]\nmsi_install_fails = [\"W7\"]\nmax_retries = 2\n",
+        LOGON
+    );
+    let r = run(&text, 34);
+    let f = &r.failed_workstations;
+    assert_eq!(f.count, 1, "{}", json(&r));
+    assert!(f.first[0].at_s - r.workstations.push_at_s.expect("push") >= 3.0 * 8.0 * 3600.0);
+    assert!(r.workstations.client_server_mixed_open);
+    assert!(r.workstations.updated_100_s.is_none());
+}
+
 #[test]
 fn canary_stops_a_bad_rollout_early() {
     let bad = "[faults]\napply_failure_probability = 1.0\non_failure = \"skip\"\n";

@@ -117,6 +117,21 @@ pub struct WorkstationTiming {
     pub remove: Dist,
     pub install: Dist,
     pub concurrency: u32,
+    /// A group-policy push: each workstation installs at its next logon or reboot
+    /// (`[timing.workstations.logon]`); `None`: pushed at once, `concurrency` at a time.
+    pub logon: Option<LogonModel>,
+}
+
+/// When workstations log on after a group-policy assignment (or after a failed install).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogonModel {
+    /// Time from the assignment (or a failed attempt) to the workstation's next logon or
+    /// reboot, drawn per workstation and attempt.
+    pub next: Dist,
+    /// Probability that a workstation is switched off when the assignment is made.
+    pub off_probability: f64,
+    /// How long such a workstation stays off (added before its first logon).
+    pub off: Dist,
 }
 
 /// What the runbook does when a node or workstation has finally failed.
@@ -419,6 +434,7 @@ impl Default for TimingConfig {
                     max: 90 * SECOND,
                 },
                 concurrency: 50,
+                logon: None,
             },
             faults: FaultConfig::default(),
             rollout: RolloutConfig::default(),
@@ -562,7 +578,26 @@ impl TimingConfig {
         }
         if let Some(ws) = opt_table(t, TABLE, "workstations")? {
             const T: &str = "timing.workstations";
-            check_keys(ws, T, &["remove", "install", "concurrency"])?;
+            check_keys(ws, T, &["remove", "install", "concurrency", "logon"])?;
+            if let Some(l) = opt_table(ws, T, "logon")? {
+                const L: &str = "timing.workstations.logon";
+                check_keys(l, L, &["next", "off_probability", "off"])?;
+                let next = opt_dist(l, L, "next")?.ok_or_else(|| {
+                    invalid(
+                        L,
+                        "next",
+                        "missing: time to the next logon, e.g. { dist = \"lognormal\", median = \"8h\", sigma = 0.8 }",
+                    )
+                })?;
+                self.workstations.logon = Some(LogonModel {
+                    next,
+                    off_probability: opt_probability(l, L, "off_probability")?.unwrap_or(0.0),
+                    off: opt_dist(l, L, "off")?.unwrap_or(Dist::Uniform {
+                        min: 86_400 * SECOND,
+                        max: 7 * 86_400 * SECOND,
+                    }),
+                });
+            }
             if let Some(d) = opt_dist(ws, T, "remove")? {
                 self.workstations.remove = d;
             }
@@ -1132,7 +1167,7 @@ fn scaled(s: &str, digits: u128, scale: u32, num: u128, den: u128) -> Result<u64
     u64::try_from(v).map_err(|_| format!("`{s}` is too large"))
 }
 
-/// `"250ms"` → 250_000 µs. Units: us, ms, s, m (or min), h.
+/// `"250ms"` → 250_000 µs. Units: us, ms, s, m (or min), h, d.
 pub fn parse_duration(s: &str) -> Result<Micros, String> {
     let (d, sc, unit) = split_number(s)?;
     let mul: u128 = match unit {
@@ -1141,10 +1176,11 @@ pub fn parse_duration(s: &str) -> Result<Micros, String> {
         "s" => 1_000_000,
         "m" | "min" => 60_000_000,
         "h" => 3_600_000_000,
+        "d" => 86_400_000_000,
         "" if d == 0 => 1,
         _ => {
             return Err(format!(
-                "`{s}`: unknown or missing duration unit (use us, ms, s, m, h)"
+                "`{s}`: unknown or missing duration unit (use us, ms, s, m, h, d)"
             ));
         }
     };

@@ -208,6 +208,11 @@ struct Engine<'a> {
     ws_enabled: bool,
     ws_list: Vec<u32>,
     ws_mode: u8,
+    /// Times at which workstations got the new version, in time order.
+    ws_done_at: Vec<Micros>,
+    /// Start of the first workstation step that had workstations.
+    ws_push_at: Micros,
+    ws_off_p: Option<u64>,
 
     retries: Retries,
 }
@@ -546,6 +551,13 @@ impl<'a> Engine<'a> {
             ws_enabled: false,
             ws_list: Vec::new(),
             ws_mode: WS_BOTH,
+            ws_done_at: Vec::new(),
+            ws_push_at: NEVER,
+            ws_off_p: cfg
+                .workstations
+                .logon
+                .as_ref()
+                .and_then(|l| prob_threshold(l.off_probability)),
             retries: Retries::default(),
         })
     }
@@ -812,6 +824,20 @@ impl<'a> Engine<'a> {
     fn begin_ws(&mut self, list: Vec<u32>, mode: u8) -> Option<Micros> {
         self.set_targets(list.len() as u32);
         if self.stopping || list.is_empty() {
+            return Some(self.now);
+        }
+        if self.ws_push_at == NEVER || (mode != WS_INSTALL && !self.ws_done_at.is_empty()) {
+            // A new rollout to the workstations (a removal after an install): its own
+            // figures.
+            self.ws_push_at = self.now;
+            self.ws_done_at.clear();
+        }
+        if mode == WS_REMOVE && self.cfg.workstations.logon.is_some() {
+            // A group-policy assignment: the old version goes at the same logon as the
+            // new one comes (the install step's), so removing is only marked here.
+            for &w in &list {
+                self.ws_state[w as usize] = W_REMOVED;
+            }
             return Some(self.now);
         }
         self.ws_left = list.len() as u32;
@@ -1504,13 +1530,33 @@ impl<'a> Engine<'a> {
 
     // ------------------------------------------------------------------ workstations
 
+    /// With a logon model, how long until workstation `w` next logs on (attempt 0: after
+    /// the assignment, maybe switched off for days first; later: after a failed attempt).
+    fn logon_delay(&self, w: u32, attempt: u32) -> Micros {
+        let Some(l) = &self.cfg.workstations.logon else {
+            return 0;
+        };
+        let mut d = l.next.sample(self.seed, Stream::WsLogon, w, attempt);
+        if attempt == 0 && chance(self.seed, Stream::WsOff, w, 0, self.ws_off_p) {
+            d = d.saturating_add(l.off.sample(self.seed, Stream::WsOffFor, w, 0));
+        }
+        d
+    }
+
     fn dispatch_ws(&mut self) {
-        let max = self.cfg.workstations.concurrency;
+        // Under a group-policy push every workstation installs itself at its logon.
+        let max = if self.cfg.workstations.logon.is_some() {
+            u32::MAX
+        } else {
+            self.cfg.workstations.concurrency
+        };
         while self.ws_busy < max && !self.stopping {
             let w = if let Some(w) = self.ws_retry_q.pop_front() {
                 // A retry reinstalls only: the old version is already gone.
                 self.ws_busy += 1;
-                self.start_ws_install(w);
+                let attempt = u32::from(self.ws_attempt[w as usize]);
+                let delay = self.logon_delay(w, attempt);
+                self.start_ws_install(w, delay);
                 continue;
             } else if let Some(&w) = self.ws_list.get(self.ws_next as usize) {
                 self.ws_next += 1;
@@ -1519,9 +1565,21 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.ws_busy += 1;
+            let before = self.ws_state[w as usize];
             self.ws_state[w as usize] = W_BUSY;
+            let delay = self.logon_delay(w, 0);
             if self.ws_mode == WS_INSTALL {
-                self.start_ws_install(w);
+                // Under a logon model, a removal the runbook asked for before happens
+                // now, at the same logon.
+                let removal = if before == W_REMOVED && self.cfg.workstations.logon.is_some() {
+                    self.cfg
+                        .workstations
+                        .remove
+                        .sample(self.seed, Stream::WsRemove, w, 0)
+                } else {
+                    0
+                };
+                self.start_ws_install(w, delay.saturating_add(removal));
                 continue;
             }
             let d = self
@@ -1529,12 +1587,12 @@ impl<'a> Engine<'a> {
                 .workstations
                 .remove
                 .sample(self.seed, Stream::WsRemove, w, 0);
-            let t = self.now.saturating_add(d);
+            let t = self.now.saturating_add(delay).saturating_add(d);
             self.at(t, EV_WS_REMOVED, w);
         }
     }
 
-    fn start_ws_install(&mut self, w: u32) {
+    fn start_ws_install(&mut self, w: u32, delay: Micros) {
         let attempt = u32::from(self.ws_attempt[w as usize]);
         let d = self
             .cfg
@@ -1543,7 +1601,7 @@ impl<'a> Engine<'a> {
             .sample(self.seed, Stream::WsInstall, w, attempt);
         let fail = self.ws_named_fail.binary_search(&w).is_ok()
             || chance(self.seed, Stream::WsFail, w, attempt, self.ws_fail_p);
-        let t = self.now.saturating_add(d);
+        let t = self.now.saturating_add(delay).saturating_add(d);
         self.at(t, if fail { EV_WS_FAILED } else { EV_WS_INSTALLED }, w);
     }
 
@@ -1553,13 +1611,14 @@ impl<'a> Engine<'a> {
             self.ws_state[w as usize] = W_REMOVED;
             self.ws_finished();
         } else {
-            self.start_ws_install(w);
+            self.start_ws_install(w, 0);
         }
     }
 
     fn ws_installed(&mut self, w: u32) {
         self.ws_busy -= 1;
         self.ws_state[w as usize] = W_DONE;
+        self.ws_done_at.push(self.now);
         self.ws_finished();
     }
 
@@ -1569,9 +1628,13 @@ impl<'a> Engine<'a> {
         if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
             self.ws_attempt[w as usize] = a + 1;
             self.retries.workstation += 1;
-            let t = self
-                .now
-                .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
+            // Under a logon model the retry is the next logon (drawn when it starts).
+            let t = if self.cfg.workstations.logon.is_some() {
+                self.now
+            } else {
+                self.now
+                    .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1))
+            };
             self.at(t, EV_WS_RETRY, w);
             self.dispatch_ws();
             return;
@@ -1726,6 +1789,27 @@ impl<'a> Engine<'a> {
                 // Removed, never installed: neither version.
                 W_REMOVED => ws.not_attempted += 1,
                 _ => ws.not_attempted += 1,
+            }
+        }
+        if ws.total > 0 && self.ws_push_at != NEVER {
+            let at = |q: u64| -> Option<f64> {
+                let k = (q * u64::from(ws.total)).div_ceil(100).max(1) as usize;
+                self.ws_done_at.get(k - 1).map(|&t| secs(t))
+            };
+            ws.push_at_s = Some(secs(self.ws_push_at));
+            ws.updated_50_s = at(50);
+            ws.updated_95_s = at(95);
+            ws.updated_100_s = at(100);
+            // New servers talk to old clients from the first server on the new version
+            // until the last workstation runs the new client (or the end of the run).
+            if let Some(&(first, _)) = self.converged.iter().min() {
+                let last = if ws.updated == ws.total {
+                    self.ws_done_at.last().copied().unwrap_or(end)
+                } else {
+                    end
+                };
+                ws.client_server_mixed_s = Some(secs(last.saturating_sub(first)));
+                ws.client_server_mixed_open = ws.updated < ws.total;
             }
         }
 

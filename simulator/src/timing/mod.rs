@@ -34,9 +34,9 @@ mod topology;
 mod windows;
 
 pub use config::{
-    Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, Micros, NodeRef, Outage, Procedure,
-    Reaction, RolloutConfig, SECOND, Strategy, TimingConfig, WaveOrder, WorkstationTiming,
-    parse_bandwidth, parse_duration, parse_size,
+    Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, LogonModel, Micros, NodeRef, Outage,
+    Procedure, Reaction, RolloutConfig, SECOND, Strategy, TimingConfig, WaveOrder,
+    WorkstationTiming, parse_bandwidth, parse_duration, parse_size,
 };
 pub use result::{
     Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,

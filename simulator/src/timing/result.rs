@@ -79,6 +79,25 @@ pub struct WorkstationCounts {
     pub failed: u32,
     /// Never touched (rollout stopped).
     pub not_attempted: u32,
+    /// When the first workstation step started (the push, or the group-policy
+    /// assignment); absent without workstations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_at_s: Option<f64>,
+    /// When 50 %, 95 % and 100 % of the workstations ran the new client (from the start of
+    /// the run); absent when never reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_50_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_95_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_100_s: Option<f64>,
+    /// How long new servers talked to old clients: from the first node on the new version
+    /// to the last workstation updated (the end of the run when some never were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_server_mixed_s: Option<f64>,
+    /// Some workstations never got the new client: the window was still open at the end.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_server_mixed_open: bool,
 }
 
 /// Why and when the rollout stopped.
@@ -272,6 +291,15 @@ impl TimingResult {
         ];
         // Present only when the scenario has the feature, so that older scenarios keep
         // exactly their metrics.
+        let w = &self.workstations;
+        if w.push_at_s.is_some() {
+            out.extend([
+                ("ws_updated_50_us", w.updated_50_s.map(us)),
+                ("ws_updated_95_us", w.updated_95_s.map(us)),
+                ("ws_updated_100_us", w.updated_100_s.map(us)),
+                ("client_server_mixed_us", w.client_server_mixed_s.map(us)),
+            ]);
+        }
         if let Some(w) = &self.windows {
             out.extend([
                 ("windows_needed", Some(u64::from(w.windows_needed))),

@@ -224,3 +224,33 @@ fn same_seed_same_bytes() {
         serde_json::to_string(&b.report).expect("json")
     );
 }
+
+#[test]
+fn under_a_group_policy_push_the_runbooks_msi_steps_land_at_the_next_logon() {
+    let mut cfg = TimingConfig::default();
+    cfg.workstations.logon = Some(hotfix_sim::timing::LogonModel {
+        next: hotfix_sim::timing::Dist::fixed(8 * 3600 * 1_000_000),
+        off_probability: 0.0,
+        off: hotfix_sim::timing::Dist::fixed(0),
+    });
+    let s = sim_with(standard_install(), false, &cfg);
+    assert!(s.report.passed, "{:#?}", s.report.violations);
+    let w = &s.timing.workstations;
+    assert_eq!((w.updated, w.total), (4, 4));
+    // The removal is assigned (no time); removal and install happen at the logon.
+    let remove = s
+        .step_actions
+        .iter()
+        .position(|a| *a == "msi-remove")
+        .expect("msi-remove");
+    let span = &s.timing.steps[remove];
+    assert_eq!(span.start_s, span.end_s);
+    let install = &s.timing.steps[remove + 1];
+    assert!(
+        install.end_s - install.start_s >= 8.0 * 3600.0,
+        "{install:?}"
+    );
+    let push = w.push_at_s.expect("push");
+    assert!(w.updated_100_s.expect("all") - push >= 8.0 * 3600.0);
+    assert!(w.client_server_mixed_s.expect("mixed") >= 8.0 * 3600.0);
+}
