@@ -300,6 +300,18 @@ pub fn timing_summary(r: &TimingResult) -> String {
             );
         }
     }
+    for site in &r.sites {
+        let _ = write!(
+            s,
+            "\n  site {}: {} of {} nodes converged (p50 {}, max {}), share there at {}",
+            site.name,
+            site.converged,
+            site.nodes,
+            site.p50_s.map_or("-".to_owned(), fmt_secs),
+            site.max_s.map_or("-".to_owned(), fmt_secs),
+            site.share_at_s.map_or("never".to_owned(), fmt_secs),
+        );
+    }
     if let Some(w) = &r.windows {
         let _ = write!(
             s,

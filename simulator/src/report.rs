@@ -373,6 +373,8 @@ fn metric_label(key: &str) -> &str {
         "peak_concurrent_transfers" => "peak concurrent transfers",
         "stopped" => "rollout stopped",
         "windows_needed" => "maintenance windows needed",
+        "slowest_site_convergence_max_us" => "slowest site converged",
+        "latest_site_share_us" => "share reached the last site",
         "ws_updated_50_us" => "50 % of workstations updated",
         "ws_updated_95_us" => "95 % of workstations updated",
         "ws_updated_100_us" => "all workstations updated",

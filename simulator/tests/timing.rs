@@ -468,6 +468,92 @@ fn a_group_policy_push_lands_at_each_workstations_next_logon() {
 }
 
 #[test]
+fn a_remote_site_waits_for_the_share_then_fetches_it_locally() {
+    // HAND's rollout starts at 36 s. The share (10 MB) reaches site `far` over 1 MB/s
+    // after 2 s of latency: at 36 + 2 + 10 = 48 s. N0..N3 transfer at once (4 slots,
+    // 5 MB/s each: 2.1 s, until 38.1 s), then N4 and N5 (10 MB/s each: 1.1 s, until
+    // 39.2 s); N6 and N7 wait for the share, then fetch it over their own link (0.1 s +
+    // 1 s: until 49.1 s). The one wave applies at 49.1 s for 30 s: 79.1 s everywhere.
+    let text = format!(
+        "{HAND}\n[[timing.sites]]\nname = \"far\"\nwan_bandwidth = \"1MB/s\"\nwan_latency = \"2s\"\nnodes = [\"N6\", \"N7\"]\n"
+    );
+    let r = run(&text, 41);
+    assert!(r.passed, "{}", json(&r));
+    assert_eq!(r.sites.len(), 2, "{}", json(&r));
+    let (local, far) = (&r.sites[0], &r.sites[1]);
+    assert_eq!(
+        (local.name.as_str(), local.nodes, local.converged),
+        ("local", 6, 6)
+    );
+    assert_eq!((far.name.as_str(), far.nodes, far.converged), ("far", 2, 2));
+    assert!(close(far.share_at_s.expect("share"), 48.0), "{}", json(&r));
+    assert!(close(far.max_s.expect("max"), 79.1), "{}", json(&r));
+    assert!(close(local.max_s.expect("max"), 79.1), "{}", json(&r));
+    assert!(close(r.makespan_s, 111.1), "{}", r.makespan_s);
+    assert_eq!(r.bytes_sent, 80_000_000);
+    let flat = r.flat_metrics();
+    let get = |k: &str| flat.iter().find(|m| m.0 == k).and_then(|m| m.1);
+    assert_eq!(get("latest_site_share_us"), Some(48_000_000));
+    assert_eq!(get("slowest_site_convergence_max_us"), Some(79_100_000));
+
+    // Shares of a generated topology, in node order.
+    let r = run(
+        &format!(
+            "{HAND}\n[[timing.sites]]\nname = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.25\n"
+        ),
+        41,
+    );
+    assert_eq!(r.sites[1].nodes, 2);
+    // Without sites nothing is reported.
+    assert!(run(HAND, 41).sites.is_empty());
+}
+
+#[test]
+fn sites_are_checked() {
+    for (site, needle) in [
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N9\"]",
+            "no node `N9`",
+        ),
+        ("name = \"a\"\nshare = 0.5", "wan_bandwidth"),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.5\nprefix = \"N\"",
+            "exactly one",
+        ),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 1.5",
+            "fraction",
+        ),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nprefix = \"X\"",
+            "no node name starts",
+        ),
+        ("wan_bandwidth = \"1MB/s\"\nshare = 0.5", "name"),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.5\nspeed = 2",
+            "speed",
+        ),
+    ] {
+        let text = format!("{HAND}\n[[timing.sites]]\n{site}\n");
+        let err = match TimingScenario::parse(&text, Path::new("x.toml")) {
+            Err(e) => e.to_string(),
+            Ok(s) => timing::simulate(&s.topology, &s.plan, &s.config, 1)
+                .expect_err(site)
+                .to_string(),
+        };
+        assert!(err.contains(needle), "{site}: {err}");
+    }
+    let two = format!(
+        "{HAND}\n[[timing.sites]]\nname = \"a\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N1\"]\n[[timing.sites]]\nname = \"b\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N1\"]\n"
+    );
+    let s = scenario(&two);
+    let err = timing::simulate(&s.topology, &s.plan, &s.config, 1)
+        .expect_err("node in two sites")
+        .to_string();
+    assert!(err.contains("in sites `a` and `b`"), "{err}");
+}
+
+#[test]
 fn canary_stops_a_bad_rollout_early() {
     let bad = "[faults]\napply_failure_probability = 1.0\non_failure = \"skip\"\n";
     let all = run(&format!("{FLEET}\n{bad}"), 13);

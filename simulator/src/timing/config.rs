@@ -122,6 +122,30 @@ pub struct WorkstationTiming {
     pub logon: Option<LogonModel>,
 }
 
+/// A site: nodes behind a WAN link over which the distribution share reaches them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteSpec {
+    pub name: String,
+    /// WAN bandwidth to the site, bytes per second.
+    pub wan_bandwidth: u64,
+    /// WAN latency (one set-up of the replication).
+    pub wan_latency: Micros,
+    pub nodes: SiteNodes,
+}
+
+/// Which nodes a site holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteNodes {
+    /// These nodes, by name.
+    Names(Vec<String>),
+    /// Every node whose name starts with this.
+    Prefix(String),
+    /// This fraction of the nodes, in node order after the sites before it (generated
+    /// topologies, whose nodes have no names).
+    Share(f64),
+}
+
 /// When workstations log on after a group-policy assignment (or after a failed install).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogonModel {
@@ -394,6 +418,9 @@ pub struct TimingConfig {
     /// Maintenance windows (`[timing.windows]`): steps that take a VU down start only
     /// inside one.
     pub windows: Option<super::windows::WindowConfig>,
+    /// Sites (`[[timing.sites]]`): nodes behind WAN links; the others are at the
+    /// management host's site.
+    pub sites: Vec<SiteSpec>,
 }
 
 impl Default for TimingConfig {
@@ -440,6 +467,7 @@ impl Default for TimingConfig {
             rollout: RolloutConfig::default(),
             topology: None,
             windows: None,
+            sites: Vec::new(),
         }
     }
 }
@@ -490,6 +518,7 @@ impl TimingConfig {
                 "workstations",
                 "topology",
                 "windows",
+                "sites",
             ],
         )?;
         if let Some(s) = opt_str(t, TABLE, "procedure")? {
@@ -611,6 +640,9 @@ impl TimingConfig {
                 self.workstations.concurrency = c;
             }
         }
+        if let Some(v) = t.get("sites") {
+            self.sites = parse_sites(v)?;
+        }
         if let Some(w) = opt_table(t, TABLE, "windows")? {
             self.windows = Some(super::windows::WindowConfig::from_table(w)?);
         }
@@ -626,6 +658,89 @@ impl TimingConfig {
         }
         Ok(())
     }
+}
+
+fn parse_sites(v: &Value) -> Result<Vec<SiteSpec>, TimingError> {
+    const T: &str = "timing.sites";
+    let shape = "expected [[timing.sites]] tables: name, wan_bandwidth, wan_latency, and nodes, prefix or share";
+    let Value::Array(items) = v else {
+        return Err(invalid("timing", "sites", shape));
+    };
+    let mut out: Vec<SiteSpec> = Vec::new();
+    let mut share_sum = 0.0;
+    for item in items {
+        let Value::Table(s) = item else {
+            return Err(invalid("timing", "sites", shape));
+        };
+        check_keys(
+            s,
+            T,
+            &[
+                "name",
+                "wan_bandwidth",
+                "wan_latency",
+                "nodes",
+                "prefix",
+                "share",
+            ],
+        )?;
+        let name = opt_str(s, T, "name")?
+            .ok_or_else(|| invalid(T, "name", "missing: every site has a name"))?
+            .to_owned();
+        if out.iter().any(|o| o.name == name) {
+            return Err(invalid(
+                T,
+                "name",
+                format!("site `{name}` is declared twice"),
+            ));
+        }
+        let wan_bandwidth = opt_bandwidth(s, T, "wan_bandwidth")?
+            .ok_or_else(|| invalid(T, "wan_bandwidth", format!("site `{name}`: missing")))?;
+        let wan_latency = opt_duration(s, T, "wan_latency")?.unwrap_or(0);
+        let given = ["nodes", "prefix", "share"]
+            .iter()
+            .filter(|k| s.contains_key(**k))
+            .count();
+        if given != 1 {
+            return Err(invalid(
+                T,
+                "nodes",
+                format!("site `{name}`: give exactly one of nodes, prefix or share"),
+            ));
+        }
+        let nodes = if let Some(v) = s.get("nodes") {
+            let names = match v {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>(),
+                _ => None,
+            };
+            SiteNodes::Names(
+                names.ok_or_else(|| invalid(T, "nodes", "expected an array of node names"))?,
+            )
+        } else if let Some(p) = opt_str(s, T, "prefix")? {
+            SiteNodes::Prefix(p.to_owned())
+        } else {
+            let f = opt_f64(s, T, "share")?.unwrap_or(0.0);
+            share_sum += f;
+            if !(f > 0.0 && f <= 1.0) || share_sum > 1.0 + 1e-9 {
+                return Err(invalid(
+                    T,
+                    "share",
+                    "a fraction in (0, 1]; the shares of all sites add up to at most 1",
+                ));
+            }
+            SiteNodes::Share(f)
+        };
+        out.push(SiteSpec {
+            name,
+            wan_bandwidth,
+            wan_latency,
+            nodes,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {

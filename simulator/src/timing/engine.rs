@@ -20,12 +20,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use super::config::{
-    Activation, CanaryUnit, Dist, Micros, NodeRef, Procedure, Reaction, Strategy, TimingConfig,
+    Activation, CanaryUnit, Dist, Micros, NodeRef, Procedure, Reaction, SiteNodes, SiteSpec,
+    Strategy, TimingConfig, invalid,
 };
 use super::queue::EventQueue;
 use super::result::{
     Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
-    StepSpan, StopInfo, TimingResult, WorkstationCounts, secs,
+    SiteResult, StepSpan, StopInfo, TimingResult, WorkstationCounts, secs,
 };
 use super::rng::{self, Stream, chance, prob_threshold};
 use super::topology::Topology;
@@ -57,6 +58,10 @@ const EV_WS_REMOVED: u32 = 10;
 const EV_WS_INSTALLED: u32 = 11;
 const EV_WS_FAILED: u32 = 12;
 const EV_WS_RETRY: u32 = 13;
+/// The distribution share has reached a site (target: the site index).
+const EV_SITE_READY: u32 = 14;
+/// A transfer to a node at a remote site (from the site's copy of the share) ended.
+const EV_SITE_TRANSFER_DONE: u32 = 15;
 
 const KIND_SHIFT: u32 = 27;
 const TARGET_MASK: u32 = (1 << KIND_SHIFT) - 1;
@@ -212,6 +217,12 @@ struct Engine<'a> {
     ws_done_at: Vec<Micros>,
     /// Start of the first workstation step that had workstations.
     ws_push_at: Micros,
+
+    // Sites (empty without `[[timing.sites]]`): node → site index + 1 (0: the
+    // management host's site), when each site's share arrived, nodes waiting for it.
+    node_site: Vec<u16>,
+    site_ready_at: Vec<Micros>,
+    site_waiting: Vec<Vec<u32>>,
     ws_off_p: Option<u64>,
 
     retries: Retries,
@@ -405,6 +416,7 @@ impl<'a> Engine<'a> {
             (Vec::new(), Vec::new(), Vec::new())
         };
 
+        let node_site = site_of_nodes(topo, &cfg.sites)?;
         let mut outages = BTreeMap::new();
         let mut step_outages = Vec::new();
         for &u in &topo.unreachable {
@@ -553,6 +565,9 @@ impl<'a> Engine<'a> {
             ws_mode: WS_BOTH,
             ws_done_at: Vec::new(),
             ws_push_at: NEVER,
+            node_site,
+            site_ready_at: vec![NEVER; cfg.sites.len() + 1],
+            site_waiting: vec![Vec::new(); cfg.sites.len() + 1],
             ws_off_p: cfg
                 .workstations
                 .logon
@@ -865,6 +880,19 @@ impl<'a> Engine<'a> {
             EV_WS_INSTALLED => self.ws_installed(target),
             EV_WS_FAILED => self.ws_failed(target),
             EV_WS_RETRY => self.ws_retry(target),
+            EV_SITE_READY => self.site_ready(target),
+            EV_SITE_TRANSFER_DONE => {
+                let attempt = u32::from(self.node[target as usize].attempt);
+                let fail = chance(
+                    self.seed,
+                    Stream::TransferFail,
+                    target,
+                    attempt,
+                    self.transfer_fail_p,
+                );
+                let ok = !fail && !self.is_unreachable(target);
+                self.transfer_finished(target, ok);
+            }
             _ => debug_assert!(false, "unknown event kind {kind}"),
         }
     }
@@ -1240,6 +1268,9 @@ impl<'a> Engine<'a> {
             let Some(node) = self.tq.pop_front() else {
                 break;
             };
+            if !self.node_site.is_empty() && !self.share_at_site(node) {
+                continue;
+            }
             self.slots += 1;
             self.peak_slots = self.peak_slots.max(self.slots);
             self.node[node as usize].state = N_TRANSFERRING;
@@ -1251,6 +1282,58 @@ impl<'a> Engine<'a> {
                 self.at(t, EV_LATENCY_DONE, node);
             }
         }
+    }
+
+    /// Whether the distribution share is at `node`'s site; if not, the node waits for it
+    /// (holding no transfer slot), and the share's replication over the site's WAN link
+    /// starts if it has not yet.
+    fn share_at_site(&mut self, node: u32) -> bool {
+        let s = self.node_site[node as usize] as usize;
+        if self.site_ready_at[1..].contains(&NEVER) {
+            // The first transfer of the run starts the replication of the share to every
+            // site, each over its own WAN link, in parallel.
+            let bytes = u128::from(self.share_bytes());
+            for (i, site) in self.cfg.sites.iter().enumerate() {
+                if self.site_ready_at[i + 1] != NEVER {
+                    continue;
+                }
+                let send = (bytes * 1_000_000).div_ceil(u128::from(site.wan_bandwidth.max(1)));
+                let t = self
+                    .now
+                    .saturating_add(site.wan_latency)
+                    .saturating_add(u64::try_from(send).unwrap_or(u64::MAX / 4));
+                self.site_ready_at[i + 1] = t;
+                self.q.push(t, ev(EV_SITE_READY, i as u32 + 1));
+            }
+        }
+        if s == 0 || self.site_ready_at[s] <= self.now {
+            return true;
+        }
+        self.site_waiting[s].push(node);
+        false
+    }
+
+    /// Bytes of the distribution share: every affected package's payload (a removal:
+    /// the model change).
+    fn share_bytes(&self) -> u64 {
+        match self.plan.procedure {
+            Procedure::Remove => self.cfg.removal_bytes,
+            Procedure::Install => self
+                .topo
+                .packages
+                .iter()
+                .map(|p| p.payload_bytes)
+                .fold(0u64, u64::saturating_add),
+        }
+    }
+
+    fn site_ready(&mut self, s: u32) {
+        // The waiting nodes go first, in the order they came.
+        let waiting = std::mem::take(&mut self.site_waiting[s as usize]);
+        for &node in waiting.iter().rev() {
+            self.tq.push_front(node);
+        }
+        self.dispatch_transfers();
     }
 
     fn latency_done(&mut self, node: u32) {
@@ -1277,6 +1360,16 @@ impl<'a> Engine<'a> {
             bytes
         };
         self.bytes_sent = self.bytes_sent.saturating_add(sent);
+        if !self.node_site.is_empty() && self.node_site[node as usize] != 0 {
+            // From the site's copy of the share, over the node's own link: the
+            // management host's uplink is not involved.
+            let send = (u128::from(sent) * 1_000_000).div_ceil(u128::from(self.cfg.link_bandwidth));
+            let t = self
+                .now
+                .saturating_add(u64::try_from(send).unwrap_or(u64::MAX / 4));
+            self.at(t, EV_SITE_TRANSFER_DONE, node);
+            return;
+        }
         self.advance_clock();
         let tag = self.vs + u128::from(sent) * MICRO;
         // Node index < 2^27, so node and outcome fit in the low 28 bits.
@@ -1824,6 +1917,7 @@ impl<'a> Engine<'a> {
                 end,
             )
         });
+        let sites = self.site_results();
         let passed = counts.converged == counts.affected
             && counts.pending_change == 0
             && ws.updated == ws.total
@@ -1831,6 +1925,7 @@ impl<'a> Engine<'a> {
             && windows.as_ref().is_none_or(|w| w.fits);
         TimingResult {
             windows,
+            sites,
             seed: self.seed,
             procedure: self.plan.procedure,
             strategy: self.cfg.rollout.strategy,
@@ -1922,6 +2017,138 @@ impl<'a> Engine<'a> {
             },
         }
     }
+}
+
+impl Engine<'_> {
+    /// Per site: affected nodes, converged ones and their convergence times.
+    fn site_results(&self) -> Vec<SiteResult> {
+        if self.node_site.is_empty() {
+            return Vec::new();
+        }
+        let n = self.cfg.sites.len() + 1;
+        let mut nodes = vec![0u32; n];
+        for &node in &self.order {
+            nodes[self.node_site[node as usize] as usize] += 1;
+        }
+        let mut times: Vec<Vec<Micros>> = vec![Vec::new(); n];
+        // `converged` is in time order, so each site's list is too (the last
+        // convergence of a node counts, as for the whole run).
+        for &(t, node) in &self.converged {
+            if self.node[node as usize].state == N_CONVERGED {
+                times[self.node_site[node as usize] as usize].push(t);
+            }
+        }
+        let mut out = Vec::new();
+        for s in 0..n {
+            if s == 0 && nodes[0] == 0 {
+                continue;
+            }
+            let t = &times[s];
+            out.push(SiteResult {
+                name: if s == 0 {
+                    "local".into()
+                } else {
+                    self.cfg.sites[s - 1].name.clone()
+                },
+                nodes: nodes[s],
+                converged: t.len() as u32,
+                share_at_s: if s == 0 {
+                    Some(0.0)
+                } else {
+                    let r = self.site_ready_at[s];
+                    (r != NEVER).then(|| secs(r))
+                },
+                p50_s: (!t.is_empty()).then(|| secs(t[t.len().div_ceil(2) - 1])),
+                max_s: t.last().map(|&x| secs(x)),
+            });
+        }
+        out
+    }
+}
+
+/// Node → site index + 1 (0: the management host's site); empty without sites.
+fn site_of_nodes(topo: &Topology, sites: &[SiteSpec]) -> Result<Vec<u16>, TimingError> {
+    if sites.is_empty() {
+        return Ok(Vec::new());
+    }
+    if sites.len() >= usize::from(u16::MAX) {
+        return Err(invalid("timing.sites", "name", "at most 65,534 sites"));
+    }
+    let n = topo.node_count as usize;
+    let mut of = vec![0u16; n];
+    let mut next_share = 0usize;
+    let mut by_name: Option<std::collections::HashMap<&str, u32>> = None;
+    for (i, site) in sites.iter().enumerate() {
+        let id = i as u16 + 1;
+        let put = |node: usize, of: &mut Vec<u16>| -> Result<(), TimingError> {
+            if of[node] != 0 && of[node] != id {
+                return Err(invalid(
+                    "timing.sites",
+                    "nodes",
+                    format!(
+                        "node {} is in sites `{}` and `{}`",
+                        topo.node_name(node as u32),
+                        sites[of[node] as usize - 1].name,
+                        site.name
+                    ),
+                ));
+            }
+            of[node] = id;
+            Ok(())
+        };
+        match &site.nodes {
+            SiteNodes::Names(names) => {
+                let map = by_name.get_or_insert_with(|| {
+                    topo.node_names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (s.as_str(), i as u32))
+                        .collect()
+                });
+                for name in names {
+                    let node = map.get(name.as_str()).copied().or_else(|| {
+                        topo.node_names
+                            .is_empty()
+                            .then(|| topo.find_node(name))
+                            .flatten()
+                    });
+                    let Some(node) = node else {
+                        return Err(invalid(
+                            "timing.sites",
+                            "nodes",
+                            format!("site `{}`: no node `{name}` in the topology", site.name),
+                        ));
+                    };
+                    put(node as usize, &mut of)?;
+                }
+            }
+            SiteNodes::Prefix(p) => {
+                let mut hit = false;
+                for node in 0..n {
+                    if topo.node_name(node as u32).starts_with(p.as_str()) {
+                        put(node, &mut of)?;
+                        hit = true;
+                    }
+                }
+                if !hit {
+                    return Err(invalid(
+                        "timing.sites",
+                        "prefix",
+                        format!("site `{}`: no node name starts with `{p}`", site.name),
+                    ));
+                }
+            }
+            SiteNodes::Share(f) => {
+                let k = ((n as f64) * f).round() as usize;
+                let end = (next_share + k).min(n);
+                for node in next_share..end {
+                    put(node, &mut of)?;
+                }
+                next_share = end;
+            }
+        }
+    }
+    Ok(of)
 }
 
 /// Step curve of `+1` at each time in `up` and `−1` at each in `down` (both sorted),

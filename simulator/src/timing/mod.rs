@@ -35,12 +35,12 @@ mod windows;
 
 pub use config::{
     Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, LogonModel, Micros, NodeRef, Outage,
-    Procedure, Reaction, RolloutConfig, SECOND, Strategy, TimingConfig, WaveOrder,
-    WorkstationTiming, parse_bandwidth, parse_duration, parse_size,
+    Procedure, Reaction, RolloutConfig, SECOND, SiteNodes, SiteSpec, Strategy, TimingConfig,
+    WaveOrder, WorkstationTiming, parse_bandwidth, parse_duration, parse_size,
 };
 pub use result::{
     Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
-    StepSpan, StopInfo, TimingResult, WorkstationCounts,
+    SiteResult, StepSpan, StopInfo, TimingResult, WorkstationCounts,
 };
 pub use scenario::{TimingScenario, digest, tables};
 pub use topology::{MAX_ITEMS, PackageInfo, Topology, TopologySpec};

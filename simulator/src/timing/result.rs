@@ -100,6 +100,22 @@ pub struct WorkstationCounts {
     pub client_server_mixed_open: bool,
 }
 
+/// Convergence of the nodes of one site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteResult {
+    /// The site's name (`local`: nodes at the management host's site, no WAN).
+    pub name: String,
+    /// Affected nodes at the site.
+    pub nodes: u32,
+    pub converged: u32,
+    /// When the distribution share had reached the site (absent: never needed; 0 for
+    /// `local`).
+    pub share_at_s: Option<f64>,
+    /// Convergence times of its converged nodes (from the start of the run).
+    pub p50_s: Option<f64>,
+    pub max_s: Option<f64>,
+}
+
 /// Why and when the rollout stopped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StopInfo {
@@ -153,6 +169,9 @@ pub struct TimingResult {
     /// `[timing.windows]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<super::windows::WindowResult>,
+    /// Per-site convergence (absent without `[[timing.sites]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteResult>,
     #[serde(skip)]
     pub series: Series,
 }
@@ -291,6 +310,14 @@ impl TimingResult {
         ];
         // Present only when the scenario has the feature, so that older scenarios keep
         // exactly their metrics.
+        if !self.sites.is_empty() {
+            let latest =
+                |f: fn(&SiteResult) -> Option<f64>| self.sites.iter().filter_map(f).map(us).max();
+            out.extend([
+                ("slowest_site_convergence_max_us", latest(|s| s.max_s)),
+                ("latest_site_share_us", latest(|s| s.share_at_s)),
+            ]);
+        }
         let w = &self.workstations;
         if w.push_at_s.is_some() {
             out.extend([

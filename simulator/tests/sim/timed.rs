@@ -254,3 +254,40 @@ fn under_a_group_policy_push_the_runbooks_msi_steps_land_at_the_next_logon() {
     assert!(w.updated_100_s.expect("all") - push >= 8.0 * 3600.0);
     assert!(w.client_server_mixed_s.expect("mixed") >= 8.0 * 3600.0);
 }
+
+#[test]
+fn nodes_of_the_model_at_a_site_converge_once_the_share_is_there() {
+    use hotfix_sim::timing::{SiteNodes, SiteSpec};
+    let cfg = TimingConfig {
+        sites: vec![SiteSpec {
+            name: "branch".into(),
+            // 150 kB of payload at 1 kB/s: the share is there 150 s after the first
+            // transfer.
+            wan_bandwidth: 1_000,
+            wan_latency: 0,
+            nodes: SiteNodes::Names(vec!["HAC03".into(), "HAC04".into()]),
+        }],
+        ..TimingConfig::default()
+    };
+    let s = sim_with(standard_install(), false, &cfg);
+    assert!(s.report.passed, "{:#?}", s.report.violations);
+    let sites = &s.timing.sites;
+    assert_eq!(sites.len(), 2);
+    assert_eq!((sites[1].name.as_str(), sites[1].nodes), ("branch", 2));
+    assert_eq!(sites[1].converged, 2);
+    let sync = s
+        .step_actions
+        .iter()
+        .position(|a| *a == "synchronize-instances")
+        .expect("synchronize");
+    let share = sites[1].share_at_s.expect("share");
+    assert!(
+        (share - s.timing.steps[sync].start_s - 150.0).abs() < 1e-6,
+        "{share}"
+    );
+    assert!(sites[1].max_s.expect("max") > share);
+    let without = sim_with(standard_install(), false, &TimingConfig::default());
+    assert!(s.timing.makespan_s > without.timing.makespan_s + 140.0);
+    let json = serde_json::to_value(&s.timing).expect("json");
+    assert_eq!(json["sites"][1]["name"], "branch");
+}
