@@ -1014,3 +1014,49 @@ fn run_report_with_violations_and_timeline_renders_in_headless_chromium() {
     assert!(replay.contains("hotfix 0.0.0-test") && replay.contains("--seed 3"));
     assert!(dom.contains("some properties are violated"));
 }
+
+#[test]
+fn report_with_windows_workstations_and_sites_renders_in_headless_chromium() {
+    let text = format!(
+        "{LOGON}\n[[timing.sites]]\nname = \"overseas\"\nwan_bandwidth = \"1MB/s\"\nwan_latency = \"150ms\"\nshare = 0.25\n[timing.windows]\nstart = \"2026-12-05T21:58+01:00\"\ndaily = [{{ from = \"22:00\", to = \"22:01\" }}]\n"
+    );
+    let s = scenario(&text);
+    let r = timing::simulate(&s.topology, &s.plan, &s.config, 51).expect("runs");
+    assert!(r.windows.as_ref().is_some_and(|w| !w.fits), "{}", json(&r));
+    let html = report::render_html("rollout figures", &r, &props(&r), &|v| {
+        s.topology.vu_name(v)
+    });
+    for id in ["windows", "windows-outside", "workstations", "sites"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}");
+    }
+    let Some(browser) = chromium() else {
+        if std::env::var_os("HOTFIX_REQUIRE_INTEROP").is_some() {
+            panic!("chromium is required (HOTFIX_REQUIRE_INTEROP is set) but was not found");
+        }
+        eprintln!("skipped: chromium not found (set HOTFIX_REQUIRE_INTEROP=1 to require it)");
+        return;
+    };
+    let dom = dump_dom(&browser, &html);
+    let table = |id: &str| -> String {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no {id} in DOM"));
+        let end = dom[at..].find("</table>").expect("table closes") + at;
+        dom[at..end].to_owned()
+    };
+    let windows = table("windows");
+    assert!(
+        windows.contains(">NO<") && windows.contains("2026-12-05T21:58+01:00"),
+        "{windows}"
+    );
+    assert!(table("windows-outside").contains("VU0"));
+    let ws = table("workstations");
+    // 100 workstations, each at its logon 8 h after the push: the 100 % cell is hours.
+    assert!(ws.matches("<td").count() == 5 && ws.contains(" h<"), "{ws}");
+    let sites = table("sites");
+    assert!(
+        sites.contains("overseas") && sites.contains("local"),
+        "{sites}"
+    );
+    assert!(dom.contains("title=\"slowest_site_convergence_max_us\""));
+}
