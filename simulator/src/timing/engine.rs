@@ -217,13 +217,14 @@ struct Engine<'a> {
     ws_done_at: Vec<Micros>,
     /// Start of the first workstation step that had workstations.
     ws_push_at: Micros,
+    /// Probability threshold of a workstation being off at the assignment (logon model).
+    ws_off_p: Option<u64>,
 
     // Sites (empty without `[[timing.sites]]`): node → site index + 1 (0: the
     // management host's site), when each site's share arrived, nodes waiting for it.
     node_site: Vec<u16>,
     site_ready_at: Vec<Micros>,
     site_waiting: Vec<Vec<u32>>,
-    ws_off_p: Option<u64>,
 
     retries: Retries,
 }
