@@ -314,6 +314,11 @@ pub enum Action {
     /// "Apply All Changes to All Hosts".
     ApplyAllChanges,
     SaveModel,
+    /// The operator waits `wait_us` and checks the VUs just activated before going on
+    /// (between the waves of a rolling rollout). Changes nothing in the model.
+    OperatorCheck {
+        wait_us: u64,
+    },
     /// Remove an MSI product from one workstation or from every workstation having it.
     MsiRemove {
         product_code: String,
@@ -345,6 +350,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "save-model",
     "msi-remove",
     "msi-install",
+    "operator-check",
 ];
 
 impl Action {
@@ -364,6 +370,7 @@ impl Action {
             Action::ApplyChanges { .. } => "apply-changes",
             Action::ApplyAllChanges => "apply-all-changes",
             Action::SaveModel => "save-model",
+            Action::OperatorCheck { .. } => "operator-check",
             Action::MsiRemove { .. } => "msi-remove",
             Action::MsiInstall { .. } => "msi-install",
         }
@@ -398,6 +405,7 @@ impl Action {
             },
             Action::ApplyChanges { node } => format!("node {node}"),
             Action::SaveModel => "system model".into(),
+            Action::OperatorCheck { .. } => "operator".into(),
             Action::MsiRemove {
                 product_code,
                 workstation,
@@ -591,7 +599,7 @@ pub fn execute(model: &mut Model, session: &mut Session, action: &Action) -> Out
                 .collect();
             apply_nodes(model, nodes.into_iter(), false)
         }
-        Action::SaveModel => Outcome::done(),
+        Action::SaveModel | Action::OperatorCheck { .. } => Outcome::done(),
         Action::MsiRemove {
             product_code,
             workstation,

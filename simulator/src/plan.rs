@@ -141,6 +141,10 @@ fn describe(model: &Model, action: &Action) -> (String, Vec<String>) {
             "Right-click HAC Nodes and choose Apply All Changes to All Hosts.".into()
         }
         Action::SaveModel => "Save the system model.".into(),
+        Action::OperatorCheck { wait_us } => format!(
+            "Check the virtual units just activated (alarms, calls, chats) for {}; go on with the next wave only if they are healthy.",
+            crate::sweep::human_duration_us(*wait_us)
+        ),
         Action::MsiRemove {
             product_code,
             workstation,

@@ -271,11 +271,70 @@ pub fn timing_summary(r: &TimingResult) -> String {
         r.retries.workstation
     );
     if r.workstations.total > 0 {
+        let w = &r.workstations;
         let _ = write!(
             s,
             "\n  workstations: {} of {} updated, {} failed",
-            r.workstations.updated, r.workstations.total, r.workstations.failed
+            w.updated, w.total, w.failed
         );
+        let at = |x: Option<f64>| x.map_or("never".to_owned(), fmt_secs);
+        if w.push_at_s.is_some() {
+            let _ = write!(
+                s,
+                "\n  workstations on the new client: 50 % at {}, 95 % at {}, 100 % at {}",
+                at(w.updated_50_s),
+                at(w.updated_95_s),
+                at(w.updated_100_s)
+            );
+        }
+        if let Some(m) = w.client_server_mixed_s {
+            let _ = write!(
+                s,
+                "\n  new servers with old clients: {}{}",
+                fmt_secs(m),
+                if w.client_server_mixed_open {
+                    " (still open at the end)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    for site in &r.sites {
+        let _ = write!(
+            s,
+            "\n  site {}: {} of {} nodes converged (p50 {}, max {}), share there at {}",
+            site.name,
+            site.converged,
+            site.nodes,
+            site.p50_s.map_or("-".to_owned(), fmt_secs),
+            site.max_s.map_or("-".to_owned(), fmt_secs),
+            site.share_at_s.map_or("never".to_owned(), fmt_secs),
+        );
+    }
+    if let Some(w) = &r.windows {
+        let _ = write!(
+            s,
+            "\n  maintenance windows: {} from {} to {}, {} window(s) used",
+            if w.fits { "fits" } else { "does NOT fit" },
+            w.start,
+            w.end,
+            w.windows_needed
+        );
+        if w.vus_outside > 0 {
+            let names: Vec<&str> = w.outside.iter().map(|o| o.vu.as_str()).collect();
+            let more = w.vus_outside as usize - names.len();
+            let _ = write!(
+                s,
+                "\n  down outside a window: {}{}",
+                names.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     if let Some(stop) = &r.stopped {
         let _ = write!(

@@ -372,6 +372,15 @@ fn metric_label(key: &str) -> &str {
         "failed_workstations" => "workstations failed",
         "peak_concurrent_transfers" => "peak concurrent transfers",
         "stopped" => "rollout stopped",
+        "windows_needed" => "maintenance windows needed",
+        "slowest_site_convergence_max_us" => "slowest site converged",
+        "latest_site_share_us" => "share reached the last site",
+        "ws_updated_50_us" => "50 % of workstations updated",
+        "ws_updated_95_us" => "95 % of workstations updated",
+        "ws_updated_100_us" => "all workstations updated",
+        "client_server_mixed_us" => "new servers with old clients",
+        "fits_windows" => "fits the maintenance windows",
+        "vus_outside_window" => "VUs down outside a window",
         other => other,
     }
 }
@@ -399,6 +408,71 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// Maintenance windows, workstation adoption and sites, when the run has them.
+fn rollout_tables(r: &TimingResult) -> String {
+    let mut h = String::new();
+    let at = |x: Option<f64>| x.map_or("never".to_owned(), fmt_dur);
+    if let Some(w) = &r.windows {
+        let _ = writeln!(
+            h,
+            "\n<h2>Maintenance windows</h2>\n<table id=\"windows\"><tr><th>fits</th><th>windows needed</th><th>start</th><th>end</th><th>VUs down outside a window</th></tr>\n<tr><td class=\"{}\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>\n</table>",
+            if w.fits { "pass" } else { "fail" },
+            if w.fits { "yes" } else { "NO" },
+            w.windows_needed,
+            escape(&w.start),
+            escape(&w.end),
+            w.vus_outside
+        );
+        if !w.outside.is_empty() {
+            h.push_str("<table id=\"windows-outside\"><tr><th>VU</th><th>down outside from</th><th>until</th></tr>\n");
+            for o in &w.outside {
+                let _ = writeln!(
+                    h,
+                    r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                    escape(&o.vu),
+                    fmt_dur(o.from_s),
+                    fmt_dur(o.until_s)
+                );
+            }
+            h.push_str("</table>\n");
+        }
+    }
+    let w = &r.workstations;
+    if w.push_at_s.is_some() {
+        let _ = writeln!(
+            h,
+            "\n<h2>Workstations on the new client</h2>\n<table id=\"workstations\"><tr><th>pushed at</th><th>50 %</th><th>95 %</th><th>100 %</th><th>new servers with old clients</th></tr>\n<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}{}</td></tr>\n</table>",
+            at(w.push_at_s),
+            at(w.updated_50_s),
+            at(w.updated_95_s),
+            at(w.updated_100_s),
+            w.client_server_mixed_s.map_or("–".to_owned(), fmt_dur),
+            if w.client_server_mixed_open {
+                " (still open)"
+            } else {
+                ""
+            }
+        );
+    }
+    if !r.sites.is_empty() {
+        h.push_str("\n<h2>Sites</h2>\n<table id=\"sites\"><tr><th>site</th><th>nodes</th><th>converged</th><th>share there at</th><th>convergence p50</th><th>convergence max</th></tr>\n");
+        for s in &r.sites {
+            let _ = writeln!(
+                h,
+                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                escape(&s.name),
+                s.nodes,
+                s.converged,
+                at(s.share_at_s),
+                at(s.p50_s),
+                at(s.max_s)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    h
 }
 
 /// Renders the report. `properties` are all the properties of the run (the core's and
@@ -623,6 +697,7 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
     h.push_str(&downtime_chart(result, vu_name));
     h.push_str("\n<h2>Mixed-version window</h2>\n");
     h.push_str(&mixed_chart(result));
+    h.push_str(&rollout_tables(result));
     h.push_str("\n<h2>Properties</h2>\n<table id=\"properties\"><tr><th>property</th><th>result</th></tr>\n");
     for (name, ok) in properties {
         let _ = writeln!(
@@ -638,7 +713,7 @@ svg .bar {{ fill: #3d8bd4; }} svg .bar.open {{ fill: #d4603d; }}
         let shown = match v {
             None => "–".to_owned(),
             Some(v) if name.ends_with("_us") => fmt_dur(v as f64 / 1e6),
-            Some(v) if name == "passed" || name == "stopped" => {
+            Some(v) if name == "passed" || name == "stopped" || name == "fits_windows" => {
                 if v != 0 { "yes" } else { "no" }.to_owned()
             }
             Some(v) if name == "bytes_sent" => fmt_bytes(v),

@@ -62,6 +62,8 @@ pub enum RuleId {
     TimingNoPendingChange,
     TimingWorkstationsUpdated,
     TimingRolloutCompleted,
+    VuDownOutsideWindow,
+    TimingWithinWindows,
 }
 
 impl RuleId {
@@ -106,6 +108,8 @@ impl RuleId {
         RuleId::TimingNoPendingChange,
         RuleId::TimingWorkstationsUpdated,
         RuleId::TimingRolloutCompleted,
+        RuleId::VuDownOutsideWindow,
+        RuleId::TimingWithinWindows,
     ];
 
     /// The id as written in results and docs.
@@ -150,6 +154,8 @@ impl RuleId {
             RuleId::TimingNoPendingChange => "timing-no-pending-change",
             RuleId::TimingWorkstationsUpdated => "timing-workstations-updated",
             RuleId::TimingRolloutCompleted => "timing-rollout-completed",
+            RuleId::VuDownOutsideWindow => "vu-down-outside-window",
+            RuleId::TimingWithinWindows => "timing-within-windows",
         }
     }
 

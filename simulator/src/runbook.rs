@@ -323,6 +323,144 @@ pub fn standard_install_for(info: &HotfixInfo, model: &Model) -> Result<Runbook,
     })
 }
 
+/// The rolling install (`[rollout] strategy = "rolling"`): the vendor procedure of
+/// [`standard_install_for`], with its per-VU steps done wave by wave (docs/SIMULATOR.md,
+/// "Rolling rollouts"):
+///
+/// 1. extract; Deployment mode; add the hotfix to the base installation; Refresh All
+///    Nodes; Monitoring mode. No VU is down yet: the base only registers the hotfix.
+/// 2. per wave of VUs (`wave_size` or `wave_percent`, in `order`): inactivate them (in
+///    Monitoring mode, as procedure step 2 says); Deployment mode; add the hotfix to each
+///    of their affected packages; Synchronize Instances; Apply All Changes to All Hosts;
+///    Monitoring mode; activate them; then, when `pause` is set and a wave follows, an
+///    operator check of that long.
+/// 3. save the model; the workstations as in the standard install.
+///
+/// Synchronize Instances and Apply All Changes touch only what is pending, so in a wave
+/// they reach exactly the nodes of the wave's VUs (the other VUs' packages are unchanged
+/// in the IA) and never need an active VU inactive; the rules check that on every run.
+pub fn rolling_install_for(
+    info: &HotfixInfo,
+    model: &Model,
+    rollout: &crate::timing::RolloutConfig,
+) -> Result<Runbook, DeriveError> {
+    let std = standard_install_for(info, model)?;
+    let base = model
+        .base_for(&info.release, &info.support_package)
+        .ok_or_else(|| DeriveError::NoMatchingBase {
+            hotfix: info.id.clone(),
+            base: info.base_key(),
+        })?;
+    let (vus, _) = affected_vus(info, model, base);
+    let mut steps = Vec::new();
+    let mut rest = std.steps.into_iter().peekable();
+    // The standard runbook's prefix (extract, a first Monitoring mode) is kept.
+    while let Some(s) = rest.next_if(|s| {
+        matches!(s.action, Action::Extract(_))
+            || (matches!(s.action, Action::SetMode(IaMode::Monitoring)))
+    }) {
+        steps.push(s);
+    }
+    let server = !info.packages.is_empty();
+    if server {
+        steps.push(Step::noted(
+            Action::SetMode(IaMode::Deployment),
+            "register the hotfix once; every VU keeps running",
+        ));
+        let h = model.syms.get(&info.id);
+        if !h.is_some_and(|h| model.sets.contains(model.bases[base as usize].hotfixes, h)) {
+            steps.push(Step::new(Action::AddHotfixToBase {
+                base: info.base_key(),
+                hotfix: info.id.clone(),
+            }));
+        }
+        steps.push(Step::noted(
+            Action::RefreshAllNodes,
+            "so that every node sees the new hotfix",
+        ));
+        steps.push(Step::new(Action::SetMode(IaMode::Monitoring)));
+        let names: Vec<&str> = vus.iter().map(|(v, _)| &*model.vu(*v).name).collect();
+        let waves = rollout.rolling_waves(&names);
+        let total = waves.len();
+        for (w, wave) in waves.iter().enumerate() {
+            let label = format!("wave {} of {total}", w + 1);
+            let mut first = true;
+            let mut down = Vec::new();
+            for &i in wave {
+                let v = vus[i].0;
+                if model.vu(v).active {
+                    let mut s = Step::new(Action::InactivateVu {
+                        vu: model.vu(v).name.to_string(),
+                    });
+                    if first {
+                        s.note = Some(format!("{label}: its VUs go down, the others keep running"));
+                        first = false;
+                    }
+                    steps.push(s);
+                    down.push(v);
+                }
+            }
+            steps.push(Step::noted(
+                Action::SetMode(IaMode::Deployment),
+                label.clone(),
+            ));
+            for &i in wave {
+                let (v, pkgs) = &vus[i];
+                for name in pkgs {
+                    let carries = model
+                        .vu_package_index(*v, name)
+                        .map(|p| model.vu_packages(*v)[p as usize].hotfixes)
+                        .is_some_and(|set| h.is_some_and(|h| model.sets.contains(set, h)));
+                    if !carries {
+                        steps.push(Step::new(Action::AddHotfixToPackage {
+                            vu: model.vu(*v).name.to_string(),
+                            package: name.clone(),
+                            hotfix: info.id.clone(),
+                        }));
+                    }
+                }
+            }
+            steps.push(Step::noted(
+                Action::SynchronizeInstances { vu: None },
+                format!("{label}: reaches only the nodes of this wave's VUs"),
+            ));
+            steps.push(Step::noted(
+                Action::ApplyAllChanges,
+                format!("{label}: only this wave's nodes have pending changes"),
+            ));
+            steps.push(Step::new(Action::SetMode(IaMode::Monitoring)));
+            for v in down {
+                steps.push(Step::new(Action::ActivateVu {
+                    vu: model.vu(v).name.to_string(),
+                }));
+            }
+            if rollout.pause > 0 && w + 1 < total {
+                steps.push(Step::noted(
+                    Action::OperatorCheck {
+                        wait_us: rollout.pause,
+                    },
+                    format!("before wave {} of {total}", w + 2),
+                ));
+            }
+        }
+        steps.push(Step::new(Action::SaveModel));
+    }
+    // The workstation steps of the standard runbook, unchanged.
+    steps.extend(rest.filter(|s| {
+        matches!(
+            s.action,
+            Action::MsiRemove { .. } | Action::MsiInstall { .. }
+        )
+    }));
+    Ok(Runbook {
+        name: "rolling-install".into(),
+        procedure: Procedure::Install,
+        on_violation: OnViolation::Continue,
+        steps,
+        remarks: std.remarks,
+    })
+}
+
 /// The vendor removal procedure: packages first, then the base installation.
 pub fn standard_remove_for(info: &HotfixInfo, model: &Model) -> Result<Runbook, DeriveError> {
     let base_key = info.base_key();
@@ -465,6 +603,8 @@ pub struct StepSpec {
     pub mode: Option<IaMode>,
     pub workstation: Option<String>,
     pub product_code: Option<String>,
+    /// `operator-check`: how long the operator checks, in microseconds.
+    pub wait_us: Option<u64>,
     pub note: Option<String>,
     /// `file:line`.
     pub origin: String,
@@ -490,6 +630,7 @@ fn step_keys(action: &str) -> (&'static [&'static str], &'static [&'static str])
         "synchronize-instances" => (&[], &["vu"]),
         "apply-changes" => (&["node"], &[]),
         "msi-remove" | "msi-install" => (&[], &["product-code", "workstation"]),
+        "operator-check" => (&[], &["wait"]),
         _ => (&[], &[]),
     }
 }
@@ -635,6 +776,13 @@ pub(crate) fn parse_steps(
                 "workstation" => s.workstation = Some(text()?),
                 "product-code" => s.product_code = Some(text()?),
                 "note" => s.note = Some(text()?),
+                "wait" => {
+                    let d = doc.str(v, &full)?;
+                    s.wait_us = Some(crate::timing::parse_duration(d).map_err(|m| {
+                        doc.error(v.span(), &full, m)
+                            .with_hint("a duration with a unit: \"10m\", \"30s\"")
+                    })?);
+                }
                 "mode" => {
                     let m = doc.str(v, &full)?;
                     s.mode = Some(IaMode::parse(m).ok_or_else(|| {
@@ -712,6 +860,9 @@ impl RunbookSpec {
                             .or_else(|| install_default.clone())
                             .unwrap_or_default(),
                         workstation: s.workstation.clone(),
+                    },
+                    "operator-check" => Action::OperatorCheck {
+                        wait_us: s.wait_us.unwrap_or(0),
                     },
                     _ => Action::SaveModel,
                 };

@@ -162,6 +162,10 @@ pub enum SetupError {
         msi: String,
         product_code: String,
     },
+    /// The `[rollout]` table is wrong (it decides which runbook a rolling strategy
+    /// derives, so it is read before the run).
+    #[error(transparent)]
+    Rollout(crate::timing::TimingError),
 }
 
 /// Reads a small UTF-8 text file (scenario, runbook), bounded.
@@ -505,6 +509,35 @@ impl Scenario {
         info: &HotfixInfo,
         model: &Model,
     ) -> Result<Runbook, SetupError> {
+        let rollout = self.rollout()?;
+        self.runbook_with(index, info, model, &rollout)
+    }
+
+    /// The scenario's `[rollout]` table (the defaults when it has none).
+    pub fn rollout(&self) -> Result<crate::timing::RolloutConfig, SetupError> {
+        match &self.timing_tables.rollout {
+            None => Ok(crate::timing::RolloutConfig::default()),
+            Some(t) => crate::timing::RolloutConfig::from_table(t).map_err(|e| {
+                let e = match std::fs::read_to_string(&self.path) {
+                    Ok(text) => e.located(&self.path, &text),
+                    Err(_) => e,
+                };
+                SetupError::Rollout(e)
+            }),
+        }
+    }
+
+    /// [`Scenario::runbook_at`] under a given rollout strategy: with `strategy =
+    /// "rolling"`, `standard-install` is the rolling install
+    /// ([`crate::runbook::rolling_install_for`]); other strategies only shape the waves
+    /// of Apply All Changes, and runbook files are taken as written.
+    pub fn runbook_with(
+        &self,
+        index: usize,
+        info: &HotfixInfo,
+        model: &Model,
+        rollout: &crate::timing::RolloutConfig,
+    ) -> Result<Runbook, SetupError> {
         let Some(src) = self.runbooks.get(index) else {
             return Err(SetupError::Runbook(TomlError::file(
                 &self.path,
@@ -512,6 +545,11 @@ impl Scenario {
             )));
         };
         let mut rb = match src {
+            RunbookSource::StandardInstall
+                if rollout.strategy == crate::timing::Strategy::Rolling =>
+            {
+                crate::runbook::rolling_install_for(info, model, rollout)?
+            }
             RunbookSource::StandardInstall => crate::runbook::standard_install_for(info, model)?,
             RunbookSource::StandardRemove => crate::runbook::standard_remove_for(info, model)?,
             RunbookSource::File(p) => crate::runbook::load_runbook(p)?.resolve(info, model),
@@ -530,13 +568,24 @@ pub fn prepare(
     scenario: &Scenario,
     info: &HotfixInfo,
 ) -> Result<(Model, Vec<Runbook>), SetupError> {
+    let rollout = scenario.rollout()?;
+    prepare_with(scenario, info, &rollout)
+}
+
+/// [`prepare`] under a given rollout strategy instead of the scenario's own `[rollout]`
+/// (a comparison of strategies runs one scenario under each).
+pub fn prepare_with(
+    scenario: &Scenario,
+    info: &HotfixInfo,
+    rollout: &crate::timing::RolloutConfig,
+) -> Result<(Model, Vec<Runbook>), SetupError> {
     let model = scenario.build_model(info)?;
     check_extracted_msis(scenario, &model, info)?;
     let mut runbooks = Vec::new();
     let mut scratch: Option<Model> = None;
     for i in 0..scenario.runbooks.len() {
         let basis = scratch.as_ref().unwrap_or(&model);
-        let rb = scenario.runbook_at(i, info, basis)?;
+        let rb = scenario.runbook_with(i, info, basis, rollout)?;
         if i + 1 < scenario.runbooks.len() {
             let mut m = scratch.take().unwrap_or_else(|| model.clone());
             crate::run::run(

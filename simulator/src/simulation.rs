@@ -63,7 +63,15 @@ pub fn simulate(
     let step_actions: Vec<&'static str> = report.trace.iter().map(|t| t.action).collect();
     // The end state is judged against the last runbook (install then remove ends removed).
     let last = runbooks.last().map_or(procedure, |r| r.procedure);
-    join(&mut report, &mut result, &topology, model, info, last);
+    join(
+        &mut report,
+        &mut result,
+        &topology,
+        model,
+        info,
+        last,
+        cfg.windows.as_ref(),
+    );
     Ok(Simulation {
         report,
         timing: result,
@@ -104,6 +112,7 @@ pub fn plan_from_trace(
             Action::AddHotfixToPackage { .. } => Step::Ia(IaOp::AddToPackage),
             Action::DeleteHotfixFromPackage { .. } => Step::Ia(IaOp::DeleteFromPackage),
             Action::SaveModel => Step::Ia(IaOp::SaveModel),
+            Action::OperatorCheck { wait_us } => Step::Wait(*wait_us),
             Action::SynchronizeInstances { .. } => {
                 plan.node_lists.push(t.synced_nodes.clone());
                 Step::Synchronize(plan.node_lists.len() as u32 - 1)
@@ -225,6 +234,7 @@ fn join(
     model: &Model,
     info: &HotfixInfo,
     procedure: Procedure,
+    windows: Option<&timing::WindowConfig>,
 ) {
     // Converged in time and at target in the model, or not converged.
     let at_target = nodes_at_target(model, info, procedure);
@@ -242,12 +252,15 @@ fn join(
     let mut down_since: HashMap<VuId, f64> = HashMap::new();
     let mut downtimes: Vec<f64> = Vec::new();
     let mut per_vu: HashMap<VuId, f64> = HashMap::new();
+    // (VU, down from, up at), in the order they came up: for the windows.
+    let mut intervals: Vec<(VuId, f64, f64)> = Vec::new();
     for (i, t) in report.trace.iter().enumerate() {
         if let Some((v, active)) = t.vu_state {
             if active {
                 if let Some(since) = down_since.remove(&v) {
                     downtimes.push(end_of(i) - since);
                     *per_vu.entry(v).or_default() += end_of(i) - since;
+                    intervals.push((v, since, end_of(i)));
                 }
             } else {
                 down_since.entry(v).or_insert(end_of(i));
@@ -259,6 +272,18 @@ fn join(
     for (v, since) in still {
         downtimes.push(result.makespan_s - since);
         *per_vu.entry(v).or_default() += result.makespan_s - since;
+        intervals.push((v, since, result.makespan_s));
+    }
+    if let Some(w) = windows {
+        let us = |s: f64| (s * 1e6).round() as u64;
+        result.windows = Some(
+            w.evaluate(
+                intervals
+                    .iter()
+                    .map(|&(v, a, b)| (model.vu(v).name.to_string(), us(a), us(b))),
+                result.series.makespan,
+            ),
+        );
     }
     // The report's downtime chart: one bar per VU of the topology, in its order.
     result.series.vu_downtime = topo
@@ -283,7 +308,8 @@ fn join(
     result.passed = n.converged == n.affected
         && n.pending_change == 0
         && w.updated == w.total
-        && result.stopped.is_none();
+        && result.stopped.is_none()
+        && result.windows.as_ref().is_none_or(|w| w.fits);
 
     // Times of the logical violations.
     for v in &mut report.violations {
@@ -383,6 +409,10 @@ pub fn step_name(s: &Step) -> &'static str {
         Step::WsRemove(_) => "msi-remove",
         Step::WsInstall(_) => "msi-install",
         Step::Idle => "idle",
+        Step::Wait(_) => "operator-check",
+        Step::InactivateVuList(_) => "inactivate-vus",
+        Step::ChangePackagesList(_) => "change-packages",
+        Step::ActivateVuList(_) => "activate-vus",
     }
 }
 
@@ -411,6 +441,37 @@ fn add_timing(
         actions,
         trace,
     ));
+    if let Some(w) = &result.windows {
+        for o in &w.outside {
+            extra.push(Violation {
+                step: None,
+                action: "timing".into(),
+                object: format!("vu {}", o.vu),
+                rule: RuleId::VuDownOutsideWindow,
+                message: format!(
+                    "virtual unit {} is down outside a maintenance window from {:.0} s to {:.0} s",
+                    o.vu, o.from_s, o.until_s
+                ),
+                origin: None,
+                time_s: Some(o.from_s),
+            });
+        }
+        let named = w.outside.len() as u32;
+        if w.vus_outside > named {
+            extra.push(Violation {
+                step: None,
+                action: "timing".into(),
+                object: format!("{} more vus", w.vus_outside - named),
+                rule: RuleId::VuDownOutsideWindow,
+                message: format!(
+                    "{} VUs were down outside a window in all; the first {named} are named above",
+                    w.vus_outside
+                ),
+                origin: None,
+                time_s: None,
+            });
+        }
+    }
     if let Some(stop) = &result.stopped {
         extra.push(Violation {
             step: None,
@@ -428,10 +489,10 @@ fn add_timing(
             extra.push(Violation {
                 step: None,
                 action: "end-of-run".into(),
-                object: if name == "timing-workstations-updated" {
-                    "workstations".into()
-                } else {
-                    "nodes".into()
+                object: match name {
+                    "timing-workstations-updated" => "workstations".into(),
+                    "timing-within-windows" => "maintenance windows".into(),
+                    _ => "nodes".into(),
                 },
                 rule: RuleId::parse(name).unwrap_or(RuleId::TimingNodesConverged),
                 message: detail.clone(),

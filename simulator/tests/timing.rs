@@ -302,6 +302,258 @@ fn batches_lower_the_peak_transfer_load() {
 }
 
 #[test]
+fn rolling_waves_keep_each_vu_down_for_its_own_wave_only() {
+    // 200 nodes, 100 VUs of 2 instances each.
+    let all = run(FLEET, 21);
+    let rolling = run(
+        &format!(
+            "{FLEET}\n[rollout]\nstrategy = \"rolling\"\nwave_percent = 10\npause = \"30s\"\n"
+        ),
+        21,
+    );
+    assert!(rolling.passed, "{}", json(&rolling));
+    assert_eq!(rolling.waves, 10);
+    assert_eq!(rolling.nodes.converged, 200);
+    let (a, r) = (
+        all.vu_downtime_s.as_ref().expect("downtime"),
+        rolling.vu_downtime_s.as_ref().expect("downtime"),
+    );
+    assert_eq!((a.vus, r.vus), (100, 100));
+    assert!(
+        r.max_s * 4.0 < a.max_s,
+        "rolling {} vs all {}",
+        r.max_s,
+        a.max_s
+    );
+    // Nine checks of 30 s, ten waves: slower as a whole.
+    assert!(rolling.makespan_s > all.makespan_s + 270.0);
+    // The plan: base once, then per wave inactivate .. activate, a check between waves.
+    let s = scenario(&format!(
+        "{FLEET}\n[rollout]\nstrategy = \"rolling\"\nwave_size = 50\npause = \"1m\"\n"
+    ));
+    use hotfix_sim::timing::Step::*;
+    assert_eq!(
+        s.plan.steps,
+        [
+            SetMode,
+            AddToBase,
+            RefreshAllNodes,
+            SetMode,
+            InactivateVuList(0),
+            SetMode,
+            ChangePackagesList(0),
+            Synchronize(0),
+            Apply {
+                list: 0,
+                all_hosts: true
+            },
+            SetMode,
+            ActivateVuList(0),
+            Wait(60_000_000),
+            InactivateVuList(1),
+            SetMode,
+            ChangePackagesList(1),
+            Synchronize(1),
+            Apply {
+                list: 1,
+                all_hosts: true
+            },
+            SetMode,
+            ActivateVuList(1),
+            SaveModel,
+            Workstations,
+        ]
+    );
+    assert_eq!(s.plan.vu_lists[0].len(), 50);
+}
+
+#[test]
+fn a_timing_only_rollout_waits_for_its_window_and_reports_overruns() {
+    // Starts Friday noon; the window opens Saturday 22:00 (34 h later), for 1 minute.
+    let text = format!(
+        "{FLEET}\n[timing.windows]\nstart = \"2026-12-04T12:00Z\"\nweekly = [{{ from = \"Sat 22:00\", to = \"Sat 22:01\" }}]\n"
+    );
+    let r = run(&text, 22);
+    let w = r.windows.as_ref().expect("windows");
+    assert!(!w.fits && !r.passed, "{}", json(&r));
+    assert_eq!(w.vus_outside, 100);
+    assert_eq!(w.outside.len(), 20);
+    assert!(r.rollout_start_s >= 34.0 * 3600.0, "{}", r.rollout_start_s);
+    assert!(
+        props(&r).contains(&("timing-within-windows".to_owned(), false)),
+        "{:?}",
+        props(&r)
+    );
+    // A six-hour window holds it.
+    let wide = run(&text.replace("Sat 22:01", "Sun 04:00"), 22);
+    let w = wide.windows.as_ref().expect("windows");
+    assert!(w.fits && wide.passed, "{}", json(&wide));
+    assert_eq!(w.windows_needed, 1);
+}
+
+/// 20 nodes and 100 workstations whose MSI is assigned by group policy.
+const LOGON: &str = r#"
+[timing]
+apply = "30s"
+[timing.topology]
+nodes = 20
+instances = 2
+packages = [{ name = "ChatServer", size = "1MiB" }]
+workstations = 100
+msi = 1
+[timing.workstations]
+remove = "20s"
+install = "40s"
+[timing.workstations.logon]
+next = "8h"
+"#;
+
+#[test]
+fn a_group_policy_push_lands_at_each_workstations_next_logon() {
+    let r = run(LOGON, 31);
+    let w = &r.workstations;
+    assert_eq!(w.updated, 100, "{}", json(&r));
+    let push = w.push_at_s.expect("pushed");
+    // Every workstation: next logon 8 h after the assignment, then remove and install.
+    let all = 8.0 * 3600.0 + 60.0;
+    for at in [w.updated_50_s, w.updated_95_s, w.updated_100_s] {
+        assert!(close(at.expect("reached") - push, all), "{}", json(&r));
+    }
+    // New servers talked to old clients from the first convergence until then.
+    let first = r.convergence_s.as_ref().expect("converged");
+    let mixed = w.client_server_mixed_s.expect("mixed window");
+    assert!(
+        mixed > all && mixed < push + all - 30.0,
+        "{mixed} {}",
+        first.max_s
+    );
+    assert!(!w.client_server_mixed_open);
+
+    // Machines off for days come last; failures wait for the next logon.
+    let text = LOGON.replace(
+        "next = \"8h\"\n",
+        "next = { dist = \"uniform\", min = \"1h\", max = \"10h\" }\noff_probability = 0.1\noff = \"5d\"\n[faults]\nworkstation_failure_probability = 0.1\nmax_retries = 10\n",
+    );
+    let r = run(&text, 32);
+    let w = &r.workstations;
+    assert_eq!(w.updated, 100, "{}", json(&r));
+    let push = w.push_at_s.expect("pushed");
+    let (p50, p95, p100) = (
+        w.updated_50_s.expect("50") - push,
+        w.updated_95_s.expect("95") - push,
+        w.updated_100_s.expect("100") - push,
+    );
+    assert!(p50 > 3600.0 && p50 < 10.0 * 3600.0 + 60.0, "{p50}");
+    assert!(p100 > 5.0 * 86_400.0, "{p100}: an off machine is last");
+    assert!(p50 <= p95 && p95 <= p100);
+    assert!(r.retries.workstation > 0);
+    // Deterministic per seed, different across seeds.
+    assert_eq!(json(&run(&text, 32)), json(&r));
+    assert_ne!(
+        run(&text, 33).workstations.updated_50_s,
+        r.workstations.updated_50_s
+    );
+
+    // A workstation whose install always fails: one attempt per logon, then failed.
+    let text = format!(
+        "{}\n[faults]\nmsi_install_fails = [\"W7\"]\nmax_retries = 2\n",
+        LOGON
+    );
+    let r = run(&text, 34);
+    let f = &r.failed_workstations;
+    assert_eq!(f.count, 1, "{}", json(&r));
+    assert!(f.first[0].at_s - r.workstations.push_at_s.expect("push") >= 3.0 * 8.0 * 3600.0);
+    assert!(r.workstations.client_server_mixed_open);
+    assert!(r.workstations.updated_100_s.is_none());
+}
+
+#[test]
+fn a_remote_site_waits_for_the_share_then_fetches_it_locally() {
+    // HAND's rollout starts at 36 s. The share (10 MB) reaches site `far` over 1 MB/s
+    // after 2 s of latency: at 36 + 2 + 10 = 48 s. N0..N3 transfer at once (4 slots,
+    // 5 MB/s each: 2.1 s, until 38.1 s), then N4 and N5 (10 MB/s each: 1.1 s, until
+    // 39.2 s); N6 and N7 wait for the share, then fetch it over their own link (0.1 s +
+    // 1 s: until 49.1 s). The one wave applies at 49.1 s for 30 s: 79.1 s everywhere.
+    let text = format!(
+        "{HAND}\n[[timing.sites]]\nname = \"far\"\nwan_bandwidth = \"1MB/s\"\nwan_latency = \"2s\"\nnodes = [\"N6\", \"N7\"]\n"
+    );
+    let r = run(&text, 41);
+    assert!(r.passed, "{}", json(&r));
+    assert_eq!(r.sites.len(), 2, "{}", json(&r));
+    let (local, far) = (&r.sites[0], &r.sites[1]);
+    assert_eq!(
+        (local.name.as_str(), local.nodes, local.converged),
+        ("local", 6, 6)
+    );
+    assert_eq!((far.name.as_str(), far.nodes, far.converged), ("far", 2, 2));
+    assert!(close(far.share_at_s.expect("share"), 48.0), "{}", json(&r));
+    assert!(close(far.max_s.expect("max"), 79.1), "{}", json(&r));
+    assert!(close(local.max_s.expect("max"), 79.1), "{}", json(&r));
+    assert!(close(r.makespan_s, 111.1), "{}", r.makespan_s);
+    assert_eq!(r.bytes_sent, 80_000_000);
+    let flat = r.flat_metrics();
+    let get = |k: &str| flat.iter().find(|m| m.0 == k).and_then(|m| m.1);
+    assert_eq!(get("latest_site_share_us"), Some(48_000_000));
+    assert_eq!(get("slowest_site_convergence_max_us"), Some(79_100_000));
+
+    // Shares of a generated topology, in node order.
+    let r = run(
+        &format!(
+            "{HAND}\n[[timing.sites]]\nname = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.25\n"
+        ),
+        41,
+    );
+    assert_eq!(r.sites[1].nodes, 2);
+    // Without sites nothing is reported.
+    assert!(run(HAND, 41).sites.is_empty());
+}
+
+#[test]
+fn sites_are_checked() {
+    for (site, needle) in [
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N9\"]",
+            "no node `N9`",
+        ),
+        ("name = \"a\"\nshare = 0.5", "wan_bandwidth"),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.5\nprefix = \"N\"",
+            "exactly one",
+        ),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 1.5",
+            "fraction",
+        ),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nprefix = \"X\"",
+            "no node name starts",
+        ),
+        ("wan_bandwidth = \"1MB/s\"\nshare = 0.5", "name"),
+        (
+            "name = \"a\"\nwan_bandwidth = \"1MB/s\"\nshare = 0.5\nspeed = 2",
+            "speed",
+        ),
+    ] {
+        let text = format!("{HAND}\n[[timing.sites]]\n{site}\n");
+        let err = match TimingScenario::parse(&text, Path::new("x.toml")) {
+            Err(e) => e.to_string(),
+            Ok(s) => timing::simulate(&s.topology, &s.plan, &s.config, 1)
+                .expect_err(site)
+                .to_string(),
+        };
+        assert!(err.contains(needle), "{site}: {err}");
+    }
+    let two = format!(
+        "{HAND}\n[[timing.sites]]\nname = \"a\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N1\"]\n[[timing.sites]]\nname = \"b\"\nwan_bandwidth = \"1MB/s\"\nnodes = [\"N1\"]\n"
+    );
+    let s = scenario(&two);
+    let err = timing::simulate(&s.topology, &s.plan, &s.config, 1)
+        .expect_err("node in two sites")
+        .to_string();
+    assert!(err.contains("in sites `a` and `b`"), "{err}");
+}
+
+#[test]
 fn canary_stops_a_bad_rollout_early() {
     let bad = "[faults]\napply_failure_probability = 1.0\non_failure = \"skip\"\n";
     let all = run(&format!("{FLEET}\n{bad}"), 13);
@@ -761,4 +1013,50 @@ fn run_report_with_violations_and_timeline_renders_in_headless_chromium() {
     let replay = section("replay", "</p>");
     assert!(replay.contains("hotfix 0.0.0-test") && replay.contains("--seed 3"));
     assert!(dom.contains("some properties are violated"));
+}
+
+#[test]
+fn report_with_windows_workstations_and_sites_renders_in_headless_chromium() {
+    let text = format!(
+        "{LOGON}\n[[timing.sites]]\nname = \"overseas\"\nwan_bandwidth = \"1MB/s\"\nwan_latency = \"150ms\"\nshare = 0.25\n[timing.windows]\nstart = \"2026-12-05T21:58+01:00\"\ndaily = [{{ from = \"22:00\", to = \"22:01\" }}]\n"
+    );
+    let s = scenario(&text);
+    let r = timing::simulate(&s.topology, &s.plan, &s.config, 51).expect("runs");
+    assert!(r.windows.as_ref().is_some_and(|w| !w.fits), "{}", json(&r));
+    let html = report::render_html("rollout figures", &r, &props(&r), &|v| {
+        s.topology.vu_name(v)
+    });
+    for id in ["windows", "windows-outside", "workstations", "sites"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}");
+    }
+    let Some(browser) = chromium() else {
+        if std::env::var_os("HOTFIX_REQUIRE_INTEROP").is_some() {
+            panic!("chromium is required (HOTFIX_REQUIRE_INTEROP is set) but was not found");
+        }
+        eprintln!("skipped: chromium not found (set HOTFIX_REQUIRE_INTEROP=1 to require it)");
+        return;
+    };
+    let dom = dump_dom(&browser, &html);
+    let table = |id: &str| -> String {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no {id} in DOM"));
+        let end = dom[at..].find("</table>").expect("table closes") + at;
+        dom[at..end].to_owned()
+    };
+    let windows = table("windows");
+    assert!(
+        windows.contains(">NO<") && windows.contains("2026-12-05T21:58+01:00"),
+        "{windows}"
+    );
+    assert!(table("windows-outside").contains("VU0"));
+    let ws = table("workstations");
+    // 100 workstations, each at its logon 8 h after the push: the 100 % cell is hours.
+    assert!(ws.matches("<td").count() == 5 && ws.contains(" h<"), "{ws}");
+    let sites = table("sites");
+    assert!(
+        sites.contains("overseas") && sites.contains("local"),
+        "{sites}"
+    );
+    assert!(dom.contains("title=\"slowest_site_convergence_max_us\""));
 }

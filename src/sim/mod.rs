@@ -233,6 +233,7 @@ pub(crate) fn setup_error(e: SetupError) -> CliError {
         e @ SetupError::ExtractedWithoutMsi { .. } => CliError::usage(e.to_string()).hint(
             "add the MSI to <msi-products> with its file (as extracting the package does), or remove the hotfix from <install-hotfixes> so the runbook extracts it",
         ),
+        SetupError::Rollout(t) => timing_error(t),
         other => CliError::usage(other.to_string()).hint("see docs/SIMULATOR.md"),
     }
 }

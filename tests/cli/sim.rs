@@ -838,3 +838,68 @@ fn save_model_onto_the_scenarios_own_model_is_refused() {
         assert_eq!(std::fs::read(&model).expect("model"), before);
     }
 }
+
+#[test]
+fn plan_of_a_rolling_scenario_shows_its_waves_and_checks() {
+    let out = hotfix()
+        .args(["sim", "plan"])
+        .arg(scenario("install-rolling.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Runbook: rolling-install",
+        " 6. [ ] Inactivate virtual unit CHAT_VU02.",
+        "(wave 1 of 3: its VUs go down, the others keep running)",
+        "Check the virtual units just activated (alarms, calls, chats) for 5.0 min",
+        "(wave 3 of 3: only this wave's nodes have pending changes)",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_window_too_short_exits_1_and_names_every_vu_left_down() {
+    let out = hotfix()
+        .args(["sim", "run"])
+        .arg(scenario("install-window-too-short.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "maintenance windows: does NOT fit from 2026-12-05T21:50+01:00",
+        "down outside a window: CHAT_VU01, CHAT_VU02, ROUTING_VU01",
+        "vu-down-outside-window",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_bad_rollout_table_is_named_with_its_line_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("rolling.toml");
+    let text = std::fs::read_to_string(scenario("install-rolling.toml"))
+        .expect("read")
+        .replace("\"models/", &format!("\"{}/models/", scenarios().display()))
+        .replace(
+            "\"../../packages",
+            &format!("\"{}/../../packages", scenarios().display()),
+        )
+        .replace("wave_size = 1", "wave_size = 0");
+    std::fs::write(&path, text).expect("write");
+    let out = hotfix()
+        .args(["sim", "plan"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rolling.toml:15:1") && stderr.contains("`wave_size`: must be at least 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}

@@ -117,6 +117,45 @@ pub struct WorkstationTiming {
     pub remove: Dist,
     pub install: Dist,
     pub concurrency: u32,
+    /// A group-policy push: each workstation installs at its next logon or reboot
+    /// (`[timing.workstations.logon]`); `None`: pushed at once, `concurrency` at a time.
+    pub logon: Option<LogonModel>,
+}
+
+/// A site: nodes behind a WAN link over which the distribution share reaches them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteSpec {
+    pub name: String,
+    /// WAN bandwidth to the site, bytes per second.
+    pub wan_bandwidth: u64,
+    /// WAN latency (one set-up of the replication).
+    pub wan_latency: Micros,
+    pub nodes: SiteNodes,
+}
+
+/// Which nodes a site holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteNodes {
+    /// These nodes, by name.
+    Names(Vec<String>),
+    /// Every node whose name starts with this.
+    Prefix(String),
+    /// This fraction of the nodes, in node order after the sites before it (generated
+    /// topologies, whose nodes have no names).
+    Share(f64),
+}
+
+/// When workstations log on after a group-policy assignment (or after a failed install).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogonModel {
+    /// Time from the assignment (or a failed attempt) to the workstation's next logon or
+    /// reboot, drawn per workstation and attempt.
+    pub next: Dist,
+    /// Probability that a workstation is switched off when the assignment is made.
+    pub off_probability: f64,
+    /// How long such a workstation stays off (added before its first logon).
+    pub off: Dist,
 }
 
 /// What the runbook does when a node or workstation has finally failed.
@@ -212,6 +251,35 @@ pub enum Strategy {
     AllAtOnce,
     Batches,
     Canary,
+    /// Waves of VUs, each going through the whole per-VU procedure (inactivate, add the
+    /// hotfix to its packages, synchronize, apply, activate) while the others keep
+    /// running. It changes the runbook, not only the apply waves.
+    Rolling,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::AllAtOnce => "all-at-once",
+            Strategy::Batches => "batches",
+            Strategy::Canary => "canary",
+            Strategy::Rolling => "rolling",
+        }
+    }
+}
+
+/// The order in which a rolling rollout takes the affected VUs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaveOrder {
+    /// As the model (or the topology) lists them.
+    AsListed,
+    /// By VU name.
+    Name,
+    /// Lowest `load` first (VUs without a load count 0); ties as listed.
+    LeastLoaded,
+    /// These VUs first, in this order; the others after them, as listed.
+    Given(Vec<String>),
 }
 
 /// The unit of a canary wave.
@@ -235,6 +303,69 @@ pub struct RolloutConfig {
     pub canary_wait: Micros,
     pub max_failures: Option<u32>,
     pub max_failure_percent: Option<f64>,
+    /// Rolling: VUs per wave (default 1 when neither this nor `wave_percent` is given).
+    pub wave_size: Option<u32>,
+    /// Rolling: percent of the affected VUs per wave (rounded up, at least one VU).
+    pub wave_percent: Option<f64>,
+    /// Rolling: which VUs go first.
+    pub order: WaveOrder,
+    /// Rolling with `order = "least-loaded"`: load per VU name.
+    pub load: std::collections::BTreeMap<String, f64>,
+}
+
+impl RolloutConfig {
+    /// Splits the affected VUs (`names`, in the model's or topology's order) into the
+    /// waves of a rolling rollout: indices into `names`, wave by wave. Deterministic:
+    /// ties keep the listed order.
+    pub fn rolling_waves(&self, names: &[&str]) -> Vec<Vec<usize>> {
+        let mut idx: Vec<usize> = (0..names.len()).collect();
+        match &self.order {
+            WaveOrder::AsListed => {}
+            WaveOrder::Name => idx.sort_by(|&a, &b| names[a].cmp(names[b])),
+            WaveOrder::LeastLoaded => {
+                let load = |i: usize| self.load.get(names[i]).copied().unwrap_or(0.0);
+                idx.sort_by(|&a, &b| load(a).total_cmp(&load(b)));
+            }
+            WaveOrder::Given(first) => {
+                let rank = |i: usize| {
+                    first
+                        .iter()
+                        .position(|f| f == names[i])
+                        .unwrap_or(first.len())
+                };
+                idx.sort_by_key(|&i| rank(i));
+            }
+        }
+        let n = idx.len();
+        let size = match (self.wave_size, self.wave_percent) {
+            (Some(k), _) => k as usize,
+            (None, Some(p)) => ((n as f64 * p / 100.0).ceil() as usize).max(1),
+            (None, None) => 1,
+        }
+        .max(1);
+        idx.chunks(size).map(<[usize]>::to_vec).collect()
+    }
+
+    /// Parses a `[rollout]` table (a scenario's, or one entry of a list of strategies).
+    ///
+    /// ```
+    /// let t: toml::Table = toml::from_str("strategy = \"rolling\"\nwave_size = 2").unwrap();
+    /// let r = hotfix_sim::timing::RolloutConfig::from_table(&t).unwrap();
+    /// assert_eq!(r.rolling_waves(&["A", "B", "C"]), vec![vec![0, 1], vec![2]]);
+    /// ```
+    pub fn from_table(t: &Table) -> Result<Self, TimingError> {
+        parse_rollout(t)
+    }
+}
+
+/// A `[rollout]` table deserializes through [`RolloutConfig::from_table`], with the same
+/// checks and messages, so a list of strategies (`[[strategy]]` tables in another file)
+/// reads exactly like a scenario's `[rollout]`.
+impl<'de> serde::Deserialize<'de> for RolloutConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = Table::deserialize(d)?;
+        parse_rollout(&t).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for RolloutConfig {
@@ -248,6 +379,10 @@ impl Default for RolloutConfig {
             canary_wait: 300 * SECOND,
             max_failures: None,
             max_failure_percent: None,
+            wave_size: None,
+            wave_percent: None,
+            order: WaveOrder::AsListed,
+            load: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -280,6 +415,12 @@ pub struct TimingConfig {
     /// A generated topology for scenarios without a system model (`[timing.topology]`).
     #[serde(skip)]
     pub topology: Option<TopologySpec>,
+    /// Maintenance windows (`[timing.windows]`): steps that take a VU down start only
+    /// inside one.
+    pub windows: Option<super::windows::WindowConfig>,
+    /// Sites (`[[timing.sites]]`): nodes behind WAN links; the others are at the
+    /// management host's site.
+    pub sites: Vec<SiteSpec>,
 }
 
 impl Default for TimingConfig {
@@ -320,10 +461,13 @@ impl Default for TimingConfig {
                     max: 90 * SECOND,
                 },
                 concurrency: 50,
+                logon: None,
             },
             faults: FaultConfig::default(),
             rollout: RolloutConfig::default(),
             topology: None,
+            windows: None,
+            sites: Vec::new(),
         }
     }
 }
@@ -373,6 +517,8 @@ impl TimingConfig {
                 "ia",
                 "workstations",
                 "topology",
+                "windows",
+                "sites",
             ],
         )?;
         if let Some(s) = opt_str(t, TABLE, "procedure")? {
@@ -461,7 +607,26 @@ impl TimingConfig {
         }
         if let Some(ws) = opt_table(t, TABLE, "workstations")? {
             const T: &str = "timing.workstations";
-            check_keys(ws, T, &["remove", "install", "concurrency"])?;
+            check_keys(ws, T, &["remove", "install", "concurrency", "logon"])?;
+            if let Some(l) = opt_table(ws, T, "logon")? {
+                const L: &str = "timing.workstations.logon";
+                check_keys(l, L, &["next", "off_probability", "off"])?;
+                let next = opt_dist(l, L, "next")?.ok_or_else(|| {
+                    invalid(
+                        L,
+                        "next",
+                        "missing: time to the next logon, e.g. { dist = \"lognormal\", median = \"8h\", sigma = 0.8 }",
+                    )
+                })?;
+                self.workstations.logon = Some(LogonModel {
+                    next,
+                    off_probability: opt_probability(l, L, "off_probability")?.unwrap_or(0.0),
+                    off: opt_dist(l, L, "off")?.unwrap_or(Dist::Uniform {
+                        min: 86_400 * SECOND,
+                        max: 7 * 86_400 * SECOND,
+                    }),
+                });
+            }
             if let Some(d) = opt_dist(ws, T, "remove")? {
                 self.workstations.remove = d;
             }
@@ -475,6 +640,12 @@ impl TimingConfig {
                 self.workstations.concurrency = c;
             }
         }
+        if let Some(v) = t.get("sites") {
+            self.sites = parse_sites(v)?;
+        }
+        if let Some(w) = opt_table(t, TABLE, "windows")? {
+            self.windows = Some(super::windows::WindowConfig::from_table(w)?);
+        }
         if let Some(topo) = opt_table(t, TABLE, "topology")? {
             self.topology = Some(TopologySpec::from_table(topo)?);
         }
@@ -487,6 +658,89 @@ impl TimingConfig {
         }
         Ok(())
     }
+}
+
+fn parse_sites(v: &Value) -> Result<Vec<SiteSpec>, TimingError> {
+    const T: &str = "timing.sites";
+    let shape = "expected [[timing.sites]] tables: name, wan_bandwidth, wan_latency, and nodes, prefix or share";
+    let Value::Array(items) = v else {
+        return Err(invalid("timing", "sites", shape));
+    };
+    let mut out: Vec<SiteSpec> = Vec::new();
+    let mut share_sum = 0.0;
+    for item in items {
+        let Value::Table(s) = item else {
+            return Err(invalid("timing", "sites", shape));
+        };
+        check_keys(
+            s,
+            T,
+            &[
+                "name",
+                "wan_bandwidth",
+                "wan_latency",
+                "nodes",
+                "prefix",
+                "share",
+            ],
+        )?;
+        let name = opt_str(s, T, "name")?
+            .ok_or_else(|| invalid(T, "name", "missing: every site has a name"))?
+            .to_owned();
+        if out.iter().any(|o| o.name == name) {
+            return Err(invalid(
+                T,
+                "name",
+                format!("site `{name}` is declared twice"),
+            ));
+        }
+        let wan_bandwidth = opt_bandwidth(s, T, "wan_bandwidth")?
+            .ok_or_else(|| invalid(T, "wan_bandwidth", format!("site `{name}`: missing")))?;
+        let wan_latency = opt_duration(s, T, "wan_latency")?.unwrap_or(0);
+        let given = ["nodes", "prefix", "share"]
+            .iter()
+            .filter(|k| s.contains_key(**k))
+            .count();
+        if given != 1 {
+            return Err(invalid(
+                T,
+                "nodes",
+                format!("site `{name}`: give exactly one of nodes, prefix or share"),
+            ));
+        }
+        let nodes = if let Some(v) = s.get("nodes") {
+            let names = match v {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>(),
+                _ => None,
+            };
+            SiteNodes::Names(
+                names.ok_or_else(|| invalid(T, "nodes", "expected an array of node names"))?,
+            )
+        } else if let Some(p) = opt_str(s, T, "prefix")? {
+            SiteNodes::Prefix(p.to_owned())
+        } else {
+            let f = opt_f64(s, T, "share")?.unwrap_or(0.0);
+            share_sum += f;
+            if !(f > 0.0 && f <= 1.0) || share_sum > 1.0 + 1e-9 {
+                return Err(invalid(
+                    T,
+                    "share",
+                    "a fraction in (0, 1]; the shares of all sites add up to at most 1",
+                ));
+            }
+            SiteNodes::Share(f)
+        };
+        out.push(SiteSpec {
+            name,
+            wan_bandwidth,
+            wan_latency,
+            nodes,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_faults(t: &Table) -> Result<FaultConfig, TimingError> {
@@ -644,6 +898,10 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
             "canary_wait",
             "max_failures",
             "max_failure_percent",
+            "wave_size",
+            "wave_percent",
+            "order",
+            "load",
         ],
     )?;
     let mut r = RolloutConfig::default();
@@ -652,15 +910,17 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
             "all-at-once" => Strategy::AllAtOnce,
             "batches" => Strategy::Batches,
             "canary" => Strategy::Canary,
+            "rolling" => Strategy::Rolling,
             _ => {
                 return Err(invalid(
                     TABLE,
                     "strategy",
-                    "expected \"all-at-once\", \"batches\" or \"canary\"",
+                    "expected \"all-at-once\", \"batches\", \"canary\" or \"rolling\"",
                 ));
             }
         };
     }
+    parse_rolling(t, &mut r)?;
     r.batch_size = opt_u32(t, TABLE, "batch_size")?;
     if r.batch_size == Some(0) {
         return Err(invalid(TABLE, "batch_size", "must be at least 1"));
@@ -704,6 +964,98 @@ fn parse_rollout(t: &Table) -> Result<RolloutConfig, TimingError> {
         return Err(invalid(TABLE, "max_failure_percent", "must be in [0, 100]"));
     }
     Ok(r)
+}
+
+/// The rolling strategy's keys: `wave_size`, `wave_percent`, `order`, `load`. They are
+/// refused with another strategy, so that a table never says more than it does.
+fn parse_rolling(t: &Table, r: &mut RolloutConfig) -> Result<(), TimingError> {
+    const TABLE: &str = "rollout";
+    if r.strategy != Strategy::Rolling {
+        for key in ["wave_size", "wave_percent", "order", "load"] {
+            if t.contains_key(key) {
+                return Err(invalid(
+                    TABLE,
+                    key,
+                    "only with strategy = \"rolling\" (batch_size and batch_percent size the other strategies' waves)",
+                ));
+            }
+        }
+        return Ok(());
+    }
+    for key in ["batch_size", "batch_percent", "canary", "canary_wait"] {
+        if t.contains_key(key) {
+            return Err(invalid(
+                TABLE,
+                key,
+                "not used by strategy = \"rolling\": its waves are wave_size or wave_percent VUs",
+            ));
+        }
+    }
+    r.wave_size = opt_u32(t, TABLE, "wave_size")?;
+    if r.wave_size == Some(0) {
+        return Err(invalid(TABLE, "wave_size", "must be at least 1"));
+    }
+    r.wave_percent = opt_f64(t, TABLE, "wave_percent")?;
+    if r.wave_percent.is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
+        return Err(invalid(TABLE, "wave_percent", "must be in (0, 100]"));
+    }
+    if r.wave_size.is_some() && r.wave_percent.is_some() {
+        return Err(invalid(
+            TABLE,
+            "wave_percent",
+            "give wave_size or wave_percent, not both",
+        ));
+    }
+    match t.get("order") {
+        None => {}
+        Some(Value::String(s)) => {
+            r.order = match s.as_str() {
+                "as-listed" => WaveOrder::AsListed,
+                "name" => WaveOrder::Name,
+                "least-loaded" => WaveOrder::LeastLoaded,
+                _ => {
+                    return Err(invalid(
+                        TABLE,
+                        "order",
+                        "expected \"as-listed\", \"name\", \"least-loaded\" or an array of VU names",
+                    ));
+                }
+            }
+        }
+        Some(Value::Array(items)) => {
+            let names = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| invalid(TABLE, "order", "an array of VU names (strings)"))?;
+            r.order = WaveOrder::Given(names);
+        }
+        Some(_) => {
+            return Err(invalid(
+                TABLE,
+                "order",
+                "expected a string or an array of VU names",
+            ));
+        }
+    }
+    if let Some(l) = opt_table(t, TABLE, "load")? {
+        for (name, v) in l {
+            let x = match v {
+                Value::Float(f) if f.is_finite() => *f,
+                Value::Integer(i) => *i as f64,
+                _ => return Err(invalid("rollout.load", name, "expected a number")),
+            };
+            r.load.insert(name.clone(), x);
+        }
+    }
+    if r.order == WaveOrder::LeastLoaded && r.load.is_empty() {
+        return Err(invalid(
+            TABLE,
+            "order",
+            "\"least-loaded\" needs a [rollout.load] table: VU name = load (e.g. sessions or calls)",
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -930,7 +1282,7 @@ fn scaled(s: &str, digits: u128, scale: u32, num: u128, den: u128) -> Result<u64
     u64::try_from(v).map_err(|_| format!("`{s}` is too large"))
 }
 
-/// `"250ms"` → 250_000 µs. Units: us, ms, s, m (or min), h.
+/// `"250ms"` → 250_000 µs. Units: us, ms, s, m (or min), h, d.
 pub fn parse_duration(s: &str) -> Result<Micros, String> {
     let (d, sc, unit) = split_number(s)?;
     let mul: u128 = match unit {
@@ -939,10 +1291,11 @@ pub fn parse_duration(s: &str) -> Result<Micros, String> {
         "s" => 1_000_000,
         "m" | "min" => 60_000_000,
         "h" => 3_600_000_000,
+        "d" => 86_400_000_000,
         "" if d == 0 => 1,
         _ => {
             return Err(format!(
-                "`{s}`: unknown or missing duration unit (use us, ms, s, m, h)"
+                "`{s}`: unknown or missing duration unit (use us, ms, s, m, h, d)"
             ));
         }
     };

@@ -20,12 +20,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use super::config::{
-    Activation, CanaryUnit, Dist, Micros, NodeRef, Procedure, Reaction, Strategy, TimingConfig,
+    Activation, CanaryUnit, Dist, Micros, NodeRef, Procedure, Reaction, SiteNodes, SiteSpec,
+    Strategy, TimingConfig, invalid,
 };
 use super::queue::EventQueue;
 use super::result::{
     Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
-    StepSpan, StopInfo, TimingResult, WorkstationCounts, secs,
+    SiteResult, StepSpan, StopInfo, TimingResult, WorkstationCounts, secs,
 };
 use super::rng::{self, Stream, chance, prob_threshold};
 use super::topology::Topology;
@@ -57,6 +58,10 @@ const EV_WS_REMOVED: u32 = 10;
 const EV_WS_INSTALLED: u32 = 11;
 const EV_WS_FAILED: u32 = 12;
 const EV_WS_RETRY: u32 = 13;
+/// The distribution share has reached a site (target: the site index).
+const EV_SITE_READY: u32 = 14;
+/// A transfer to a node at a remote site (from the site's copy of the share) ended.
+const EV_SITE_TRANSFER_DONE: u32 = 15;
 
 const KIND_SHIFT: u32 = 27;
 const TARGET_MASK: u32 = (1 << KIND_SHIFT) - 1;
@@ -208,6 +213,18 @@ struct Engine<'a> {
     ws_enabled: bool,
     ws_list: Vec<u32>,
     ws_mode: u8,
+    /// Times at which workstations got the new version, in time order.
+    ws_done_at: Vec<Micros>,
+    /// Start of the first workstation step that had workstations.
+    ws_push_at: Micros,
+    /// Probability threshold of a workstation being off at the assignment (logon model).
+    ws_off_p: Option<u64>,
+
+    // Sites (empty without `[[timing.sites]]`): node → site index + 1 (0: the
+    // management host's site), when each site's share arrived, nodes waiting for it.
+    node_site: Vec<u16>,
+    site_ready_at: Vec<Micros>,
+    site_waiting: Vec<Vec<u32>>,
 
     retries: Retries,
 }
@@ -400,6 +417,7 @@ impl<'a> Engine<'a> {
             (Vec::new(), Vec::new(), Vec::new())
         };
 
+        let node_site = site_of_nodes(topo, &cfg.sites)?;
         let mut outages = BTreeMap::new();
         let mut step_outages = Vec::new();
         for &u in &topo.unreachable {
@@ -546,6 +564,16 @@ impl<'a> Engine<'a> {
             ws_enabled: false,
             ws_list: Vec::new(),
             ws_mode: WS_BOTH,
+            ws_done_at: Vec::new(),
+            ws_push_at: NEVER,
+            node_site,
+            site_ready_at: vec![NEVER; cfg.sites.len() + 1],
+            site_waiting: vec![Vec::new(); cfg.sites.len() + 1],
+            ws_off_p: cfg
+                .workstations
+                .logon
+                .as_ref()
+                .and_then(|l| prob_threshold(l.off_probability)),
             retries: Retries::default(),
         })
     }
@@ -586,6 +614,16 @@ impl<'a> Engine<'a> {
         self.ia_free_at
     }
 
+    /// An IA action that takes a VU down: it starts only inside a maintenance window
+    /// (the operator waits for the next one to open).
+    fn ia_down(&mut self, d: &Dist, index: u32) -> Micros {
+        if let Some(w) = &self.cfg.windows {
+            let start = self.now.max(self.ia_free_at);
+            self.ia_free_at = w.next_open(start);
+        }
+        self.ia(d, index)
+    }
+
     fn start_step(&mut self, i: usize) {
         if let Some(last) = self.spans.last_mut().filter(|s| s.1 == NEVER) {
             last.1 = self.now;
@@ -621,7 +659,11 @@ impl<'a> Engine<'a> {
                     IaOp::DeleteFromPackage => &ia.delete_from_package,
                     IaOp::SaveModel => &ia.save_model,
                 };
-                Some(self.ia(d, 0))
+                if op == IaOp::Inactivate {
+                    Some(self.ia_down(d, 0))
+                } else {
+                    Some(self.ia(d, 0))
+                }
             }
             Step::Synchronize(l) => {
                 self.start_sync(l as usize);
@@ -663,7 +705,7 @@ impl<'a> Engine<'a> {
                 let mut t = self.now;
                 for vu in 0..self.topo.vu_count() {
                     if self.vu_inactive_at[vu as usize] == NEVER {
-                        t = self.ia(&ia.inactivate, vu);
+                        t = self.ia_down(&ia.inactivate, vu);
                         self.vu_inactive_at[vu as usize] = t;
                     }
                 }
@@ -708,6 +750,50 @@ impl<'a> Engine<'a> {
             Step::Workstations => {
                 let all: Vec<u32> = (0..self.ws_state.len() as u32).collect();
                 self.begin_ws(all, WS_BOTH)
+            }
+            Step::Wait(d) => {
+                let start = self.now.max(self.ia_free_at);
+                self.ia_free_at = start.saturating_add(d);
+                Some(self.ia_free_at)
+            }
+            Step::InactivateVuList(l) => {
+                let plan = self.plan;
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    if self.vu_inactive_at[vu as usize] == NEVER {
+                        t = self.ia_down(&ia.inactivate, vu);
+                        self.vu_inactive_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ActivateVuList(l) => {
+                let plan = self.plan;
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    let inactive = self.vu_inactive_at[vu as usize] != NEVER;
+                    if inactive && self.vu_active_at[vu as usize] == NEVER {
+                        t = self.ia(&ia.activate, vu);
+                        self.vu_active_at[vu as usize] = t;
+                    }
+                }
+                Some(t)
+            }
+            Step::ChangePackagesList(l) => {
+                let plan = self.plan;
+                let d = match plan.procedure {
+                    Procedure::Install => &ia.add_to_package,
+                    Procedure::Remove => &ia.delete_from_package,
+                };
+                let mut t = self.now.max(self.ia_free_at);
+                for &vu in &plan.vu_lists[l as usize] {
+                    // The same draw index as the standard plan's ChangePackages.
+                    let k0 = self.topo.vu_package_offsets[vu as usize];
+                    for (j, _) in self.topo.packages_of(vu).iter().enumerate() {
+                        t = self.ia(d, k0 + j as u32);
+                    }
+                }
+                Some(t)
             }
         };
         if let Some(t) = done {
@@ -756,6 +842,20 @@ impl<'a> Engine<'a> {
         if self.stopping || list.is_empty() {
             return Some(self.now);
         }
+        if self.ws_push_at == NEVER || (mode != WS_INSTALL && !self.ws_done_at.is_empty()) {
+            // A new rollout to the workstations (a removal after an install): its own
+            // figures.
+            self.ws_push_at = self.now;
+            self.ws_done_at.clear();
+        }
+        if mode == WS_REMOVE && self.cfg.workstations.logon.is_some() {
+            // A group-policy assignment: the old version goes at the same logon as the
+            // new one comes (the install step's), so removing is only marked here.
+            for &w in &list {
+                self.ws_state[w as usize] = W_REMOVED;
+            }
+            return Some(self.now);
+        }
         self.ws_left = list.len() as u32;
         self.ws_list = list;
         self.ws_next = 0;
@@ -781,6 +881,19 @@ impl<'a> Engine<'a> {
             EV_WS_INSTALLED => self.ws_installed(target),
             EV_WS_FAILED => self.ws_failed(target),
             EV_WS_RETRY => self.ws_retry(target),
+            EV_SITE_READY => self.site_ready(target),
+            EV_SITE_TRANSFER_DONE => {
+                let attempt = u32::from(self.node[target as usize].attempt);
+                let fail = chance(
+                    self.seed,
+                    Stream::TransferFail,
+                    target,
+                    attempt,
+                    self.transfer_fail_p,
+                );
+                let ok = !fail && !self.is_unreachable(target);
+                self.transfer_finished(target, ok);
+            }
             _ => debug_assert!(false, "unknown event kind {kind}"),
         }
     }
@@ -860,7 +973,8 @@ impl<'a> Engine<'a> {
         let start = *bounds.last().unwrap_or(&0);
         let remaining = n - start;
         let batch = match (r.strategy, r.batch_size, r.batch_percent) {
-            (Strategy::AllAtOnce, _, _) => remaining.max(1),
+            // A rolling rollout's waves are runbook steps; each apply is all at once.
+            (Strategy::AllAtOnce | Strategy::Rolling, _, _) => remaining.max(1),
             (_, Some(k), _) => k,
             (_, None, Some(p)) => {
                 // ceil(p% of all affected nodes), at least one.
@@ -1155,6 +1269,9 @@ impl<'a> Engine<'a> {
             let Some(node) = self.tq.pop_front() else {
                 break;
             };
+            if !self.node_site.is_empty() && !self.share_at_site(node) {
+                continue;
+            }
             self.slots += 1;
             self.peak_slots = self.peak_slots.max(self.slots);
             self.node[node as usize].state = N_TRANSFERRING;
@@ -1166,6 +1283,58 @@ impl<'a> Engine<'a> {
                 self.at(t, EV_LATENCY_DONE, node);
             }
         }
+    }
+
+    /// Whether the distribution share is at `node`'s site; if not, the node waits for it
+    /// (holding no transfer slot), and the share's replication over the site's WAN link
+    /// starts if it has not yet.
+    fn share_at_site(&mut self, node: u32) -> bool {
+        let s = self.node_site[node as usize] as usize;
+        if self.site_ready_at[1..].contains(&NEVER) {
+            // The first transfer of the run starts the replication of the share to every
+            // site, each over its own WAN link, in parallel.
+            let bytes = u128::from(self.share_bytes());
+            for (i, site) in self.cfg.sites.iter().enumerate() {
+                if self.site_ready_at[i + 1] != NEVER {
+                    continue;
+                }
+                let send = (bytes * 1_000_000).div_ceil(u128::from(site.wan_bandwidth.max(1)));
+                let t = self
+                    .now
+                    .saturating_add(site.wan_latency)
+                    .saturating_add(u64::try_from(send).unwrap_or(u64::MAX / 4));
+                self.site_ready_at[i + 1] = t;
+                self.q.push(t, ev(EV_SITE_READY, i as u32 + 1));
+            }
+        }
+        if s == 0 || self.site_ready_at[s] <= self.now {
+            return true;
+        }
+        self.site_waiting[s].push(node);
+        false
+    }
+
+    /// Bytes of the distribution share: every affected package's payload (a removal:
+    /// the model change).
+    fn share_bytes(&self) -> u64 {
+        match self.plan.procedure {
+            Procedure::Remove => self.cfg.removal_bytes,
+            Procedure::Install => self
+                .topo
+                .packages
+                .iter()
+                .map(|p| p.payload_bytes)
+                .fold(0u64, u64::saturating_add),
+        }
+    }
+
+    fn site_ready(&mut self, s: u32) {
+        // The waiting nodes go first, in the order they came.
+        let waiting = std::mem::take(&mut self.site_waiting[s as usize]);
+        for &node in waiting.iter().rev() {
+            self.tq.push_front(node);
+        }
+        self.dispatch_transfers();
     }
 
     fn latency_done(&mut self, node: u32) {
@@ -1192,6 +1361,16 @@ impl<'a> Engine<'a> {
             bytes
         };
         self.bytes_sent = self.bytes_sent.saturating_add(sent);
+        if !self.node_site.is_empty() && self.node_site[node as usize] != 0 {
+            // From the site's copy of the share, over the node's own link: the
+            // management host's uplink is not involved.
+            let send = (u128::from(sent) * 1_000_000).div_ceil(u128::from(self.cfg.link_bandwidth));
+            let t = self
+                .now
+                .saturating_add(u64::try_from(send).unwrap_or(u64::MAX / 4));
+            self.at(t, EV_SITE_TRANSFER_DONE, node);
+            return;
+        }
         self.advance_clock();
         let tag = self.vs + u128::from(sent) * MICRO;
         // Node index < 2^27, so node and outcome fit in the low 28 bits.
@@ -1445,13 +1624,33 @@ impl<'a> Engine<'a> {
 
     // ------------------------------------------------------------------ workstations
 
+    /// With a logon model, how long until workstation `w` next logs on (attempt 0: after
+    /// the assignment, maybe switched off for days first; later: after a failed attempt).
+    fn logon_delay(&self, w: u32, attempt: u32) -> Micros {
+        let Some(l) = &self.cfg.workstations.logon else {
+            return 0;
+        };
+        let mut d = l.next.sample(self.seed, Stream::WsLogon, w, attempt);
+        if attempt == 0 && chance(self.seed, Stream::WsOff, w, 0, self.ws_off_p) {
+            d = d.saturating_add(l.off.sample(self.seed, Stream::WsOffFor, w, 0));
+        }
+        d
+    }
+
     fn dispatch_ws(&mut self) {
-        let max = self.cfg.workstations.concurrency;
+        // Under a group-policy push every workstation installs itself at its logon.
+        let max = if self.cfg.workstations.logon.is_some() {
+            u32::MAX
+        } else {
+            self.cfg.workstations.concurrency
+        };
         while self.ws_busy < max && !self.stopping {
             let w = if let Some(w) = self.ws_retry_q.pop_front() {
                 // A retry reinstalls only: the old version is already gone.
                 self.ws_busy += 1;
-                self.start_ws_install(w);
+                let attempt = u32::from(self.ws_attempt[w as usize]);
+                let delay = self.logon_delay(w, attempt);
+                self.start_ws_install(w, delay);
                 continue;
             } else if let Some(&w) = self.ws_list.get(self.ws_next as usize) {
                 self.ws_next += 1;
@@ -1460,9 +1659,21 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.ws_busy += 1;
+            let before = self.ws_state[w as usize];
             self.ws_state[w as usize] = W_BUSY;
+            let delay = self.logon_delay(w, 0);
             if self.ws_mode == WS_INSTALL {
-                self.start_ws_install(w);
+                // Under a logon model, a removal the runbook asked for before happens
+                // now, at the same logon.
+                let removal = if before == W_REMOVED && self.cfg.workstations.logon.is_some() {
+                    self.cfg
+                        .workstations
+                        .remove
+                        .sample(self.seed, Stream::WsRemove, w, 0)
+                } else {
+                    0
+                };
+                self.start_ws_install(w, delay.saturating_add(removal));
                 continue;
             }
             let d = self
@@ -1470,12 +1681,12 @@ impl<'a> Engine<'a> {
                 .workstations
                 .remove
                 .sample(self.seed, Stream::WsRemove, w, 0);
-            let t = self.now.saturating_add(d);
+            let t = self.now.saturating_add(delay).saturating_add(d);
             self.at(t, EV_WS_REMOVED, w);
         }
     }
 
-    fn start_ws_install(&mut self, w: u32) {
+    fn start_ws_install(&mut self, w: u32, delay: Micros) {
         let attempt = u32::from(self.ws_attempt[w as usize]);
         let d = self
             .cfg
@@ -1484,7 +1695,7 @@ impl<'a> Engine<'a> {
             .sample(self.seed, Stream::WsInstall, w, attempt);
         let fail = self.ws_named_fail.binary_search(&w).is_ok()
             || chance(self.seed, Stream::WsFail, w, attempt, self.ws_fail_p);
-        let t = self.now.saturating_add(d);
+        let t = self.now.saturating_add(delay).saturating_add(d);
         self.at(t, if fail { EV_WS_FAILED } else { EV_WS_INSTALLED }, w);
     }
 
@@ -1494,13 +1705,14 @@ impl<'a> Engine<'a> {
             self.ws_state[w as usize] = W_REMOVED;
             self.ws_finished();
         } else {
-            self.start_ws_install(w);
+            self.start_ws_install(w, 0);
         }
     }
 
     fn ws_installed(&mut self, w: u32) {
         self.ws_busy -= 1;
         self.ws_state[w as usize] = W_DONE;
+        self.ws_done_at.push(self.now);
         self.ws_finished();
     }
 
@@ -1510,9 +1722,13 @@ impl<'a> Engine<'a> {
         if u32::from(a) < self.cfg.faults.max_retries && !self.stopping {
             self.ws_attempt[w as usize] = a + 1;
             self.retries.workstation += 1;
-            let t = self
-                .now
-                .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1));
+            // Under a logon model the retry is the next logon (drawn when it starts).
+            let t = if self.cfg.workstations.logon.is_some() {
+                self.now
+            } else {
+                self.now
+                    .saturating_add(self.cfg.faults.backoff_for(u32::from(a) + 1))
+            };
             self.at(t, EV_WS_RETRY, w);
             self.dispatch_ws();
             return;
@@ -1669,12 +1885,48 @@ impl<'a> Engine<'a> {
                 _ => ws.not_attempted += 1,
             }
         }
+        if ws.total > 0 && self.ws_push_at != NEVER {
+            let at = |q: u64| -> Option<f64> {
+                let k = (q * u64::from(ws.total)).div_ceil(100).max(1) as usize;
+                self.ws_done_at.get(k - 1).map(|&t| secs(t))
+            };
+            ws.push_at_s = Some(secs(self.ws_push_at));
+            ws.updated_50_s = at(50);
+            ws.updated_95_s = at(95);
+            ws.updated_100_s = at(100);
+            // New servers talk to old clients from the first server on the new version
+            // until the last workstation runs the new client (or the end of the run).
+            if let Some(&(first, _)) = self.converged.iter().min() {
+                let last = if ws.updated == ws.total {
+                    self.ws_done_at.last().copied().unwrap_or(end)
+                } else {
+                    end
+                };
+                ws.client_server_mixed_s = Some(secs(last.saturating_sub(first)));
+                ws.client_server_mixed_open = ws.updated < ws.total;
+            }
+        }
 
+        let windows = self.cfg.windows.as_ref().map(|w| {
+            let topo = self.topo;
+            let (down, up) = (&self.vu_inactive_at, &self.vu_active_at);
+            w.evaluate(
+                (0..down.len()).filter(|&v| down[v] != NEVER).map(|v| {
+                    let until = if up[v] == NEVER { end } else { up[v] };
+                    (topo.vu_name(v as u32), down[v], until)
+                }),
+                end,
+            )
+        });
+        let sites = self.site_results();
         let passed = counts.converged == counts.affected
             && counts.pending_change == 0
             && ws.updated == ws.total
-            && self.stop.is_none();
+            && self.stop.is_none()
+            && windows.as_ref().is_none_or(|w| w.fits);
         TimingResult {
+            windows,
+            sites,
             seed: self.seed,
             procedure: self.plan.procedure,
             strategy: self.cfg.rollout.strategy,
@@ -1682,7 +1934,24 @@ impl<'a> Engine<'a> {
             makespan_s: secs(end),
             rollout_start_s: secs(self.rollout_start),
             rollout_end_s: secs(self.rollout_end),
-            waves: self.wave_count() as u32,
+            waves: if self.cfg.rollout.strategy == Strategy::Rolling {
+                // One "Apply All Changes to All Hosts" per rolling wave.
+                self.plan
+                    .steps
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s,
+                            Step::Apply {
+                                all_hosts: true,
+                                ..
+                            }
+                        )
+                    })
+                    .count() as u32
+            } else {
+                self.wave_count() as u32
+            },
             nodes: counts,
             convergence_s: convergence,
             vu_downtime_s: vu_downtime,
@@ -1749,6 +2018,138 @@ impl<'a> Engine<'a> {
             },
         }
     }
+}
+
+impl Engine<'_> {
+    /// Per site: affected nodes, converged ones and their convergence times.
+    fn site_results(&self) -> Vec<SiteResult> {
+        if self.node_site.is_empty() {
+            return Vec::new();
+        }
+        let n = self.cfg.sites.len() + 1;
+        let mut nodes = vec![0u32; n];
+        for &node in &self.order {
+            nodes[self.node_site[node as usize] as usize] += 1;
+        }
+        let mut times: Vec<Vec<Micros>> = vec![Vec::new(); n];
+        // `converged` is in time order, so each site's list is too (the last
+        // convergence of a node counts, as for the whole run).
+        for &(t, node) in &self.converged {
+            if self.node[node as usize].state == N_CONVERGED {
+                times[self.node_site[node as usize] as usize].push(t);
+            }
+        }
+        let mut out = Vec::new();
+        for s in 0..n {
+            if s == 0 && nodes[0] == 0 {
+                continue;
+            }
+            let t = &times[s];
+            out.push(SiteResult {
+                name: if s == 0 {
+                    "local".into()
+                } else {
+                    self.cfg.sites[s - 1].name.clone()
+                },
+                nodes: nodes[s],
+                converged: t.len() as u32,
+                share_at_s: if s == 0 {
+                    Some(0.0)
+                } else {
+                    let r = self.site_ready_at[s];
+                    (r != NEVER).then(|| secs(r))
+                },
+                p50_s: (!t.is_empty()).then(|| secs(t[t.len().div_ceil(2) - 1])),
+                max_s: t.last().map(|&x| secs(x)),
+            });
+        }
+        out
+    }
+}
+
+/// Node → site index + 1 (0: the management host's site); empty without sites.
+fn site_of_nodes(topo: &Topology, sites: &[SiteSpec]) -> Result<Vec<u16>, TimingError> {
+    if sites.is_empty() {
+        return Ok(Vec::new());
+    }
+    if sites.len() >= usize::from(u16::MAX) {
+        return Err(invalid("timing.sites", "name", "at most 65,534 sites"));
+    }
+    let n = topo.node_count as usize;
+    let mut of = vec![0u16; n];
+    let mut next_share = 0usize;
+    let mut by_name: Option<std::collections::HashMap<&str, u32>> = None;
+    for (i, site) in sites.iter().enumerate() {
+        let id = i as u16 + 1;
+        let put = |node: usize, of: &mut Vec<u16>| -> Result<(), TimingError> {
+            if of[node] != 0 && of[node] != id {
+                return Err(invalid(
+                    "timing.sites",
+                    "nodes",
+                    format!(
+                        "node {} is in sites `{}` and `{}`",
+                        topo.node_name(node as u32),
+                        sites[of[node] as usize - 1].name,
+                        site.name
+                    ),
+                ));
+            }
+            of[node] = id;
+            Ok(())
+        };
+        match &site.nodes {
+            SiteNodes::Names(names) => {
+                let map = by_name.get_or_insert_with(|| {
+                    topo.node_names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (s.as_str(), i as u32))
+                        .collect()
+                });
+                for name in names {
+                    let node = map.get(name.as_str()).copied().or_else(|| {
+                        topo.node_names
+                            .is_empty()
+                            .then(|| topo.find_node(name))
+                            .flatten()
+                    });
+                    let Some(node) = node else {
+                        return Err(invalid(
+                            "timing.sites",
+                            "nodes",
+                            format!("site `{}`: no node `{name}` in the topology", site.name),
+                        ));
+                    };
+                    put(node as usize, &mut of)?;
+                }
+            }
+            SiteNodes::Prefix(p) => {
+                let mut hit = false;
+                for node in 0..n {
+                    if topo.node_name(node as u32).starts_with(p.as_str()) {
+                        put(node, &mut of)?;
+                        hit = true;
+                    }
+                }
+                if !hit {
+                    return Err(invalid(
+                        "timing.sites",
+                        "prefix",
+                        format!("site `{}`: no node name starts with `{p}`", site.name),
+                    ));
+                }
+            }
+            SiteNodes::Share(f) => {
+                let k = ((n as f64) * f).round() as usize;
+                let end = (next_share + k).min(n);
+                for node in next_share..end {
+                    put(node, &mut of)?;
+                }
+                next_share = end;
+            }
+        }
+    }
+    Ok(of)
 }
 
 /// Step curve of `+1` at each time in `up` and `−1` at each in `down` (both sorted),

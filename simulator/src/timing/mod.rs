@@ -31,18 +31,20 @@ mod result;
 mod rng;
 mod scenario;
 mod topology;
+mod windows;
 
 pub use config::{
-    Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, Micros, NodeRef, Outage, Procedure,
-    Reaction, RolloutConfig, SECOND, Strategy, TimingConfig, WorkstationTiming, parse_bandwidth,
-    parse_duration, parse_size,
+    Activation, CanaryUnit, Dist, FaultConfig, IaLatencies, LogonModel, Micros, NodeRef, Outage,
+    Procedure, Reaction, RolloutConfig, SECOND, SiteNodes, SiteSpec, Strategy, TimingConfig,
+    WaveOrder, WorkstationTiming, parse_bandwidth, parse_duration, parse_size,
 };
 pub use result::{
     Convergence, Downtime, FailedItem, FailedList, MixedWindow, NodeCounts, Retries, Series,
-    StepSpan, StopInfo, TimingResult, WorkstationCounts,
+    SiteResult, StepSpan, StopInfo, TimingResult, WorkstationCounts,
 };
 pub use scenario::{TimingScenario, digest, tables};
 pub use topology::{MAX_ITEMS, PackageInfo, Topology, TopologySpec};
+pub use windows::{OutsideWindow, WindowConfig, WindowResult};
 
 use serde::Serialize;
 
@@ -188,6 +190,15 @@ pub enum Step {
     WsInstall(u32),
     /// A step that takes no simulated time (refused by the IA, or extracting files).
     Idle,
+    /// The operator waits this long (an operator check between waves); the IA is busy.
+    Wait(Micros),
+    /// IA: inactivate the VUs of `Plan::vu_lists[i]` (a rolling wave), one after the other.
+    InactivateVuList(u32),
+    /// IA: add (install) or delete (removal) the hotfix on every package of the VUs of
+    /// `Plan::vu_lists[i]`.
+    ChangePackagesList(u32),
+    /// IA: activate the VUs of `Plan::vu_lists[i]`.
+    ActivateVuList(u32),
 }
 
 /// An IA action of a runbook step, for its latency in `[timing.ia]`.
@@ -217,6 +228,9 @@ pub struct Plan {
     /// Workstation lists (topology indices) of `WsRemove` and `WsInstall` steps.
     #[serde(skip)]
     pub ws_lists: Vec<Vec<u32>>,
+    /// VU lists (topology indices) of the `*VuList` steps of a rolling plan.
+    #[serde(skip)]
+    pub vu_lists: Vec<Vec<u32>>,
 }
 
 impl Plan {
@@ -260,6 +274,64 @@ impl Plan {
             ],
             ..Plan::default()
         }
+    }
+
+    /// The rolling install on a topology (`strategy = "rolling"`): the base installation
+    /// is updated once (all VUs keep running), then each wave of VUs goes through the
+    /// per-VU procedure: inactivate (Monitoring mode), Deployment mode, add the hotfix to
+    /// its packages, synchronize and apply its nodes, Monitoring mode, activate; then an
+    /// operator check of `rollout.pause` before the next wave. The same steps as the
+    /// runbook `crate::runbook::rolling_install_for` derives from a model.
+    pub fn rolling(topo: &Topology, rollout: &RolloutConfig) -> Self {
+        use Step::*;
+        let mut plan = Plan {
+            procedure: Procedure::Install,
+            steps: vec![SetMode, AddToBase, RefreshAllNodes, SetMode],
+            ..Plan::default()
+        };
+        let vus: Vec<u32> = (0..topo.vu_count())
+            .filter(|&v| !topo.packages_of(v).is_empty())
+            .collect();
+        let names: Vec<String> = vus.iter().map(|&v| topo.vu_name(v)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let waves = rollout.rolling_waves(&refs);
+        let mut mark = vec![false; topo.node_count as usize];
+        for (w, wave) in waves.iter().enumerate() {
+            let list: Vec<u32> = wave.iter().map(|&i| vus[i]).collect();
+            let mut nodes: Vec<u32> = Vec::new();
+            for &v in &list {
+                for &n in topo.nodes_of(v) {
+                    if !mark[n as usize] {
+                        mark[n as usize] = true;
+                        nodes.push(n);
+                    }
+                }
+            }
+            for &n in &nodes {
+                mark[n as usize] = false;
+            }
+            let vl = plan.vu_lists.len() as u32;
+            plan.vu_lists.push(list);
+            let nl = plan.node_lists.len() as u32;
+            plan.node_lists.push(nodes);
+            plan.steps.extend([
+                InactivateVuList(vl),
+                SetMode,
+                ChangePackagesList(vl),
+                Synchronize(nl),
+                Apply {
+                    list: nl,
+                    all_hosts: true,
+                },
+                SetMode,
+                ActivateVuList(vl),
+            ]);
+            if rollout.pause > 0 && w + 1 < waves.len() {
+                plan.steps.push(Wait(rollout.pause));
+            }
+        }
+        plan.steps.extend([SaveModel, Workstations]);
+        plan
     }
 
     /// The standard plan for `procedure`.
@@ -337,6 +409,12 @@ pub fn simulate_with_stats(
                 (i as usize) < plan.node_lists.len()
             }
             Step::WsRemove(i) | Step::WsInstall(i) => (i as usize) < plan.ws_lists.len(),
+            Step::InactivateVuList(i) | Step::ChangePackagesList(i) | Step::ActivateVuList(i) => {
+                (i as usize) < plan.vu_lists.len()
+                    && plan.vu_lists[i as usize]
+                        .iter()
+                        .all(|&v| v < topo.vu_count())
+            }
             _ => true,
         };
         if !ok {

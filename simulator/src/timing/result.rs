@@ -79,6 +79,41 @@ pub struct WorkstationCounts {
     pub failed: u32,
     /// Never touched (rollout stopped).
     pub not_attempted: u32,
+    /// When the first workstation step started (the push, or the group-policy
+    /// assignment); absent without workstations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_at_s: Option<f64>,
+    /// When 50 %, 95 % and 100 % of the workstations ran the new client (from the start of
+    /// the run); absent when never reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_50_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_95_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_100_s: Option<f64>,
+    /// How long new servers talked to old clients: from the first node on the new version
+    /// to the last workstation updated (the end of the run when some never were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_server_mixed_s: Option<f64>,
+    /// Some workstations never got the new client: the window was still open at the end.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_server_mixed_open: bool,
+}
+
+/// Convergence of the nodes of one site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteResult {
+    /// The site's name (`local`: nodes at the management host's site, no WAN).
+    pub name: String,
+    /// Affected nodes at the site.
+    pub nodes: u32,
+    pub converged: u32,
+    /// When the distribution share had reached the site (absent: never needed; 0 for
+    /// `local`).
+    pub share_at_s: Option<f64>,
+    /// Convergence times of its converged nodes (from the start of the run).
+    pub p50_s: Option<f64>,
+    pub max_s: Option<f64>,
 }
 
 /// Why and when the rollout stopped.
@@ -130,6 +165,13 @@ pub struct TimingResult {
     pub failed_nodes: FailedList,
     /// Workstations whose MSI install finally failed, first ones by name.
     pub failed_workstations: FailedList,
+    /// Maintenance windows: whether every VU was down only inside one (absent without
+    /// `[timing.windows]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<super::windows::WindowResult>,
+    /// Per-site convergence (absent without `[[timing.sites]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteResult>,
     #[serde(skip)]
     pub series: Series,
 }
@@ -208,6 +250,18 @@ impl TimingResult {
                     .unwrap_or_default(),
             ),
         ]
+        .into_iter()
+        .chain(self.windows.as_ref().map(|w| {
+            (
+                "timing-within-windows",
+                w.fits,
+                format!(
+                    "{} VUs down outside a maintenance window ({} windows used)",
+                    w.vus_outside, w.windows_needed
+                ),
+            )
+        }))
+        .collect()
     }
 
     /// Scalar metrics by name, for sweeps: integers only (times in microseconds), so a
@@ -223,7 +277,7 @@ impl TimingResult {
             .map(|w| us(w.window_s))
             .max()
             .unwrap_or(0);
-        vec![
+        let mut out = vec![
             ("passed", Some(u64::from(self.passed))),
             ("makespan_us", Some(self.series.makespan)),
             (
@@ -253,6 +307,33 @@ impl TimingResult {
                 Some(u64::from(self.peak_concurrent_transfers)),
             ),
             ("stopped", Some(u64::from(self.stopped.is_some()))),
-        ]
+        ];
+        // Present only when the scenario has the feature, so that older scenarios keep
+        // exactly their metrics.
+        if !self.sites.is_empty() {
+            let latest =
+                |f: fn(&SiteResult) -> Option<f64>| self.sites.iter().filter_map(f).map(us).max();
+            out.extend([
+                ("slowest_site_convergence_max_us", latest(|s| s.max_s)),
+                ("latest_site_share_us", latest(|s| s.share_at_s)),
+            ]);
+        }
+        let w = &self.workstations;
+        if w.push_at_s.is_some() {
+            out.extend([
+                ("ws_updated_50_us", w.updated_50_s.map(us)),
+                ("ws_updated_95_us", w.updated_95_s.map(us)),
+                ("ws_updated_100_us", w.updated_100_s.map(us)),
+                ("client_server_mixed_us", w.client_server_mixed_s.map(us)),
+            ]);
+        }
+        if let Some(w) = &self.windows {
+            out.extend([
+                ("windows_needed", Some(u64::from(w.windows_needed))),
+                ("fits_windows", Some(u64::from(w.fits))),
+                ("vus_outside_window", Some(u64::from(w.vus_outside))),
+            ]);
+        }
+        out
     }
 }

@@ -26,6 +26,9 @@ pub(crate) enum Stream {
     WsInstall = 8,
     WsFail = 9,
     Rollback = 10,
+    WsLogon = 11,
+    WsOff = 12,
+    WsOffFor = 13,
 }
 
 /// SplitMix64 finaliser: a bijective, well-mixing hash of 64 bits.

@@ -107,7 +107,14 @@ impl TimingScenario {
             });
         };
         let topology = spec.generate();
-        let plan = Plan::standard(config.procedure.unwrap_or(Procedure::Install));
+        let procedure = config.procedure.unwrap_or(Procedure::Install);
+        let plan = match (config.rollout.strategy, procedure) {
+            (super::Strategy::Rolling, Procedure::Install) => {
+                Plan::rolling(&topology, &config.rollout)
+            }
+            // A removal keeps the standard procedure (rolling shapes installs only).
+            _ => Plan::standard(procedure),
+        };
         let name = opt_str(&doc, "scenario", "name")?
             .map(str::to_owned)
             .unwrap_or_else(|| {

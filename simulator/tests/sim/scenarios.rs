@@ -31,6 +31,11 @@ fn install_standard_passes() {
 }
 
 #[test]
+fn install_rolling_passes() {
+    assert_outcome(&run_scenario("install-rolling.toml"), &[], &[]);
+}
+
+#[test]
 fn remove_standard_passes() {
     assert_outcome(&run_scenario("remove-standard.toml"), &[], &[]);
 }

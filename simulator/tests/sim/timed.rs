@@ -224,3 +224,70 @@ fn same_seed_same_bytes() {
         serde_json::to_string(&b.report).expect("json")
     );
 }
+
+#[test]
+fn under_a_group_policy_push_the_runbooks_msi_steps_land_at_the_next_logon() {
+    let mut cfg = TimingConfig::default();
+    cfg.workstations.logon = Some(hotfix_sim::timing::LogonModel {
+        next: hotfix_sim::timing::Dist::fixed(8 * 3600 * 1_000_000),
+        off_probability: 0.0,
+        off: hotfix_sim::timing::Dist::fixed(0),
+    });
+    let s = sim_with(standard_install(), false, &cfg);
+    assert!(s.report.passed, "{:#?}", s.report.violations);
+    let w = &s.timing.workstations;
+    assert_eq!((w.updated, w.total), (4, 4));
+    // The removal is assigned (no time); removal and install happen at the logon.
+    let remove = s
+        .step_actions
+        .iter()
+        .position(|a| *a == "msi-remove")
+        .expect("msi-remove");
+    let span = &s.timing.steps[remove];
+    assert_eq!(span.start_s, span.end_s);
+    let install = &s.timing.steps[remove + 1];
+    assert!(
+        install.end_s - install.start_s >= 8.0 * 3600.0,
+        "{install:?}"
+    );
+    let push = w.push_at_s.expect("push");
+    assert!(w.updated_100_s.expect("all") - push >= 8.0 * 3600.0);
+    assert!(w.client_server_mixed_s.expect("mixed") >= 8.0 * 3600.0);
+}
+
+#[test]
+fn nodes_of_the_model_at_a_site_converge_once_the_share_is_there() {
+    use hotfix_sim::timing::{SiteNodes, SiteSpec};
+    let cfg = TimingConfig {
+        sites: vec![SiteSpec {
+            name: "branch".into(),
+            // 150 kB of payload at 1 kB/s: the share is there 150 s after the first
+            // transfer.
+            wan_bandwidth: 1_000,
+            wan_latency: 0,
+            nodes: SiteNodes::Names(vec!["HAC03".into(), "HAC04".into()]),
+        }],
+        ..TimingConfig::default()
+    };
+    let s = sim_with(standard_install(), false, &cfg);
+    assert!(s.report.passed, "{:#?}", s.report.violations);
+    let sites = &s.timing.sites;
+    assert_eq!(sites.len(), 2);
+    assert_eq!((sites[1].name.as_str(), sites[1].nodes), ("branch", 2));
+    assert_eq!(sites[1].converged, 2);
+    let sync = s
+        .step_actions
+        .iter()
+        .position(|a| *a == "synchronize-instances")
+        .expect("synchronize");
+    let share = sites[1].share_at_s.expect("share");
+    assert!(
+        (share - s.timing.steps[sync].start_s - 150.0).abs() < 1e-6,
+        "{share}"
+    );
+    assert!(sites[1].max_s.expect("max") > share);
+    let without = sim_with(standard_install(), false, &TimingConfig::default());
+    assert!(s.timing.makespan_s > without.timing.makespan_s + 140.0);
+    let json = serde_json::to_value(&s.timing).expect("json");
+    assert_eq!(json["sites"][1]["name"], "branch");
+}
