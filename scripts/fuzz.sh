@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 ALL_TARGETS=(manifest_xml signature build_spec msi_properties package_verify
-    system_model_xml scenario_toml)
+    system_model_xml scenario_toml trust_files)
 
 usage() {
     sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'

@@ -50,7 +50,6 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .as_deref()
         .map(|t| crate::trusted::load(t, args.index.as_deref(), args.allow_stale_index))
         .transpose()?;
-    let trust = trusted.as_ref().map(|t| &t.keys);
     let on_wait = |lock: &std::path::Path| {
         crate::cli::note(format!(
             "waiting for an extract to finish (it holds {})",
@@ -62,9 +61,18 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         .check
         .then(|| crate::progress::Reporter::new("checking", "checked", json))
         .flatten();
+    // With a policy, the signatures of each folder are judged as `verify` judges a
+    // package's (roles, validity windows, revocations, the policy's threshold).
+    let judge = |auth: &hotfix_package::verify::Authenticated<'_>| match &trusted {
+        Some(t) => t.judge_signers(auth, args.threshold),
+        None => Ok(()),
+    };
     let options = ListOptions {
         check: args.check,
-        trust: trust.map(|t| (t, args.threshold)),
+        trust: trusted
+            .as_ref()
+            .map(|t| (&t.keys, t.verifier_threshold(args.threshold))),
+        authorize: Some(&judge),
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
         progress: reporter.as_ref().map(|r| r as _),

@@ -127,8 +127,9 @@ impl Trusted {
         if self.policy.is_some() { 1 } else { cli }
     }
 
-    /// The policy and index checks of an authenticated package; `Ok` without a policy.
-    pub fn authorize(
+    /// The policy's judgement of the signatures over a manifest (listed keys, roles,
+    /// validity windows, revocations, the package threshold); `Ok` without a policy.
+    pub fn judge_signers(
         &self,
         auth: &Authenticated<'_>,
         cli_threshold: u32,
@@ -147,7 +148,16 @@ impl Trusted {
         }
         let mut judgement = p.policy.judge(&signatures, auth.manifest_bytes, now());
         judgement.threshold = judgement.threshold.max(cli_threshold as usize);
-        judgement.verdict().map_err(trust_rule)?;
+        judgement.verdict().map_err(trust_rule)
+    }
+
+    /// The policy and index checks of an authenticated package; `Ok` without a policy.
+    pub fn authorize(
+        &self,
+        auth: &Authenticated<'_>,
+        cli_threshold: u32,
+    ) -> Result<(), (Rule, String)> {
+        self.judge_signers(auth, cli_threshold)?;
         if let Some(index) = &self.index {
             let m = auth.manifest;
             let sha = sha256_hex(auth.manifest_bytes);
@@ -162,6 +172,42 @@ impl Trusted {
                 .map_err(trust_rule)?;
         }
         Ok(())
+    }
+
+    /// What the release index says of an authenticated package, for the simulator
+    /// (which reports an extract of a build that is not current as a violation instead of
+    /// refusing the scenario).
+    pub fn standing(&self, auth: &Authenticated<'_>) -> hotfix_sim::ops::IndexStanding {
+        use hotfix_sign::index::IndexStatus;
+        use hotfix_sim::ops::IndexStanding;
+        let Some(index) = &self.index else {
+            return IndexStanding::Unchecked;
+        };
+        let m = auth.manifest;
+        let sha = sha256_hex(auth.manifest_bytes);
+        let hotfix = HotfixIdentity {
+            id: &m.id,
+            version: m.version,
+            release: &m.base.release,
+            support_package: &m.base.support_package,
+            manifest_sha256: &sha,
+        };
+        match index.status(&hotfix) {
+            IndexStatus::Current => IndexStanding::Current,
+            IndexStatus::Withdrawn { reason, date } => IndexStanding::Withdrawn {
+                reason: format!(
+                    "{reason} (withdrawn on {}, release index version {})",
+                    format_time(date),
+                    index.body.version
+                ),
+            },
+            _ => IndexStanding::NotCurrent {
+                message: index
+                    .check_hotfix(&hotfix)
+                    .err()
+                    .map_or_else(String::new, |e| trust_rule(e).1),
+            },
+        }
     }
 
     /// Checks the policy and index against what the installation accepted before, and

@@ -62,6 +62,11 @@ pub mod rule {
     pub const MSI_ALREADY_INSTALLED: RuleId = RuleId::MsiAlreadyInstalled;
     /// Installing a version while another version of the component is still there.
     pub const MSI_BOTH_VERSIONS: RuleId = RuleId::MsiBothVersions;
+    /// The scenario's signed release index withdraws the hotfix being extracted.
+    pub const HOTFIX_WITHDRAWN: RuleId = RuleId::HotfixWithdrawn;
+    /// The release index lists another build (a newer version, another manifest) or
+    /// does not list the hotfix being extracted.
+    pub const HOTFIX_NOT_CURRENT: RuleId = RuleId::HotfixNotCurrent;
 }
 
 /// A rule: its id, the property it protects and a one-line summary.
@@ -75,6 +80,16 @@ pub struct Rule {
 
 /// Every precondition rule, in documentation order.
 pub const RULES: &[Rule] = &[
+    Rule {
+        id: rule::HOTFIX_WITHDRAWN,
+        property: "only-current-hotfixes-extracted",
+        summary: "the hotfix extracted is withdrawn by the scenario's release index",
+    },
+    Rule {
+        id: rule::HOTFIX_NOT_CURRENT,
+        property: "only-current-hotfixes-extracted",
+        summary: "the hotfix extracted is not the build the scenario's release index lists as current",
+    },
     Rule {
         id: rule::MONITORING_MODE_READ_ONLY,
         property: "no-change-in-monitoring-mode",
@@ -205,6 +220,24 @@ pub struct HotfixInfo {
     /// Payload bytes per software package name (for transfer models), same order as
     /// `packages`.
     pub package_bytes: Vec<u64>,
+    /// What the scenario's signed release index says of this build, if it has one.
+    pub standing: IndexStanding,
+}
+
+/// What a signed release index says of the hotfix a scenario installs. The simulator
+/// does not read indexes: the CLI verifies the index under the trust policy and hands
+/// over its verdict, as `hotfix extract --index` would judge the package.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IndexStanding {
+    /// The scenario names no release index.
+    #[default]
+    Unchecked,
+    /// The index lists exactly this build as current.
+    Current,
+    /// The index withdraws the hotfix.
+    Withdrawn { reason: String },
+    /// The index lists a newer version or another manifest, or does not list it.
+    NotCurrent { message: String },
 }
 
 /// A client component of a hotfix.
@@ -221,6 +254,7 @@ impl HotfixInfo {
     /// Reads what the simulator needs from a manifest.
     pub fn from_manifest(m: &hotfix_manifest::Manifest) -> HotfixInfo {
         HotfixInfo {
+            standing: IndexStanding::Unchecked,
             id: m.id.clone(),
             title: m.title.clone(),
             release: m.base.release.clone(),
@@ -612,6 +646,19 @@ pub fn execute(model: &mut Model, session: &mut Session, action: &Action) -> Out
 }
 
 fn extract(model: &mut Model, info: &HotfixInfo) -> Outcome {
+    // `hotfix extract --index` refuses these builds; the folder is never written.
+    match &info.standing {
+        IndexStanding::Withdrawn { reason } => {
+            return Outcome::refuse(
+                rule::HOTFIX_WITHDRAWN,
+                format!("{} is withdrawn by the release index: {reason}", info.id),
+            );
+        }
+        IndexStanding::NotCurrent { message } => {
+            return Outcome::refuse(rule::HOTFIX_NOT_CURRENT, message.clone());
+        }
+        IndexStanding::Unchecked | IndexStanding::Current => {}
+    }
     if model.extracted(&info.id).is_none() {
         let id = model.syms.intern(&info.id);
         let mut packages: Vec<Sym> = info

@@ -56,6 +56,11 @@ pub const PROPERTIES: &[PropertyDef] = &[
         description: "no workstation was given a second version of a component",
     },
     PropertyDef {
+        name: "only-current-hotfixes-extracted",
+        kind: Kind::Always,
+        description: "no hotfix was extracted that the scenario's release index withdraws or does not list as current",
+    },
+    PropertyDef {
         name: "steps-accepted",
         kind: Kind::Always,
         description: "every other step was accepted (known objects, reachable nodes, nothing done twice or discarded)",

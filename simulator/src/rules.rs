@@ -44,6 +44,8 @@ pub enum RuleId {
     MsiNotAvailable,
     MsiAlreadyInstalled,
     MsiBothVersions,
+    HotfixWithdrawn,
+    HotfixNotCurrent,
     InstancesUpdated,
     HotfixChangesSomething,
     BaseClearedAfterRemoval,
@@ -90,6 +92,8 @@ impl RuleId {
         RuleId::MsiNotAvailable,
         RuleId::MsiAlreadyInstalled,
         RuleId::MsiBothVersions,
+        RuleId::HotfixWithdrawn,
+        RuleId::HotfixNotCurrent,
         RuleId::InstancesUpdated,
         RuleId::HotfixChangesSomething,
         RuleId::BaseClearedAfterRemoval,
@@ -136,6 +140,8 @@ impl RuleId {
             RuleId::MsiNotAvailable => "msi-not-available",
             RuleId::MsiAlreadyInstalled => "msi-already-installed",
             RuleId::MsiBothVersions => "msi-both-versions",
+            RuleId::HotfixWithdrawn => "hotfix-withdrawn",
+            RuleId::HotfixNotCurrent => "hotfix-not-current",
             RuleId::InstancesUpdated => "instances-updated",
             RuleId::HotfixChangesSomething => "hotfix-changes-something",
             RuleId::BaseClearedAfterRemoval => "base-cleared-after-removal",
@@ -182,7 +188,9 @@ impl RuleId {
             | RuleId::MsiNotInstalled
             | RuleId::MsiNotAvailable
             | RuleId::MsiAlreadyInstalled
-            | RuleId::MsiBothVersions => Family::Step,
+            | RuleId::MsiBothVersions
+            | RuleId::HotfixWithdrawn
+            | RuleId::HotfixNotCurrent => Family::Step,
             RuleId::InstancesUpdated
             | RuleId::HotfixChangesSomething
             | RuleId::BaseClearedAfterRemoval

@@ -5,6 +5,9 @@
 //! model = "models/small.xml"            # or { nodes = 1000, vus = 200, workstations = 50 }
 //! package = "../../packages/HF-7.0.3-0042"  # source folder, .zip (with `trusted`), or hotfix.xml
 //! trusted = "keys/release.pub"          # one path or a list; needed for a .zip
+//! index = "index.toml"                  # a signed release index (needs a .zip and a
+//!                                       # trust policy as `trusted`)
+//! allow-stale-index = false             # accept an expired index (reported)
 //! runbook = "standard-install"          # "standard-remove", a runbook file, a list of these,
 //!                                       # or omitted in favour of inline [[step]] tables
 //! seed = 7                              # for the timing engine; printed with every result
@@ -47,6 +50,8 @@ const TOP_KEYS: &[&str] = &[
     "model",
     "package",
     "trusted",
+    "index",
+    "allow-stale-index",
     "runbook",
     "step",
     "procedure",
@@ -128,6 +133,10 @@ pub struct Scenario {
     pub model: ModelSource,
     pub package: PackageRef,
     pub trusted: Vec<PathBuf>,
+    /// A signed release index the package is judged by (with a trust policy).
+    pub index: Option<PathBuf>,
+    /// Accept an expired release index.
+    pub allow_stale_index: bool,
     pub runbooks: Vec<RunbookSource>,
     pub seed: u64,
     pub on_violation: Option<OnViolation>,
@@ -335,6 +344,7 @@ impl Scenario {
         let mut model = None;
         let mut package = None;
         let mut trusted = Vec::new();
+        let mut index = None;
         let mut runbooks: Option<Vec<RunbookSource>> = None;
         let mut runbook_span = 0..0;
         let mut inline: Option<Vec<crate::runbook::StepSpec>> = None;
@@ -345,6 +355,8 @@ impl Scenario {
             model: ModelSource::File(PathBuf::new()),
             package: PackageRef::Manifest(PathBuf::new()),
             trusted: Vec::new(),
+            index: None,
+            allow_stale_index: false,
             runbooks: Vec::new(),
             seed: 0,
             on_violation: None,
@@ -388,6 +400,16 @@ impl Scenario {
                         trusted.push(p);
                     }
                 }
+                "index" => {
+                    let p = dir.join(doc.str(v, key)?);
+                    if !p.is_file() {
+                        return Err(doc
+                            .error(v.span(), key, format!("no index file `{}`", p.display()))
+                            .with_hint("a release index written by `hotfix index`, relative to the scenario"));
+                    }
+                    index = Some((p, v.span()));
+                }
+                "allow-stale-index" => sc.allow_stale_index = doc.bool(v, key)?,
                 "runbook" => {
                     runbook_span = v.span();
                     let list = if v.get_ref().is_array() {
@@ -431,6 +453,18 @@ impl Scenario {
                     "a .zip package needs trusted keys",
                 )
                 .with_hint("trusted = \"keys/release.pub\" (or a list)"));
+        }
+        if let Some((path, span)) = index {
+            if !matches!(sc.package, PackageRef::Zip(_)) || trusted.len() != 1 {
+                return Err(doc
+                    .error(
+                        span,
+                        "index",
+                        "a release index judges a signed .zip package under one trust policy",
+                    )
+                    .with_hint("package = \"….zip\" and trusted = \"policy.toml\" (a trust policy, docs/TRUST.md)"));
+            }
+            sc.index = Some(path);
         }
         sc.trusted = trusted;
         sc.runbooks = match (runbooks, inline) {

@@ -694,6 +694,7 @@ fn sample_info() -> hotfix_sim::ops::HotfixInfo {
             ("RoutingEngine".into(), "7.0.3.8".into()),
         ],
         package_bytes: vec![100_000, 50_000],
+        standing: Default::default(),
         requires: vec![],
         msis: vec![MsiInfo {
             product: MsiProduct {

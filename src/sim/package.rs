@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use hotfix_manifest::Manifest;
 use hotfix_sim::model::Model;
-use hotfix_sim::ops::HotfixInfo;
+use hotfix_sim::ops::{HotfixInfo, IndexStanding};
 use hotfix_sim::runbook::Runbook;
 use hotfix_sim::scenario::{PackageRef, Scenario};
 
@@ -46,16 +46,26 @@ fn load_trust(paths: &[PathBuf]) -> Result<hotfix_sign::TrustSet, CliError> {
     })
 }
 
-/// Keeps the authenticated manifest handed over by verification.
-#[derive(Default)]
-struct ManifestSink(Option<Manifest>);
+/// Keeps the authenticated manifest handed over by verification, after the trust
+/// policy (if any) judged its signatures, and what the release index says of it.
+struct ManifestSink<'a> {
+    trusted: &'a crate::trusted::Trusted,
+    manifest: Option<Manifest>,
+    standing: IndexStanding,
+}
 
-impl hotfix_package::verify::EntrySink for ManifestSink {
+impl hotfix_package::verify::EntrySink for ManifestSink<'_> {
     fn begin(
         &mut self,
         auth: &hotfix_package::verify::Authenticated<'_>,
     ) -> Result<(), hotfix_package::verify::SinkError> {
-        self.0 = Some(auth.manifest.clone());
+        self.trusted
+            .judge_signers(auth, 1)
+            .map_err(
+                |(rule, message)| hotfix_package::verify::SinkError::Refused { rule, message },
+            )?;
+        self.standing = self.trusted.standing(auth);
+        self.manifest = Some(auth.manifest.clone());
         Ok(())
     }
     fn start_file(
@@ -72,8 +82,21 @@ impl hotfix_package::verify::EntrySink for ManifestSink {
     }
 }
 
-/// The manifest of a scenario's package.
-pub(crate) fn resolve_package(scenario: &Scenario) -> Result<Manifest, CliError> {
+/// The trust a scenario's `.zip` is verified with: one `trusted` path (a key, a folder
+/// of keys, or a trust policy, with the scenario's release index) or several key paths.
+fn scenario_trust(scenario: &Scenario) -> Result<crate::trusted::Trusted, CliError> {
+    match scenario.trusted.as_slice() {
+        [one] => crate::trusted::load(one, scenario.index.as_deref(), scenario.allow_stale_index),
+        many => Ok(crate::trusted::Trusted {
+            keys: load_trust(many)?,
+            policy: None,
+            index: None,
+        }),
+    }
+}
+
+/// The manifest of a scenario's package and what its release index says of it.
+pub(crate) fn resolve_package(scenario: &Scenario) -> Result<(Manifest, IndexStanding), CliError> {
     match &scenario.package {
         PackageRef::Source(dir) => {
             let spec = hotfix_manifest::BuildSpec::load(dir).map_err(|e| {
@@ -84,15 +107,24 @@ pub(crate) fn resolve_package(scenario: &Scenario) -> Result<Manifest, CliError>
                 hotfix_package::plan_manifest(&spec, time::OffsetDateTime::UNIX_EPOCH).map_err(
                     |e| CliError::usage(format!("package source {}: {e}", dir.display())),
                 )?;
-            Ok(manifest)
+            Ok((manifest, IndexStanding::Unchecked))
         }
         PackageRef::Zip(zip) => {
-            let trust = load_trust(&scenario.trusted)?;
-            let mut sink = ManifestSink::default();
-            let report = hotfix_package::verify::verify(zip, &trust, 1, &mut sink)
-                .map_err(crate::verify::verify_error)?;
-            match (report.ok, sink.0) {
-                (true, Some(m)) => Ok(m),
+            let trusted = scenario_trust(scenario)?;
+            let mut sink = ManifestSink {
+                trusted: &trusted,
+                manifest: None,
+                standing: IndexStanding::Unchecked,
+            };
+            let report = hotfix_package::verify::verify(
+                zip,
+                &trusted.keys,
+                trusted.verifier_threshold(1),
+                &mut sink,
+            )
+            .map_err(crate::verify::verify_error)?;
+            match (report.ok, sink.manifest) {
+                (true, Some(m)) => Ok((m, sink.standing)),
                 _ => {
                     let mut err =
                         CliError::usage(format!("package {} failed verification", zip.display()));
@@ -108,10 +140,11 @@ pub(crate) fn resolve_package(scenario: &Scenario) -> Result<Manifest, CliError>
         PackageRef::Manifest(xml) => {
             let bytes = std::fs::read(xml)
                 .map_err(|e| CliError::io(format!("cannot read {}", xml.display()), e))?;
-            Manifest::from_xml(&bytes).map_err(|e| {
+            let manifest = Manifest::from_xml(&bytes).map_err(|e| {
                 CliError::usage(format!("{}: {e}", xml.display()))
                     .hint("a hotfix.xml written by `hotfix build`")
-            })
+            })?;
+            Ok((manifest, IndexStanding::Unchecked))
         }
     }
 }
@@ -119,8 +152,9 @@ pub(crate) fn resolve_package(scenario: &Scenario) -> Result<Manifest, CliError>
 /// Loads a scenario, resolves its package, builds its model and derives its runbooks.
 pub(crate) fn load(path: &Path) -> Result<Loaded, CliError> {
     let scenario = Scenario::load(path).map_err(scenario_error)?;
-    let manifest = resolve_package(&scenario)?;
-    let info = HotfixInfo::from_manifest(&manifest);
+    let (manifest, standing) = resolve_package(&scenario)?;
+    let mut info = HotfixInfo::from_manifest(&manifest);
+    info.standing = standing;
     let (model, runbooks) = hotfix_sim::scenario::prepare(&scenario, &info).map_err(setup_error)?;
     Ok(Loaded {
         scenario,
@@ -174,6 +208,13 @@ pub(crate) fn sweep_inputs(
         &package.display().to_string(),
         &loaded.manifest.to_xml(),
     ));
+    if let Some(index) = &sc.index {
+        out.push(InputDigest::new(
+            "release-index",
+            &index.display().to_string(),
+            &read(index)?,
+        ));
+    }
     for t in &sc.trusted {
         let mut files = if t.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(t)

@@ -735,4 +735,87 @@ fn an_installation_follows_the_policy_chain_and_refuses_an_older_policy() {
         "{}",
         stderr(&revoked)
     );
+    // ...and `list --trusted` judges installed folders by the same policy: the folder
+    // signed by the revoked key is no longer trusted, and says why.
+    let listed = hotfix()
+        .current_dir(k.dir.path())
+        .args(["list", "--install-dir", "site", "--trusted", "next/v4.toml"])
+        .args(["--output-format", "json"])
+        .assert()
+        .code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
+    assert_eq!(json[0]["status"], "untrusted", "{json}");
+    assert!(
+        json[0]["problems"].to_string().contains("key-revoked"),
+        "{json}"
+    );
+    hotfix()
+        .current_dir(k.dir.path())
+        .args(["list", "--install-dir", "site", "--trusted", "next/v3.toml"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_simulator_reports_an_extract_of_a_withdrawn_hotfix_as_a_violation() {
+    let k = published_v1();
+    build_sample(&k);
+    publish_indexes(&k);
+    let model = crate::support::repo_root().join("simulator/scenarios/models/contact-center.xml");
+    let scenario = |name: &str, index: &str| {
+        std::fs::write(
+            k.path(name),
+            format!(
+                "model = {:?}\npackage = \"dist/HF-7.0.3-0042.zip\"\ntrusted = \"v1.toml\"\nindex = \"{index}\"\nrunbook = \"standard-install\"\n",
+                model.display().to_string()
+            ),
+        )
+        .expect("write scenario");
+    };
+    let run = |name: &str| {
+        hotfix()
+            .current_dir(k.dir.path())
+            .args(["sim", "run", name, "--output-format", "json"])
+            .assert()
+    };
+    // Index version 2 lists the sample as current: the standard install passes.
+    scenario("current.toml", "index-v2.toml");
+    run("current.toml").success();
+    // Version 3 withdraws it: the extract step breaks `hotfix-withdrawn`, exit 1.
+    scenario("withdrawn.toml", "index-v3.toml");
+    let out = run("withdrawn.toml").code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let text = json.to_string();
+    assert!(text.contains("\"hotfix-withdrawn\""), "{json:#}");
+    assert!(text.contains("breaks chat routing"), "{json:#}");
+    // The index is an input of a sweep: a different index is a different sweep.
+    let plan = hotfix()
+        .current_dir(k.dir.path())
+        .args([
+            "sim",
+            "sweep",
+            "withdrawn.toml",
+            "--seeds",
+            "1..=1",
+            "--no-fail",
+        ])
+        .args(["--output-format", "json"])
+        .assert()
+        .success();
+    assert!(stdout(&plan).contains("index-v3.toml"), "{}", stdout(&plan));
+    // An index needs a trust policy, not a key.
+    std::fs::write(
+        k.path("keyonly.toml"),
+        format!(
+            "model = {:?}\npackage = \"dist/HF-7.0.3-0042.zip\"\ntrusted = \"release.pub\"\nindex = \"index-v3.toml\"\nrunbook = \"standard-install\"\n",
+            model.display().to_string()
+        ),
+    )
+    .expect("write scenario");
+    let refused = hotfix()
+        .current_dir(k.dir.path())
+        .args(["sim", "run", "keyonly.toml"])
+        .assert()
+        .code(2);
+    assert!(stderr(&refused).contains("hint:"), "{}", stderr(&refused));
 }

@@ -175,6 +175,10 @@ pub struct ListOptions<'a> {
     pub on_wait: Option<&'a dyn Fn(&Path)>,
     /// With `check`: told about the rehashing, file by file (named `<folder>/<path>`).
     pub progress: Option<&'a dyn Progress>,
+    /// With `trust`: a further judgement of a folder whose signatures met the threshold
+    /// (a trust policy's roles, validity windows, revocations and package threshold), as
+    /// `extract` judges the package; an `Err` makes the folder `untrusted`.
+    pub authorize: Option<&'a crate::extract::Authorize<'a>>,
 }
 
 impl std::fmt::Debug for ListOptions<'_> {
@@ -383,14 +387,29 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
         }
     }
     if let Some((trust, threshold)) = options.trust {
-        let (signers, problems) = check_signatures(&item.path, &manifest_bytes, &manifest, trust);
-        item.problems.extend(problems);
+        let checked = check_signatures(&item.path, &manifest_bytes, &manifest, trust);
+        let signers = checked.signers;
+        item.problems.extend(checked.problems);
         if signers < threshold {
             worst = worst.max(Status::Untrusted);
             item.problems.push(format!(
                 "{MANIFEST_ENTRY}: {signers} valid signature(s) from distinct trusted keys, \
                  {threshold} required"
             ));
+        }
+        // Judged below the threshold too: the judgement says why a signer did not
+        // count (a revoked key, a key outside its validity window).
+        if let Some(authorize) = options.authorize {
+            let auth = crate::verify::Authenticated {
+                manifest: &manifest,
+                manifest_bytes: &manifest_bytes,
+                signatures: &checked.well_formed,
+            };
+            if let Err((rule, message)) = authorize(&auth) {
+                worst = worst.max(Status::Untrusted);
+                item.problems
+                    .push(format!("{MANIFEST_ENTRY}: {message} [{}]", rule.id()));
+            }
         }
         item.trusted_signers = Some(signers);
     }
@@ -404,24 +423,35 @@ fn read_manifest(path: &Path) -> Result<(Vec<u8>, Manifest), String> {
     Ok((bytes, manifest))
 }
 
-/// Checks the folder's `signatures/*.minisig` over the manifest bytes: the number of
-/// distinct trusted keys that signed this manifest for its own id and version, and a
-/// line per signature that is wrong (untrusted keys are not checked and count for
-/// nothing, as in verify).
+/// What [`check_signatures`] found.
+#[derive(Default)]
+struct SignatureFindings {
+    /// Distinct trusted keys that signed this manifest for its own id and version.
+    signers: u32,
+    /// One line per signature that is wrong.
+    problems: Vec<String>,
+    /// Every well-formed signature file: (name, text), as a package's signature
+    /// entries are handed to an authorize check.
+    well_formed: Vec<(String, Vec<u8>)>,
+}
+
+/// Checks the folder's `signatures/*.minisig` over the manifest bytes (untrusted keys are
+/// not checked and count for nothing, as in verify).
 fn check_signatures(
     root: &Path,
     manifest_bytes: &[u8],
     manifest: &Manifest,
     trust: &TrustSet,
-) -> (u32, Vec<String>) {
+) -> SignatureFindings {
     let sha: [u8; 32] = sha2::Sha256::digest(manifest_bytes).into();
-    let mut problems = Vec::new();
+    let mut found = SignatureFindings::default();
+    let problems = &mut found.problems;
     let dir = match signatures_dir(root) {
         Ok(Some(dir)) => dir,
-        Ok(None) => return (0, problems),
+        Ok(None) => return found,
         Err(msg) => {
             problems.push(msg);
-            return (0, problems);
+            return found;
         }
     };
     let mut names: Vec<String> = match fs::read_dir(&dir) {
@@ -437,9 +467,20 @@ fn check_signatures(
     for name in names.iter().take(MAX_SIGNATURES) {
         let shown = format!("{SIGNATURES_DIR}{name}");
         let path = dir.join(name);
-        let text = read_signature_file(&path);
-        let sig = match text.and_then(|t| Signature::parse(&t).map_err(|e| e.to_string())) {
-            Ok(sig) => sig,
+        let text = match read_signature_file(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{shown}: {e}"));
+                continue;
+            }
+        };
+        let sig = match Signature::parse(&text).map_err(|e| e.to_string()) {
+            Ok(sig) => {
+                found
+                    .well_formed
+                    .push((format!("{SIGNATURES_DIR}{name}"), text.into_bytes()));
+                sig
+            }
             Err(e) => {
                 problems.push(format!("{shown}: {e}"));
                 continue;
@@ -461,7 +502,8 @@ fn check_signatures(
             }
         }
     }
-    (u32::try_from(keys.len()).unwrap_or(u32::MAX), problems)
+    found.signers = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+    found
 }
 
 /// The problem with one listed file, if any.

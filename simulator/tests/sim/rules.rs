@@ -129,6 +129,36 @@ fn adding_a_hotfix_that_was_not_extracted_is_refused() {
 }
 
 #[test]
+fn a_build_the_index_does_not_list_as_current_is_refused_at_extract() {
+    let mut m = contact_center();
+    let mut info = sample_info();
+    info.standing = hotfix_sim::ops::IndexStanding::NotCurrent {
+        message: "the index lists version 4".into(),
+    };
+    let rb = runbook(Procedure::Install, vec![extract(&info)]);
+    let r = run_one(&mut m, &info, rb);
+    assert_eq!(r.step_rules(), ["hotfix-not-current"]);
+    // Nothing was extracted: the folder an index refuses is never written.
+    assert!(m.extracted(&info.id).is_none());
+}
+
+#[test]
+fn extracting_a_withdrawn_hotfix_is_refused() {
+    let mut m = contact_center();
+    let mut info = sample_info();
+    info.standing = hotfix_sim::ops::IndexStanding::Withdrawn {
+        reason: "breaks chat routing".into(),
+    };
+    let rb = runbook(Procedure::Install, vec![extract(&info)]);
+    let r = run_one(&mut m, &info, rb);
+    assert_eq!(r.step_rules(), ["hotfix-withdrawn"]);
+    // A current build extracts as before.
+    info.standing = hotfix_sim::ops::IndexStanding::Current;
+    let rb = runbook(Procedure::Install, vec![extract(&info)]);
+    assert!(run_one(&mut m, &info, rb).step_rules().is_empty());
+}
+
+#[test]
 fn adding_to_a_base_of_another_support_package_is_refused() {
     let mut m = contact_center();
     let mut info = sample_info();

@@ -24,6 +24,7 @@ pub fn sample_info() -> HotfixInfo {
             ("RoutingEngine".into(), "7.0.3.8".into()),
         ],
         package_bytes: vec![100_000, 50_000],
+        standing: Default::default(),
         requires: vec![],
         msis: vec![MsiInfo {
             product: MsiProduct {
