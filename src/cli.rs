@@ -97,8 +97,8 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// Set when writing to stdout failed for another reason (disk full, I/O error).
 static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
 
-/// Stdout for a command's data: every command writes through this (the [`outln!`]
-/// macro, [`print_json`]), never with `println!`, which panics on a closed pipe.
+/// Stdout for a command's data: every command writes through this (the
+/// [`outln!`](crate::outln) macro, [`print_json`]), never with `println!`, which panics on a closed pipe.
 ///
 /// A reader that went away (`hotfix list | head`, `| true`) is not an error: from the
 /// first broken-pipe write on, the rest of the output is dropped and the command's

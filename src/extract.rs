@@ -220,7 +220,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-fn refusal_hint(rule: Rule) -> String {
+pub(crate) fn refusal_hint(rule: Rule) -> String {
     match rule {
         Rule::Rollback => {
             "a newer version is installed; --allow-downgrade goes back to this one on purpose"

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use hotfix_manifest::FileEntry;
+use hotfix_package::rules::Rule;
 use hotfix_package::{InspectError, Inspection};
 
 use crate::cli::{CliError, CmdResult, EXIT_OK, Global, OutputFormat};
@@ -61,7 +62,7 @@ pub(crate) fn inspect_error_message(err: &InspectError, message: String) -> CliE
     let hint = match err {
         InspectError::Read { .. } => "check the package path",
         InspectError::Format {
-            rule: "archive-truncated",
+            rule: Rule::Truncated,
             ..
         } => "the file is incomplete (a download or copy was cut short): download or copy it again",
         InspectError::Format { .. } => {

@@ -6,10 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeSet;
+
 use hotfix_package::progress::NoProgress;
-use hotfix_package::rules::Rule;
+use hotfix_package::rules::{Category, Rule};
 use hotfix_package::verify::{
-    Authenticated, NullSink, SinkError, VerifyError, VerifyReport, verify_with_progress,
+    Authenticated, MAX_FAILURES, NullSink, SinkError, VerifyError, VerifyReport,
+    verify_with_progress,
 };
 use hotfix_sign::TrustSet;
 
@@ -238,67 +241,82 @@ pub(crate) fn printable(s: &str) -> String {
     out
 }
 
-/// What the operator can do about the failures, on stderr.
+/// What the operator can do about the failures, on stderr: a hint per kind of rule
+/// broken, in [`Category`] order. The match over categories is exhaustive, so every
+/// rule, including one added later, comes with a hint.
 pub(crate) fn print_hints(report: &VerifyReport, trust: &TrustSet) {
+    let categories: BTreeSet<Category> =
+        report.failures.iter().map(|f| f.rule.category()).collect();
     let mut hints: Vec<String> = Vec::new();
+    for category in categories {
+        match category {
+            Category::Signers => signer_hints(report, trust, &mut hints),
+            Category::Signature => hints.push(
+                "the manifest or a signature changed after signing: get the package again from its source"
+                    .into(),
+            ),
+            Category::Incomplete => hints.push(
+                "the file is incomplete (a download or copy was cut short): download or copy it again and compare its size with the source's"
+                    .into(),
+            ),
+            Category::Damaged => hints.push(
+                "the package is damaged or was tampered with: do not install it; fetch or rebuild it"
+                    .into(),
+            ),
+            Category::Installation => hints.extend(
+                rules_of(report, category).map(crate::extract::refusal_hint),
+            ),
+            Category::Trust => hints.extend(rules_of(report, category).filter_map(|rule| {
+                match rule {
+                    Rule::Trust(r) => Some(crate::trusted::hint_for(r).to_owned()),
+                    _ => None,
+                }
+            })),
+            Category::Report => hints.push(format!(
+                "only the first {MAX_FAILURES} problems are listed: the package is beyond repair; fetch or rebuild it"
+            )),
+        }
+    }
+    for h in hints {
+        print_hint(&h);
+    }
+}
+
+/// The distinct rules of `category` the report names, in the order first named.
+fn rules_of(report: &VerifyReport, category: Category) -> impl Iterator<Item = Rule> + '_ {
+    let mut seen = Vec::new();
+    report.failures.iter().map(|f| f.rule).filter(move |rule| {
+        rule.category() == category && !seen.contains(rule) && {
+            seen.push(*rule);
+            true
+        }
+    })
+}
+
+/// Too few trusted signers: how many there were, and whose key would count.
+fn signer_hints(report: &VerifyReport, trust: &TrustSet, hints: &mut Vec<String>) {
     let untrusted: Vec<&str> = report
         .signers
         .iter()
         .filter(|s| !s.trusted)
         .map(|s| s.key_id.as_str())
         .collect();
-    if report.has_rule("threshold-not-met") {
+    hints.push(format!(
+        "{} valid signature(s) from distinct trusted keys, {} required; the trust set has {} key(s)",
+        report.trusted_signers,
+        report.threshold,
+        trust.len()
+    ));
+    if !untrusted.is_empty() {
         hints.push(format!(
-            "{} valid signature(s) from distinct trusted keys, {} required; the trust set has {} key(s)",
-            report.trusted_signers,
-            report.threshold,
-            trust.len()
+            "signed by key(s) not in --trusted: {}; add the signer's .pub to --trusted if you trust it",
+            untrusted.join(", ")
         ));
-        if !untrusted.is_empty() {
-            hints.push(format!(
-                "signed by key(s) not in --trusted: {}; add the signer's .pub to --trusted if you trust it",
-                untrusted.join(", ")
-            ));
-        } else if report.trusted_signers > 0 {
-            hints.push(
-                "have another trusted key co-sign the package (`hotfix sign`), or lower --threshold"
-                    .into(),
-            );
-        }
-    }
-    if report
-        .failures
-        .iter()
-        .any(|f| f.rule.starts_with("signature-") && f.rule != "signatures-missing")
-    {
+    } else if report.trusted_signers > 0 {
         hints.push(
-            "the manifest or a signature changed after signing: get the package again from its source"
+            "have another trusted key co-sign the package (`hotfix sign`), or lower --threshold"
                 .into(),
         );
-    }
-    if report.has_rule("archive-truncated") {
-        hints.push(
-            "the file is incomplete (a download or copy was cut short): download or copy it again and compare its size with the source's"
-                .into(),
-        );
-    }
-    let structural = report.failures.iter().any(|f| {
-        f.rule != "archive-truncated"
-            && (f.rule.starts_with("entry-")
-                || f.rule.starts_with("name-")
-                || f.rule.starts_with("archive-")
-                || f.rule.starts_with("entries-")
-                || f.rule.starts_with("local-header")
-                || f.rule.starts_with("manifest-"))
-    });
-    if structural {
-        hints.push(
-            "the package is damaged or was tampered with: do not install it; fetch or rebuild it"
-                .into(),
-        );
-    }
-    for h in hints {
-        print_hint(&h);
     }
 }
 

@@ -356,7 +356,7 @@ impl Workstations {
 
 /// The whole system model.
 ///
-/// Invariants (established by [`crate::model_xml::load`] and [`crate::generate`]):
+/// Invariants (established by [`crate::model_xml::load_file`] and [`crate::generate`]):
 /// names are valid and unique per kind; every node's base exists; every virtual unit has
 /// at least two instances on distinct nodes; package names are unique within a virtual
 /// unit; every set id is valid; `nodes.pending` matches `instance_states`;

@@ -242,6 +242,30 @@ fn verify_names_every_problem_of_a_damaged_package() {
     assert!(stderr_of(&out).contains("hint: "), "{}", stderr_of(&out));
 }
 
+#[test]
+fn verify_hints_at_a_package_whose_central_directory_is_corrupt() {
+    let fx = fixture();
+    let mut bytes = std::fs::read(&fx.package).expect("read");
+    // The end record (no comment: the last 22 bytes) says where the central directory
+    // starts; break the signature of its first record.
+    let end = bytes.len() - 22;
+    assert_eq!(&bytes[end..end + 4], b"PK\x05\x06");
+    let at = u32::from_le_bytes(bytes[end + 16..end + 20].try_into().expect("4 bytes")) as usize;
+    assert_eq!(&bytes[at..at + 4], b"PK\x01\x02");
+    bytes[at + 3] = 0x7f;
+    let bad = fx.path("corrupt-cd.zip");
+    std::fs::write(&bad, bytes).expect("write");
+    let out = verify_cmd(&bad, &fx.signer).assert().code(1);
+    let stdout = stdout_of(&out);
+    assert!(stdout.starts_with("FAILED: "), "{stdout}");
+    assert!(stdout.contains("central-directory-invalid: "), "{stdout}");
+    assert!(
+        stderr_of(&out).contains("hint: the package is damaged"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
 /// Bytes no deflate can shrink (so the build stores them as they are), from a fixed seed.
 fn noise(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -370,6 +394,9 @@ fn every_hostile_fixture_is_refused_by_verify_and_extract() {
             problems.push(format!(
                 "verify {file}: exit {code:?}, want {want:?} in:\n{stdout}"
             ));
+        }
+        if !stderr_of(&out).contains("hint: ") {
+            problems.push(format!("verify {file}: no hint in:\n{}", stderr_of(&out)));
         }
         let out = hotfix()
             .arg("extract")

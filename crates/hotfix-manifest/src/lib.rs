@@ -4,11 +4,38 @@
 //! - the in-memory [`Manifest`] model (this file),
 //! - its XML form, format v1 ([`xml`]): the bytes that are signed, so writing is
 //!   deterministic and reading is strict and bounded,
-//! - the build spec `hotfix.toml` ([`spec`]) a release engineer writes.
+//! - the build spec `hotfix.toml` ([`spec`]) a release engineer writes,
+//!
+//! and one name validator ([`names`]) that every path and id passes, so a name accepted
+//! anywhere stays inside its folder on Windows and POSIX alike.
 //!
 //! It must never touch the file system while parsing untrusted input, and it never
 //! interprets a manifest whose signature has not been checked: callers verify the raw
 //! bytes first (see `hotfix-package`).
+//!
+//! Reading is strict (one canonical form) and writing gives back the same bytes:
+//!
+//! ```
+//! use hotfix_manifest::{Manifest, names};
+//!
+//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+//! <hotfix format="1" id="HF-7.0.3-0042" version="3">
+//!   <title>Chat messages lost on failover</title>
+//!   <base release="7.0" support-package="SP3"/>
+//!   <created>2026-11-25T00:00:00Z</created>
+//!   <software-package name="ChatServer" version="7.0.3.12">
+//!     <file path="server/ChatServer/bin/chat-core.jar" size="48213" sha256="1111111111111111111111111111111111111111111111111111111111111111"/>
+//!   </software-package>
+//! </hotfix>
+//! "#;
+//! let manifest = Manifest::from_xml(xml).expect("a valid manifest");
+//! assert_eq!(manifest.id, "HF-7.0.3-0042");
+//! assert_eq!(manifest.payload().count(), 1);
+//! assert_eq!(manifest.to_xml(), xml.to_vec());
+//!
+//! let unsafe_name = names::validate_entry_name("server/../../etc/passwd").unwrap_err();
+//! assert_eq!(unsafe_name.rule_id(), "name-traversal");
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod names;

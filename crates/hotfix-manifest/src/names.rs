@@ -87,9 +87,37 @@ pub enum NameRule {
     /// A component that looks like an NTFS 8.3 short-name alias (`~` then a digit in
     /// the base name, `ABCDEF~1.TXT`): it can name another file of the same folder.
     ShortNameAlias,
+    /// The name is empty.
+    Empty,
+    /// The whole name is longer than [`MAX_NAME_BYTES`].
+    TooLong,
 }
 
 impl NameRule {
+    /// Every rule, for docs and tests.
+    pub const ALL: [NameRule; 20] = [
+        NameRule::Empty,
+        NameRule::TooLong,
+        NameRule::ComponentTooLong,
+        NameRule::Absolute,
+        NameRule::Unc,
+        NameRule::DriveLetter,
+        NameRule::Backslash,
+        NameRule::Colon,
+        NameRule::Traversal,
+        NameRule::DotComponent,
+        NameRule::EmptyComponent,
+        NameRule::TrailingDotOrSpace,
+        NameRule::ControlChar,
+        NameRule::ForbiddenChar,
+        NameRule::ReservedName,
+        NameRule::NotNfc,
+        NameRule::Charset,
+        NameRule::NotOneComponent,
+        NameRule::WindowsLookalike,
+        NameRule::ShortNameAlias,
+    ];
+
     /// Stable identifier, e.g. `name-traversal`.
     pub fn id(self) -> &'static str {
         match self {
@@ -111,6 +139,8 @@ impl NameRule {
             NameRule::NotOneComponent => "name-not-one-component",
             NameRule::WindowsLookalike => "name-windows-lookalike",
             NameRule::ShortNameAlias => "name-short-name-alias",
+            NameRule::Empty => "name-empty",
+            NameRule::TooLong => "name-too-long",
         }
     }
 
@@ -140,6 +170,8 @@ impl NameRule {
             NameRule::ShortNameAlias => {
                 "looks like an NTFS 8.3 short name ('~' and a digit in the base name) and can collide with another file"
             }
+            NameRule::Empty => "empty name",
+            NameRule::TooLong => "name is too long",
         }
     }
 }
@@ -158,23 +190,24 @@ pub enum NameError {
     Empty,
     #[error("name is longer than {max} bytes")]
     TooLong { max: usize },
-    /// A rule outside [`NameRule`], for callers with rules of their own.
-    #[error("{0}")]
-    Unsafe(&'static str),
     /// `component` (or the whole name, for whole-name rules) breaks `rule`.
     #[error("{}: {:?}", rule.describe(), shorten(component))]
     Refused { rule: NameRule, component: String },
 }
 
 impl NameError {
+    /// The rule the name breaks.
+    pub fn rule(&self) -> NameRule {
+        match self {
+            NameError::Empty => NameRule::Empty,
+            NameError::TooLong { .. } => NameRule::TooLong,
+            NameError::Refused { rule, .. } => *rule,
+        }
+    }
+
     /// Stable rule identifier, e.g. `name-traversal`, `name-empty`, `name-too-long`.
     pub fn rule_id(&self) -> &'static str {
-        match self {
-            NameError::Empty => "name-empty",
-            NameError::TooLong { .. } => "name-too-long",
-            NameError::Unsafe(_) => "name-unsafe",
-            NameError::Refused { rule, .. } => rule.id(),
-        }
+        self.rule().id()
     }
 
     fn refused(rule: NameRule, component: &str) -> NameError {

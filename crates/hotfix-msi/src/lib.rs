@@ -7,6 +7,22 @@
 //! is capped, the OLE signature is checked before the `msi` crate sees the file, the
 //! number of Property rows looked at and the length of each value are capped, and a panic
 //! inside the `msi` crate on malformed input is caught and reported as a damaged file.
+//! Before the `msi` crate parses a file, the lengths it would reserve memory by are
+//! checked against the streams that hold them (`precheck.rs`).
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! let msi = Path::new(env!("CARGO_MANIFEST_DIR"))
+//!     .join("../../packages/HF-7.0.3-0042/client/AgentDesktop.msi");
+//! let properties = hotfix_msi::read_properties(&msi)?;
+//! assert_eq!(properties.product_version, "7.0.3.5");
+//! assert!(properties.product_code.starts_with('{'));
+//!
+//! let not_an_msi = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+//! assert!(hotfix_msi::read_properties(&not_an_msi).is_err());
+//! # Ok::<(), hotfix_msi::MsiError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod precheck;

@@ -26,7 +26,6 @@ use crate::format::MAX_SIGNATURES;
 use crate::inspect::{InspectError, RawPackage};
 use crate::progress::{NoProgress, Phase, Progress};
 use crate::reader::ReadError;
-use crate::rules::Rule;
 use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, local_header};
 
 /// Why a signature could not be added.
@@ -87,12 +86,8 @@ pub fn add_signature_with_progress(
     progress: &dyn Progress,
 ) -> Result<KeyId, CosignError> {
     let mut raw = RawPackage::open(package)?;
-    if let Some(e) = raw.refused.first() {
-        return Err(CosignError::Read(InspectError::Format {
-            path: package.to_path_buf(),
-            rule: e.rule().map(Rule::id).unwrap_or_default(),
-            message: e.to_string(),
-        }));
+    if let Some(e) = std::mem::take(&mut raw.refused).into_iter().next() {
+        return Err(CosignError::Read(InspectError::from_read(package, e)));
     }
     let manifest =
         Manifest::from_xml(&raw.manifest_xml).map_err(|source| InspectError::Manifest {
@@ -157,19 +152,7 @@ pub fn add_signature_with_progress(
     let mut out = CountingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()), 0);
     out.write_all(&head.bytes).map_err(werr)?;
     progress.bytes(head.bytes.len() as u64);
-    let read_err = |e: ReadError| {
-        CosignError::Read(match e {
-            ReadError::Io(source) => InspectError::Read {
-                path: package.to_path_buf(),
-                source,
-            },
-            e @ ReadError::Format { .. } => InspectError::Format {
-                path: package.to_path_buf(),
-                rule: e.rule().map(Rule::id).unwrap_or_default(),
-                message: e.to_string(),
-            },
-        })
-    };
+    let read_err = |e: ReadError| CosignError::Read(InspectError::from_read(package, e));
     while let Some(next) = raw.reader.next_entry() {
         let entry = next.map_err(read_err)?;
         let unsupported = |entry: &str, reason: &str| CosignError::UnsupportedEntry {

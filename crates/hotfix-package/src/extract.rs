@@ -166,8 +166,8 @@ pub enum Outcome {
 /// A policy check that refused nothing because its flag waived it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Waived {
-    /// The rule id the check would have refused with.
-    pub rule: &'static str,
+    /// The rule the check would have refused with (serialized as its id).
+    pub rule: Rule,
     /// The flag that waived it.
     pub flag: &'static str,
     /// What the check found.
@@ -236,11 +236,11 @@ impl ExtractError {
         }
     }
 
-    /// The policy or verification rule ids behind this error.
-    pub fn rules(&self) -> Vec<&'static str> {
+    /// The policy or verification rules behind this error.
+    pub fn rules(&self) -> Vec<Rule> {
         match self {
             ExtractError::Failed(r) => r.failures.iter().map(|f| f.rule).collect(),
-            ExtractError::Refused { rule, .. } => vec![rule.id()],
+            ExtractError::Refused { rule, .. } => vec![*rule],
             _ => Vec::new(),
         }
     }
@@ -580,7 +580,7 @@ impl DirSink<'_> {
             return Err(SinkError::Refused { rule, message });
         }
         waived.push(Waived {
-            rule: rule.id(),
+            rule,
             flag: Waivers::flag_for(rule).unwrap_or_default(),
             message,
         });

@@ -42,7 +42,7 @@ pub enum InspectError {
     #[error("{}: {message}", path.display())]
     Format {
         path: PathBuf,
-        rule: &'static str,
+        rule: Rule,
         message: String,
     },
     /// The manifest entry is larger than any manifest may be.
@@ -55,6 +55,23 @@ pub enum InspectError {
         #[source]
         source: Box<ManifestError>,
     },
+}
+
+impl InspectError {
+    /// The strict reader's error reading `path`: a broken rule, or an I/O error.
+    pub(crate) fn from_read(path: &Path, e: ReadError) -> InspectError {
+        match e {
+            ReadError::Io(source) => InspectError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            e @ ReadError::Format { rule, .. } => InspectError::Format {
+                path: path.to_path_buf(),
+                rule,
+                message: e.to_string(),
+            },
+        }
+    }
 }
 
 /// A claimed signer: parsed from a signature entry, not checked.
@@ -169,17 +186,7 @@ impl RawPackage {
             path: path.to_path_buf(),
             reason,
         };
-        let format = |e: ReadError| match e {
-            ReadError::Io(source) => InspectError::Read {
-                path: path.to_path_buf(),
-                source,
-            },
-            e @ ReadError::Format { .. } => InspectError::Format {
-                path: path.to_path_buf(),
-                rule: e.rule().map(Rule::id).unwrap_or_default(),
-                message: e.to_string(),
-            },
-        };
+        let format = |e: ReadError| InspectError::from_read(path, e);
         let file = File::open(path).map_err(|source| InspectError::Read {
             path: path.to_path_buf(),
             source,

@@ -39,11 +39,12 @@ mod walk;
 /// Size of the one buffer payload bytes pass through.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
-/// One refused thing: the entry (if any), the rule id and a message for people.
+/// One refused thing: the entry (if any), the rule (serialized as its id) and a message
+/// for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     pub entry: Option<String>,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub message: String,
 }
 
@@ -107,7 +108,7 @@ impl VerifyReport {
         }
     }
 
-    fn fail(&mut self, entry: Option<&str>, rule: &'static str, message: impl Into<String>) {
+    fn fail(&mut self, entry: Option<&str>, rule: Rule, message: impl Into<String>) {
         // A hostile archive can break a rule per entry; the report stays bounded.
         if self.failures.len() >= MAX_FAILURES {
             self.suppressed += 1;
@@ -121,10 +122,6 @@ impl VerifyReport {
         });
     }
 
-    fn fail_rule(&mut self, entry: Option<&str>, rule: Rule, message: impl Into<String>) {
-        self.fail(entry, rule.id(), message);
-    }
-
     fn fail_read(&mut self, e: ReadError) -> Result<bool, VerifyError> {
         match e {
             ReadError::Format {
@@ -133,7 +130,7 @@ impl VerifyReport {
                 message,
                 fatal,
             } => {
-                self.fail_rule(entry.as_deref(), rule, message);
+                self.fail(entry.as_deref(), rule, message);
                 Ok(fatal)
             }
             ReadError::Io(e) => Err(VerifyError::Io {
@@ -143,8 +140,11 @@ impl VerifyReport {
         }
     }
 
-    /// Whether any failure has `rule`.
-    pub fn has_rule(&self, rule: &str) -> bool {
+    /// Whether any failure has `rule` (a [`Rule`], or its id).
+    pub fn has_rule<R>(&self, rule: R) -> bool
+    where
+        Rule: PartialEq<R>,
+    {
         self.failures.iter().any(|f| f.rule == rule)
     }
 }
@@ -299,7 +299,7 @@ fn verify_source<R: Read + Seek>(
         let n = report.suppressed;
         report.failures.push(Failure {
             entry: None,
-            rule: Rule::TooManyFailures.id(),
+            rule: Rule::TooManyFailures,
             message: format!("{n} more failures not listed"),
         });
     }
@@ -402,17 +402,17 @@ pub(crate) fn check_signature(
 }
 
 /// The rule and entry a manifest parse error stands for.
-fn manifest_failure(err: &ManifestError) -> (Option<String>, &'static str) {
+fn manifest_failure(err: &ManifestError) -> (Option<String>, Rule) {
     match err {
-        ManifestError::InvalidName { value, source, .. } => (Some(value.clone()), source.rule_id()),
+        ManifestError::InvalidName { value, source, .. } => {
+            (Some(value.clone()), source.rule().into())
+        }
         ManifestError::DuplicatePath { path, .. } | ManifestError::PathConflict { path, .. } => {
-            (Some(path.clone()), Rule::NameCollision.id())
+            (Some(path.clone()), Rule::NameCollision)
         }
-        ManifestError::PathOutsideFolder { path, .. } => {
-            (Some(path.clone()), Rule::ManifestLayout.id())
-        }
-        ManifestError::TooLarge { .. } => (Some(MANIFEST_ENTRY.into()), Rule::TooLarge.id()),
-        _ => (Some(MANIFEST_ENTRY.into()), Rule::ManifestInvalid.id()),
+        ManifestError::PathOutsideFolder { path, .. } => (Some(path.clone()), Rule::ManifestLayout),
+        ManifestError::TooLarge { .. } => (Some(MANIFEST_ENTRY.into()), Rule::TooLarge),
+        _ => (Some(MANIFEST_ENTRY.into()), Rule::ManifestInvalid),
     }
 }
 
@@ -449,13 +449,13 @@ fn run<R: Read + Seek>(
             ),
             None => "the archive has no entries".to_owned(),
         };
-        report.fail_rule(None, Rule::ManifestMissing, msg);
+        report.fail(None, Rule::ManifestMissing, msg);
         return Ok(());
     }
     let (manifest_bytes, manifest_modified) = match rd.next_entry() {
         Some(Ok(mut e)) => {
             if e.record().method != METHOD_STORED {
-                report.fail_rule(
+                report.fail(
                     Some(MANIFEST_ENTRY),
                     Rule::NotStored,
                     "the manifest must be stored uncompressed",
@@ -509,7 +509,7 @@ fn run<R: Read + Seek>(
         let name = entry.name().to_owned();
         if i >= MAX_SIGNATURES {
             if i == MAX_SIGNATURES {
-                report.fail_rule(
+                report.fail(
                     Some(&name),
                     Rule::TooManySignatures,
                     format!("more than {MAX_SIGNATURES} signature entries; the rest are ignored"),
@@ -518,7 +518,7 @@ fn run<R: Read + Seek>(
             continue;
         }
         if previous_sig_name.as_deref() == Some(name.as_str()) {
-            report.fail_rule(
+            report.fail(
                 Some(&name),
                 Rule::DuplicateEntry,
                 "signature entry repeated",
@@ -527,7 +527,7 @@ fn run<R: Read + Seek>(
         }
         previous_sig_name = Some(name.clone());
         if entry.record().method != METHOD_STORED {
-            report.fail_rule(
+            report.fail(
                 Some(&name),
                 Rule::NotStored,
                 "signatures must be stored uncompressed",
@@ -545,14 +545,14 @@ fn run<R: Read + Seek>(
         let sig = match parse_signature_entry(&bytes) {
             Ok(sig) => sig,
             Err((rule, msg)) => {
-                report.fail_rule(Some(&name), rule, msg);
+                report.fail(Some(&name), rule, msg);
                 continue;
             }
         };
         let key_id = sig.key_id();
         let expected_name = format::signature_entry_name(key_id);
         if name != expected_name {
-            report.fail_rule(
+            report.fail(
                 Some(&name),
                 Rule::SignatureNameMismatch,
                 format!("the signature is by key {key_id}, so the entry must be {expected_name}"),
@@ -563,7 +563,7 @@ fn run<R: Read + Seek>(
         // which also makes a second signature by one key impossible to miss.
         if let Some(prev) = previous_key {
             if prev == key_id {
-                report.fail_rule(
+                report.fail(
                     Some(&name),
                     Rule::DuplicateEntry,
                     "a second signature by the same key",
@@ -571,7 +571,7 @@ fn run<R: Read + Seek>(
                 continue;
             }
             if format::key_id_order(&prev, &key_id) == std::cmp::Ordering::Greater {
-                report.fail_rule(
+                report.fail(
                     Some(&name),
                     Rule::EntryOrder,
                     format!("signature entries must be sorted by key id ({key_id} after {prev})"),
@@ -595,14 +595,14 @@ fn run<R: Read + Seek>(
             }
             SignatureCheck::Invalid(rule, message) => {
                 signer.trusted = true;
-                report.fail_rule(Some(&name), rule, message);
+                report.fail(Some(&name), rule, message);
             }
         }
         report.signers.push(signer);
         signatures.push((name, bytes));
     }
     if sig_count == 0 {
-        report.fail_rule(
+        report.fail(
             None,
             Rule::NoSignatures,
             "the package has no signatures/<KEYID>.minisig entry",
@@ -626,7 +626,7 @@ fn run<R: Read + Seek>(
                 unknown.join(", ")
             ));
         }
-        report.fail_rule(None, Rule::ThresholdNotMet, msg);
+        report.fail(None, Rule::ThresholdNotMet, msg);
     }
     if valid_keys.is_empty() {
         // Nothing authenticated: the XML is not interpreted at all.
@@ -650,7 +650,7 @@ fn run<R: Read + Seek>(
     if let Some(expected) = dos_time_of(&manifest.created)
         && expected != manifest_modified
     {
-        report.fail_rule(
+        report.fail(
             Some(MANIFEST_ENTRY),
             Rule::EntryTime,
             format!(
@@ -661,7 +661,7 @@ fn run<R: Read + Seek>(
     }
     for (id, version, sig_entry) in &signed_ids {
         if *id != manifest.id || *version != manifest.version {
-            report.fail_rule(
+            report.fail(
                 Some(sig_entry),
                 Rule::SignedIdMismatch,
                 format!(
@@ -675,7 +675,11 @@ fn run<R: Read + Seek>(
     // even if the parser's rules drift, at the cost of one pass over the names.
     let mut reported: HashSet<String> = HashSet::new();
     if let Err(e) = names::validate_hotfix_id(&manifest.id) {
-        report.fail(Some(MANIFEST_ENTRY), e.rule_id(), format!("hotfix id: {e}"));
+        report.fail(
+            Some(MANIFEST_ENTRY),
+            e.rule().into(),
+            format!("hotfix id: {e}"),
+        );
     }
     let files: Vec<&FileEntry> = manifest.payload().collect();
     let mut expected: HashMap<&str, usize> = HashMap::with_capacity(files.len());
@@ -685,12 +689,12 @@ fn run<R: Read + Seek>(
     for (i, f) in files.iter().enumerate() {
         let p = f.path.as_str();
         if let Err(e) = names::validate_entry_name(p) {
-            report.fail(Some(p), e.rule_id(), e.to_string());
+            report.fail(Some(p), e.rule().into(), e.to_string());
             reported.insert(p.to_owned());
             continue;
         }
         if section(p) != Section::Payload {
-            report.fail_rule(
+            report.fail(
                 Some(p),
                 Rule::ManifestLayout,
                 "payload path in a reserved place",
@@ -708,7 +712,7 @@ fn run<R: Read + Seek>(
                     .find_map(|(at, _)| keys.get(&key[..at]).copied())
             });
         if let Some(other) = clash {
-            report.fail_rule(
+            report.fail(
                 Some(p),
                 Rule::NameCollision,
                 format!("collides with {other:?} on a case-insensitive or normalizing file system"),
@@ -726,7 +730,7 @@ fn run<R: Read + Seek>(
                 .map(|other| (folder, *other))
         });
         if let Some((folder, other)) = respelled {
-            report.fail_rule(
+            report.fail(
                 Some(p),
                 Rule::NameCollision,
                 format!("folder {folder:?} is also spelled {other:?}"),

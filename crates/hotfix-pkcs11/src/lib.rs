@@ -16,6 +16,23 @@
 //!
 //! This crate never reads a PIN from anywhere itself (the caller decides where PINs come
 //! from) and never asks a token to export a private key.
+//!
+//! Parsing a key's URI and deriving a key id need no token:
+//!
+//! ```
+//! use hotfix_pkcs11::{Pkcs11Uri, is_pkcs11_uri, key_id_for};
+//!
+//! let text = "pkcs11:token=release;object=hotfix-release?module-path=/usr/lib/softhsm/libsofthsm2.so";
+//! assert!(is_pkcs11_uri(text));
+//! let uri = Pkcs11Uri::parse(text)?;
+//! assert_eq!(uri.token.as_deref(), Some("release"));
+//! assert_eq!(uri.object.as_deref(), Some("hotfix-release"));
+//!
+//! // The same public key always gives the same minisign key id.
+//! assert_eq!(key_id_for(&[7; 32]), key_id_for(&[7; 32]));
+//! assert_ne!(key_id_for(&[7; 32]), key_id_for(&[8; 32]));
+//! # Ok::<(), hotfix_pkcs11::Pkcs11Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod uri;

@@ -74,7 +74,7 @@ pub(super) fn walk_payload<R: Read + Seek>(
         if !walk.broken {
             for (i, f) in files.iter().enumerate() {
                 if !walk.seen[i] && !reported.contains(&f.path) {
-                    walk.report.fail_rule(
+                    walk.report.fail(
                         Some(&f.path),
                         Rule::MissingEntry,
                         "listed in the manifest but not in the archive",
@@ -200,7 +200,7 @@ impl Walk<'_, '_, '_, '_> {
         reported: &HashSet<String>,
         last: &mut Option<usize>,
     ) -> (Option<usize>, Option<Failure>) {
-        let fail = |rule: &'static str, message: String| Failure {
+        let fail = |rule: Rule, message: String| Failure {
             entry: Some(name.to_owned()),
             rule,
             message,
@@ -209,17 +209,14 @@ impl Walk<'_, '_, '_, '_> {
             Section::Manifest => {
                 return (
                     None,
-                    Some(fail(
-                        Rule::DuplicateEntry.id(),
-                        "a second manifest entry".into(),
-                    )),
+                    Some(fail(Rule::DuplicateEntry, "a second manifest entry".into())),
                 );
             }
             Section::Signature => {
                 return (
                     None,
                     Some(fail(
-                        Rule::EntryOrder.id(),
+                        Rule::EntryOrder,
                         "signature entry after the payload started".into(),
                     )),
                 );
@@ -227,13 +224,13 @@ impl Walk<'_, '_, '_, '_> {
             Section::Payload => {}
         }
         if let Err(e) = names::validate_entry_name(name) {
-            let failure = (!reported.contains(name)).then(|| fail(e.rule_id(), e.to_string()));
+            let failure = (!reported.contains(name)).then(|| fail(e.rule().into(), e.to_string()));
             return (None, failure);
         }
         let Some(&index) = expected.get(name) else {
             let failure = (!reported.contains(name)).then(|| {
                 fail(
-                    Rule::UnlistedEntry.id(),
+                    Rule::UnlistedEntry,
                     "the signed manifest does not list this entry".into(),
                 )
             });
@@ -242,10 +239,7 @@ impl Walk<'_, '_, '_, '_> {
         if self.seen[index] {
             return (
                 None,
-                Some(fail(
-                    Rule::DuplicateEntry.id(),
-                    "the entry appears twice".into(),
-                )),
+                Some(fail(Rule::DuplicateEntry, "the entry appears twice".into())),
             );
         }
         self.seen[index] = true;
@@ -254,7 +248,7 @@ impl Walk<'_, '_, '_, '_> {
             && index < prev
         {
             failure = Some(fail(
-                Rule::EntryOrder.id(),
+                Rule::EntryOrder,
                 format!(
                     "comes after {:?} but the manifest lists it before",
                     self.files[prev].path
@@ -379,7 +373,7 @@ impl Walk<'_, '_, '_, '_> {
         self.report.files += 1;
         self.report.bytes += total.min(file.size);
         match outcome {
-            Err(None) => self.report.fail_rule(
+            Err(None) => self.report.fail(
                 Some(name),
                 Rule::SizeExceedsManifest,
                 format!("more than the {} bytes the manifest declares", file.size),
@@ -392,13 +386,13 @@ impl Walk<'_, '_, '_, '_> {
             }
             Ok(()) => {
                 if total < file.size {
-                    self.report.fail_rule(
+                    self.report.fail(
                         Some(name),
                         Rule::SizeShortOfManifest,
                         format!("{total} bytes, the manifest declares {}", file.size),
                     );
                 } else if !bool::from(digest.ct_eq(&file.sha256.0)) {
-                    self.report.fail_rule(
+                    self.report.fail(
                         Some(name),
                         Rule::HashMismatch,
                         format!(
