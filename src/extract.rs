@@ -18,7 +18,51 @@ use hotfix_package::rules::Rule;
 use hotfix_package::verify::Authenticated;
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::json::{Problem, Signer};
 use crate::verify::{check_package_readable, print_failures, print_hints};
+
+/// `hotfix extract --output-format json` after an extraction (docs/schema/extract.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct ExtractJson<'a> {
+    ok: bool,
+    package: String,
+    id: &'a str,
+    version: u64,
+    /// The installed folder, `Install/hotfixes/<ID>`.
+    path: &'a Path,
+    outcome: Outcome,
+    replaced_version: Option<u64>,
+    supersedes_installed: &'a [String],
+    waived: &'a [hotfix_package::extract::Waived],
+    warnings: &'a [String],
+    files: u64,
+    bytes: u64,
+    trusted_signers: u32,
+    signers: Vec<Signer>,
+    problems: [Problem; 0],
+}
+
+impl<'a> ExtractJson<'a> {
+    fn new(package: &Path, r: &'a hotfix_package::extract::ExtractReport) -> ExtractJson<'a> {
+        ExtractJson {
+            ok: true,
+            package: package.display().to_string(),
+            id: &r.id,
+            version: r.version,
+            path: &r.target,
+            outcome: r.outcome,
+            replaced_version: r.replaced_version,
+            supersedes_installed: &r.supersedes_installed,
+            waived: &r.waived,
+            warnings: &r.warnings,
+            files: r.files,
+            bytes: r.bytes,
+            trusted_signers: r.trusted_signers,
+            signers: r.signers.iter().map(Signer::verified).collect(),
+            problems: [],
+        }
+    }
+}
 
 /// Verifies and extracts PACKAGE into <install-dir>/Install/hotfixes/<ID>/, atomically.
 ///
@@ -121,7 +165,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         Ok(r) => r,
         Err(ExtractError::Failed(report)) => {
             match args.output_format {
-                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Json => print_json(&crate::verify::VerifyJson::from(&*report))?,
                 OutputFormat::Text => print_failures(&report),
             }
             print_hints(&report, trust);
@@ -138,6 +182,13 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             return Ok(EXIT_FAILED);
         }
         Err(ExtractError::Refused { rule, message }) => {
+            if args.output_format == OutputFormat::Json {
+                print_json(&serde_json::json!({
+                    "ok": false,
+                    "package": args.package.display().to_string(),
+                    "problems": [Problem::new(rule, message.clone()).hint(refusal_hint(rule))],
+                }))?;
+            }
             return Err(CliError::failed(format!("refused: {message}"))
                 .detail(format!("rule: {rule}"))
                 .hint(refusal_hint(rule)));
@@ -181,7 +232,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         );
     }
     match args.output_format {
-        OutputFormat::Json => print_json(&report)?,
+        OutputFormat::Json => print_json(&ExtractJson::new(&args.package, &report))?,
         OutputFormat::Text => {
             let what = format!("{} v{}", report.id, report.version);
             let old = report

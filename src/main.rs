@@ -11,6 +11,7 @@ mod extract;
 mod help;
 mod index;
 mod inspect;
+mod json;
 mod keygen;
 mod list;
 mod outfile;

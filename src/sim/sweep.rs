@@ -107,7 +107,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         started.elapsed().as_secs_f64()
     ));
     match args.output_format {
-        OutputFormat::Json => print_json(&out)?,
+        OutputFormat::Json => print_json(&sweep_json(&out, &args.scenario.display().to_string())?)?,
         OutputFormat::Text => {
             use std::io::Write as _;
             let _ = write!(
@@ -139,6 +139,34 @@ fn verdict(out: &hotfix_sim::sweep::SweepOutput, no_fail: bool, scenario: &str) 
     if no_fail { EXIT_OK } else { EXIT_FAILED }
 }
 
+/// `hotfix sim sweep` and `merge --output-format json` (docs/schema/sim-sweep.schema.json):
+/// the sweep output with the shared verdict, `ok` (no seed violated a property), and one
+/// problem per failed seed. `merge` reads these documents back and ignores both.
+fn sweep_json(
+    out: &hotfix_sim::sweep::SweepOutput,
+    scenario: &str,
+) -> Result<serde_json::Value, CliError> {
+    let mut v = serde_json::to_value(out)
+        .map_err(|e| CliError::usage(format!("cannot write JSON: {e}")))?;
+    let failed = &out.summary.failed_seeds;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("ok".into(), failed.is_empty().into());
+        let problems: Vec<serde_json::Value> = failed
+            .iter()
+            .map(|seed| {
+                serde_json::json!({
+                    "rule": "seed-violated-property",
+                    "message": format!("seed {seed} violated a property"),
+                    "hint": format!("replay it: hotfix sim run {scenario} --seed {seed}"),
+                    "seed": seed,
+                })
+            })
+            .collect();
+        obj.insert("problems".into(), problems.into());
+    }
+    Ok(v)
+}
+
 /// `hotfix sim merge`.
 pub(super) fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
@@ -166,7 +194,7 @@ pub(super) fn merge(args: MergeArgs) -> CmdResult {
             .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
     })?;
     match args.output_format {
-        OutputFormat::Json => print_json(&merged)?,
+        OutputFormat::Json => print_json(&sweep_json(&merged, "SCENARIO")?)?,
         OutputFormat::Text => {
             use std::io::Write as _;
             let _ = write!(

@@ -275,11 +275,17 @@ fn build_json_report_names_the_package_its_hash_and_signer() {
     let bytes = read(&pkg);
     assert_eq!(report["id"], SAMPLE_ID);
     assert_eq!(report["version"], 3);
-    assert_eq!(report["path"], pkg.to_str().expect("utf-8 path"));
-    assert_eq!(report["size"], bytes.len() as u64);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["package"], pkg.to_str().expect("utf-8 path"));
+    assert_eq!(report["package_bytes"], bytes.len() as u64);
     assert_eq!(report["sha256"], sha256_hex(&bytes).as_str());
     assert_eq!(report["files"], 11, "the sample's ten files and the SBOM");
-    assert_eq!(report["signer"], key_id.as_str());
+    assert_eq!(report["signers"][0]["key_id"], key_id.as_str());
+    assert_eq!(
+        report["signers"][0]["entry"],
+        format!("signatures/{key_id}.minisig")
+    );
 }
 
 #[test]

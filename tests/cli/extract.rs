@@ -108,7 +108,7 @@ fn extract_prints_the_folder_and_list_shows_it() {
         .assert()
         .code(1);
     let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "modified");
+    assert_eq!(v["hotfixes"][0]["status"], "modified");
 }
 
 #[test]
@@ -134,13 +134,13 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
     };
     let out = list(&fx.signer).code(0);
     let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "ok");
-    assert_eq!(v[0]["trusted_signers"], 1);
+    assert_eq!(v["hotfixes"][0]["status"], "ok");
+    assert_eq!(v["hotfixes"][0]["trusted_signers"], 1);
 
     let out = list(&fx.other).code(1);
     let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "untrusted");
-    assert_eq!(v[0]["trusted_signers"], 0);
+    assert_eq!(v["hotfixes"][0]["status"], "untrusted");
+    assert_eq!(v["hotfixes"][0]["trusted_signers"], 0);
     let stderr = stderr_of(&out);
     assert!(
         stderr.contains("hint: a folder whose hotfix.xml"),

@@ -31,9 +31,9 @@ fn run_json(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
 }
 
 fn rules(json: &serde_json::Value, at_step: bool) -> Vec<String> {
-    let mut v: Vec<String> = json["violations"]
+    let mut v: Vec<String> = json["problems"]
         .as_array()
-        .expect("violations")
+        .expect("problems")
         .iter()
         .filter(|v| v["step"].is_null() != at_step)
         .map(|v| v["rule"].as_str().expect("rule").to_owned())
@@ -47,7 +47,7 @@ fn rules(json: &serde_json::Value, at_step: bool) -> Vec<String> {
 fn standard_install_of_the_sample_package_passes() {
     let (code, json) = run_json(&scenario("install-standard.toml"), &[]);
     assert_eq!(code, 0, "{json:#}");
-    assert_eq!(json["passed"], true);
+    assert_eq!(json["ok"], true);
     assert_eq!(json["hotfix"], "HF-7.0.3-0042");
     assert_eq!(json["seed"], 1);
     let props = json["properties"].as_array().expect("properties");
@@ -57,7 +57,7 @@ fn standard_install_of_the_sample_package_passes() {
             .iter()
             .all(|p| p["passed"] == true && p["name"].is_string())
     );
-    assert_eq!(json["violations"], serde_json::json!([]));
+    assert_eq!(json["problems"], serde_json::json!([]));
     assert_eq!(json["metrics"]["vus_inactivated"], 3);
 }
 
@@ -78,7 +78,7 @@ fn wrong_procedures_fail_with_the_rule_they_break() {
     ] {
         let (code, json) = run_json(&scenario(name), &[]);
         assert_eq!(code, 1, "{name}");
-        assert_eq!(json["passed"], false);
+        assert_eq!(json["ok"], false);
         assert_eq!(rules(&json, true), [rule], "{name}: {json:#}");
     }
 }
@@ -254,7 +254,7 @@ fn plan_as_markdown_and_json() {
         .output()
         .expect("run");
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
-    assert_eq!(json["passed"], true);
+    assert_eq!(json["ok"], true);
     let items = json["items"].as_array().expect("items");
     assert_eq!(items[0]["number"], 1);
     assert_eq!(items[0]["action"], "extract");
@@ -499,9 +499,9 @@ fn merge_refuses_shards_computed_from_different_model_files() {
 
 /// The violation with `rule` in a `sim run` JSON result.
 fn violation<'a>(json: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
-    json["violations"]
+    json["problems"]
         .as_array()
-        .expect("violations")
+        .expect("problems")
         .iter()
         .find(|v| v["rule"] == rule)
         .unwrap_or_else(|| panic!("no {rule} violation in {json:#}"))
@@ -531,7 +531,7 @@ fn wrong_removals_and_an_install_that_changes_nothing_exit_1_naming_rule_and_obj
     ] {
         let (code, json) = run_json(&scenario(name), &[]);
         assert_eq!(code, 1, "{name}");
-        assert_eq!(json["passed"], false, "{name}");
+        assert_eq!(json["ok"], false, "{name}");
         let v = violation(&json, rule);
         assert_eq!(v["object"], object, "{name}");
         assert_eq!(v["step"].as_u64(), step, "{name}");
@@ -607,16 +607,16 @@ fn a_timing_only_run_has_the_same_result_shape() {
     for key in [
         "scenario",
         "seed",
-        "passed",
+        "ok",
         "properties",
-        "violations",
+        "problems",
         "metrics",
     ] {
         assert!(json.get(key).is_some(), "{key} missing: {json:#}");
     }
     // A stopped canary is a violation, not only a failed property.
-    if json["passed"] == false {
-        assert!(!json["violations"].as_array().expect("list").is_empty());
+    if json["ok"] == false {
+        assert!(!json["problems"].as_array().expect("list").is_empty());
     }
 }
 

@@ -634,7 +634,8 @@ fn verify_and_extract_follow_the_policy_and_the_release_index() {
         .assert()
         .code(1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&verify)).expect("json");
-    assert_eq!(json["failures"][0]["rule"], "hotfix-withdrawn");
+    assert_eq!(json["problems"][0]["rule"], "hotfix-withdrawn");
+    assert!(json["problems"][0]["hint"].is_string(), "{json}");
 
     // The installed site learns of the withdrawal from `list --index`.
     let listed = hotfix()
@@ -653,7 +654,7 @@ fn verify_and_extract_follow_the_policy_and_the_release_index() {
         .assert()
         .code(1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
-    assert_eq!(json[0]["index"], "withdrawn");
+    assert_eq!(json["hotfixes"][0]["index"], "withdrawn");
     let text = hotfix()
         .current_dir(k.dir.path())
         .args([

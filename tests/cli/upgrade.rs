@@ -40,7 +40,9 @@ fn installed_version(install: &Path) -> u64 {
         .args(["list", "--output-format", "json", "--install-dir"])
         .arg(install)
         .assert();
-    json(&out)[0]["version"].as_u64().expect("version")
+    json(&out)["hotfixes"][0]["version"]
+        .as_u64()
+        .expect("version")
 }
 
 #[test]
