@@ -144,7 +144,7 @@ fn inspect_json(pkg: &Path) -> serde_json::Value {
         .output()
         .expect("inspect");
     assert!(out.status.success(), "inspect: {}", stderr_of(&out));
-    serde_json::from_slice(&out.stdout).expect("inspect prints JSON")
+    crate::support::check_schema("inspect", &out.stdout)
 }
 
 #[test]
@@ -270,7 +270,7 @@ fn build_json_report_names_the_package_its_hash_and_signer() {
     .output()
     .expect("build");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = crate::support::check_schema("build", &out.stdout);
     let pkg = dir.path().join("dist/pkg.zip");
     let bytes = read(&pkg);
     assert_eq!(report["id"], SAMPLE_ID);

@@ -107,7 +107,7 @@ fn extract_prints_the_folder_and_list_shows_it() {
         .arg(&install)
         .assert()
         .code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
     assert_eq!(v["hotfixes"][0]["status"], "modified");
 }
 
@@ -133,12 +133,12 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
             .assert()
     };
     let out = list(&fx.signer).code(0);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
     assert_eq!(v["hotfixes"][0]["status"], "ok");
     assert_eq!(v["hotfixes"][0]["trusted_signers"], 1);
 
     let out = list(&fx.other).code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
     assert_eq!(v["hotfixes"][0]["status"], "untrusted");
     assert_eq!(v["hotfixes"][0]["trusted_signers"], 0);
     let stderr = stderr_of(&out);

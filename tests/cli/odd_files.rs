@@ -33,8 +33,9 @@ fn list(install: &Path, extra: &[&str]) -> assert_cmd::Command {
     cmd
 }
 
+/// `hotfix list --output-format json`, checked against its schema.
 fn json(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout_of(out)).expect("JSON on stdout")
+    crate::support::check_schema("list", &out.get_output().stdout)
 }
 
 fn installed(fx: &Fixture) -> (PathBuf, PathBuf) {

@@ -21,12 +21,12 @@ fn run_json(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
         .args(extra)
         .output()
         .expect("run hotfix");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    assert!(
+        !out.stdout.is_empty(),
+        "no JSON on stdout; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = crate::support::check_schema("sim-run", &out.stdout);
     (out.status.code().expect("exit code"), json)
 }
 
@@ -253,7 +253,7 @@ fn plan_as_markdown_and_json() {
         .args(["--output-format", "json"])
         .output()
         .expect("run");
-    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let json = crate::support::check_schema("sim-plan", &json.stdout);
     assert_eq!(json["ok"], true);
     let items = json["items"].as_array().expect("items");
     assert_eq!(items[0]["number"], 1);
@@ -307,7 +307,7 @@ fn model_generate_is_deterministic_and_checks_clean() {
         .output()
         .expect("run");
     assert_eq!(check.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    let json = crate::support::check_schema("sim-model-check", &check.stdout);
     assert_eq!(
         (json["ok"].clone(), json["nodes"].clone()),
         (serde_json::json!(true), serde_json::json!(200))
@@ -463,8 +463,7 @@ fn merge_refuses_shards_computed_from_different_model_files() {
     )
     .expect("edit");
     sweep_shard(&sc, "1/2", &b);
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&a).expect("shard")).expect("json");
+    let json = crate::support::check_schema("sim-sweep", &std::fs::read(&a).expect("shard"));
     let roles: Vec<&str> = json["inputs"]
         .as_array()
         .expect("inputs")
@@ -495,6 +494,8 @@ fn merge_refuses_shards_computed_from_different_model_files() {
         .output()
         .expect("merge");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = crate::support::check_schema("sim-sweep", &o.stdout);
+    assert_eq!(merged["shard"], serde_json::Value::Null, "{merged}");
 }
 
 /// The violation with `rule` in a `sim run` JSON result.
@@ -732,7 +733,7 @@ fn a_sweep_with_a_violating_seed_exits_1_unless_told_not_to_fail() {
         .output()
         .expect("sweep");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = crate::support::check_schema("sim-sweep", &o.stdout);
     assert_eq!(v["summary"]["runs"], 2);
     assert!(v["aggregate"]["makespan_us"]["max"].is_u64(), "{v}");
 }

@@ -219,7 +219,7 @@ fn verify_json_lists_signers_and_failures() {
         .args(["--output-format", "json"])
         .assert()
         .code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    let v = crate::support::check_schema("verify", &out.get_output().stdout);
     assert_eq!(v["ok"], false);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["signers"][0]["trusted"], false);
