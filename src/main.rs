@@ -7,6 +7,8 @@
 
 mod build;
 mod cli;
+#[cfg(test)]
+mod error_walk;
 mod extract;
 mod help;
 mod index;

@@ -219,8 +219,21 @@ pub(crate) fn load_trust(path: &Path) -> Result<TrustSet, CliError> {
 
 pub(crate) fn verify_error(e: VerifyError) -> CliError {
     let hint = match &e {
-        VerifyError::Io { .. } => "check the package path and that it is readable",
-        _ => "see the message above",
+        VerifyError::Io { .. } => "check the package path and that it is readable".to_owned(),
+        VerifyError::Sink(SinkError::Io { .. }) => {
+            "check that the folder written to exists, is writable and has free space".to_owned()
+        }
+        VerifyError::Sink(SinkError::Refused { rule, .. }) => format!(
+            "the package is refused by rule {rule}: docs/SAFETY-RULES.md and docs/TRUST.md say \
+             what it protects and which flag or key waives it, if any"
+        ),
+        VerifyError::Sink(SinkError::Cancelled) => {
+            "the run was interrupted (Ctrl-C or SIGTERM) and changed nothing; run it again"
+                .to_owned()
+        }
+        _ => "this is a bug in hotfix, not a problem of the package: report it with the \
+              command line and the package"
+            .to_owned(),
     };
     CliError::usage(e.to_string()).hint(hint)
 }

@@ -1,0 +1,67 @@
+//! Every error the CLI can print, walked: each library error variant (one constructed
+//! value per variant, lists kept exhaustive by a `match` in the defining crate) goes
+//! through the function that turns it into what the user sees, and the rendering must
+//! name what is wrong and end with a `hint:` that says what to do.
+
+use crate::cli::CliError;
+
+/// The hint the mappings fall back to when they know nothing better: not a hint.
+const NO_HINT: &str = "see the message above";
+
+/// Checks one rendering: the message names `what`, the hint is a real one.
+fn check(kind: &str, debug: String, err: &CliError, what: &str, problems: &mut Vec<String>) {
+    let shown = format!("{}\n{}", err.message, err.details.join("\n"));
+    if !shown.contains(what) {
+        problems.push(format!("{kind} {debug}: `{shown}` does not name {what:?}"));
+    }
+    match err.hint.as_deref() {
+        None => problems.push(format!("{kind} {debug}: no hint")),
+        Some(h) if h.trim().is_empty() || h == NO_HINT => {
+            problems.push(format!("{kind} {debug}: no real hint ({h:?})"))
+        }
+        Some(_) => {}
+    }
+}
+
+#[test]
+fn every_error_variant_renders_what_is_wrong_and_a_hint() {
+    use hotfix_package::error_examples as ex;
+    let mut problems = Vec::new();
+    for (e, what) in ex::build_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "BuildError",
+            debug,
+            &crate::build::build_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in ex::inspect_errors() {
+        let debug = format!("{e:?}");
+        let message = e.to_string();
+        let err = crate::inspect::inspect_error_message(&e, message);
+        check("InspectError", debug, &err, what, &mut problems);
+    }
+    for (e, what) in ex::cosign_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "CosignError",
+            debug,
+            &crate::sign::cosign_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in ex::verify_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "VerifyError",
+            debug,
+            &crate::verify::verify_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
