@@ -195,7 +195,7 @@ fn resolve_output(output: &Path, id: &str) -> Result<PathBuf, CliError> {
     Ok(file)
 }
 
-fn spec_error(err: SpecError) -> CliError {
+pub(crate) fn spec_error(err: SpecError) -> CliError {
     let message = err.to_string();
     let hint = match &err {
         SpecError::Io { .. } => {

@@ -63,5 +63,46 @@ fn every_error_variant_renders_what_is_wrong_and_a_hint() {
             &mut problems,
         );
     }
+    for (e, what) in hotfix_manifest::error_examples::spec_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "SpecError",
+            debug,
+            &crate::build::spec_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    // Every command that reads keys, signatures, policies or indexes renders a
+    // hotfix-sign error through one of these two.
+    for (e, what) in hotfix_sign::error_examples::sign_errors() {
+        let debug = format!("{e:?}");
+        let again = clone_sign_error(&e);
+        check(
+            "SignError",
+            debug.clone(),
+            &crate::passphrase::sign_error(e),
+            &what,
+            &mut problems,
+        );
+        check(
+            "SignError (policy)",
+            debug,
+            &crate::trust::policy_error(again),
+            &what,
+            &mut problems,
+        );
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The same error again (SignError is not Clone: it can hold an io::Error): rebuilt
+/// from the examples by position.
+fn clone_sign_error(e: &hotfix_sign::SignError) -> hotfix_sign::SignError {
+    let debug = format!("{e:?}");
+    hotfix_sign::error_examples::sign_errors()
+        .into_iter()
+        .map(|(e, _)| e)
+        .find(|x| format!("{x:?}") == debug)
+        .expect("the examples are deterministic")
 }

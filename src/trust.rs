@@ -601,7 +601,8 @@ pub fn policy_error(err: SignError) -> CliError {
         PolicyRule::ThresholdNotMet => {
             "more approvers must co-sign the package (`hotfix sign PKG --key KEY`)"
         }
-        _ => "see the message above",
+        // The release index's rules, as verify and extract explain them.
+        other => crate::trusted::hint_for(other),
     };
     let code = if rule.is_bad_input() {
         crate::cli::EXIT_USAGE

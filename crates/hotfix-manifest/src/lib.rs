@@ -11,6 +11,8 @@
 //! bytes first (see `hotfix-package`).
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 pub mod names;
 pub mod spec;
 pub mod xml;
