@@ -63,6 +63,26 @@ fn every_error_variant_renders_what_is_wrong_and_a_hint() {
             &mut problems,
         );
     }
+    for (e, what) in ex::extract_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "ExtractError",
+            debug,
+            &crate::extract::extract_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in ex::list_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "ListError",
+            debug,
+            &crate::list::list_error(e),
+            what,
+            &mut problems,
+        );
+    }
     for (e, what) in hotfix_manifest::error_examples::spec_errors() {
         let debug = format!("{e:?}");
         check(

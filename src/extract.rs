@@ -181,42 +181,18 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             crate::verify::print_hint("nothing was extracted");
             return Ok(EXIT_FAILED);
         }
-        Err(ExtractError::Refused { rule, message }) => {
-            if args.output_format == OutputFormat::Json {
+        Err(e) => {
+            if let (OutputFormat::Json, ExtractError::Refused { rule, message }) =
+                (args.output_format, &e)
+            {
                 print_json(&serde_json::json!({
                     "ok": false,
                     "package": args.package.display().to_string(),
-                    "problems": [Problem::new(rule, message.clone()).hint(refusal_hint(rule))],
+                    "problems": [Problem::new(rule, message.clone()).hint(refusal_hint(*rule))],
                 }))?;
             }
-            return Err(CliError::failed(format!("refused: {message}"))
-                .detail(format!("rule: {rule}"))
-                .hint(refusal_hint(rule)));
+            return Err(extract_error(e));
         }
-        Err(ExtractError::Cancelled) => {
-            let code = crate::signals::exit_code();
-            return Err(CliError::new(
-                code,
-                format!(
-                    "{}; nothing was changed",
-                    crate::signals::interrupted_message(code)
-                ),
-            ));
-        }
-        Err(ExtractError::LockFile { path, source }) => {
-            return Err(
-                CliError::usage(format!("{}: {source}", path.display())).hint(format!(
-                    "the lock file must be a regular file; remove {} (extract creates it again)",
-                    path.display()
-                )),
-            );
-        }
-        Err(e @ ExtractError::Io { .. }) => {
-            return Err(CliError::usage(e.to_string()).hint(
-                "--install-dir must be an existing folder (the one holding Install/), writable by you",
-            ));
-        }
-        Err(e) => return Err(CliError::usage(e.to_string())),
     };
     for w in &report.waived {
         crate::cli::warn(format!("waived {} ({}): {}", w.rule, w.flag, w.message));
@@ -265,6 +241,37 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     }
     crate::verify::note_file_name(&args.package, &report.id);
     Ok(EXIT_OK)
+}
+
+/// An extraction error as the user sees it, with what to do (a package that failed
+/// verification, or that a trust policy refused, is printed as a report instead).
+pub(crate) fn extract_error(e: ExtractError) -> CliError {
+    match e {
+        ExtractError::Failed(report) => CliError::failed(format!(
+            "{} failed verification ({} problem(s)); nothing was extracted",
+            report.package,
+            report.failures.len()
+        ))
+        .hint("`hotfix verify` lists every problem; do not install this package, fetch it again"),
+        ExtractError::Refused { rule, message } => CliError::failed(format!("refused: {message}"))
+            .detail(format!("rule: {rule}"))
+            .hint(refusal_hint(rule)),
+        ExtractError::Cancelled => {
+            crate::signals::interrupted(crate::signals::exit_code(), "; nothing was changed")
+        }
+        ExtractError::LockFile { path, source } => {
+            CliError::usage(format!("{}: {source}", path.display())).hint(format!(
+                "the lock file must be a regular file; remove {} (extract creates it again)",
+                path.display()
+            ))
+        }
+        e @ ExtractError::Io { .. } => CliError::usage(e.to_string()).hint(
+            "--install-dir must be an existing folder (the one holding Install/), writable by you",
+        ),
+        e => CliError::usage(e.to_string()).hint(
+            "--install-dir must be an existing folder (the one holding Install/), writable by you",
+        ),
+    }
 }
 
 fn refusal_hint(rule: Rule) -> String {

@@ -171,22 +171,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         cancel: Some(crate::signals::cancel_flag()),
         on_wait: Some(&on_wait),
     };
-    let mut items = list(&args.install_dir, options).map_err(|e| match e {
-        ListError::LockFile { path, source } => CliError::usage(format!(
-            "cannot list hotfixes: {}: {source}",
-            path.display()
-        ))
-        .hint(format!(
-            "the lock file must be a regular file; remove {} (extract creates it again)",
-            path.display()
-        )),
-        ListError::Cancelled => {
-            let code = crate::signals::exit_code();
-            CliError::new(code, crate::signals::interrupted_message(code))
-        }
-        e => CliError::usage(format!("cannot list hotfixes: {e}"))
-            .hint("--install-dir must be the existing folder that holds Install/"),
-    })?;
+    let mut items = list(&args.install_dir, options).map_err(list_error)?;
     let index_action = match &trusted {
         Some(t) => t.mark_installed(&args.install_dir, &mut items)?,
         None => false,
@@ -247,6 +232,23 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         ));
     }
     if ok { Ok(EXIT_OK) } else { Ok(EXIT_FAILED) }
+}
+
+/// A listing that failed as a whole, with what to do about it.
+pub(crate) fn list_error(e: ListError) -> CliError {
+    match e {
+        ListError::LockFile { path, source } => CliError::usage(format!(
+            "cannot list hotfixes: {}: {source}",
+            path.display()
+        ))
+        .hint(format!(
+            "the lock file must be a regular file; remove {} (extract creates it again)",
+            path.display()
+        )),
+        ListError::Cancelled => crate::signals::interrupted(crate::signals::exit_code(), ""),
+        e => CliError::usage(format!("cannot list hotfixes: {e}"))
+            .hint("--install-dir must be the existing folder that holds Install/"),
+    }
 }
 
 fn print_text(args: &Args, items: &[Installed]) {

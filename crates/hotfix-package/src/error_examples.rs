@@ -360,3 +360,80 @@ pub fn verify_errors() -> Vec<Example<VerifyError>> {
     check(&all, verify_index, 5, "VerifyError");
     all
 }
+
+fn extract_index(e: &crate::extract::ExtractError) -> usize {
+    use crate::extract::ExtractError as E;
+    match e {
+        E::Failed(_) => 0,
+        E::Refused { .. } => 1,
+        E::Io { .. } => 2,
+        E::LockFile { .. } => 3,
+        E::Cancelled => 4,
+    }
+}
+
+/// Every [`ExtractError`](crate::extract::ExtractError) variant.
+pub fn extract_errors() -> Vec<Example<crate::extract::ExtractError>> {
+    use crate::extract::ExtractError as E;
+    let report = crate::verify::VerifyReport::new("dist/HF-1.zip".to_owned(), 1);
+    let all = vec![
+        (E::Failed(Box::new(report)), "dist/HF-1.zip"),
+        (
+            E::Refused {
+                rule: Rule::Rollback,
+                message: "version 5 is installed".into(),
+            },
+            "version 5 is installed",
+        ),
+        (
+            E::Io {
+                path: path("install/Install/hotfixes"),
+                source: io_error(),
+            },
+            "install/Install/hotfixes",
+        ),
+        (
+            E::LockFile {
+                path: path("install/.hotfix.lock"),
+                source: io_error(),
+            },
+            "install/.hotfix.lock",
+        ),
+        (E::Cancelled, "interrupted"),
+    ];
+    check(&all, extract_index, 5, "ExtractError");
+    all
+}
+
+fn list_index(e: &crate::list::ListError) -> usize {
+    use crate::list::ListError as E;
+    match e {
+        E::Io { .. } => 0,
+        E::LockFile { .. } => 1,
+        E::Cancelled => 2,
+    }
+}
+
+/// Every [`ListError`](crate::list::ListError) variant.
+pub fn list_errors() -> Vec<Example<crate::list::ListError>> {
+    use crate::list::ListError as E;
+    let all = vec![
+        (
+            E::Io {
+                path: path("install/Install/hotfixes"),
+                source: io_error(),
+            },
+            "install/Install/hotfixes",
+        ),
+        (
+            E::LockFile {
+                path: path("install/.hotfix.lock"),
+                source: io_error(),
+            },
+            "install/.hotfix.lock",
+        ),
+        (E::Cancelled, "interrupted"),
+    ];
+    check(&all, list_index, 3, "ListError");
+    all
+}
