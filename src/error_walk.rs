@@ -113,6 +113,53 @@ fn every_error_variant_renders_what_is_wrong_and_a_hint() {
             &mut problems,
         );
     }
+    use hotfix_sim::error_examples as sim;
+    for (e, what) in sim::model_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "ModelError",
+            debug,
+            &crate::sim::model_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in sim::scenario_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "ScenarioError",
+            debug,
+            &crate::sim::scenario_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in sim::setup_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "SetupError",
+            debug,
+            &crate::sim::setup_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in sim::timing_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "TimingError",
+            debug,
+            &crate::sim::timing_error(e),
+            what,
+            &mut problems,
+        );
+    }
+    for (e, what) in sim::sweep_errors() {
+        let debug = format!("{e:?}");
+        let shards = ["shard-0.json".into(), "shard-1.json".into()];
+        let err = crate::sim::sweep::sweep_error(e, "scenario.toml", &shards);
+        check("SweepError", debug, &err, what, &mut problems);
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

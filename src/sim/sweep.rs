@@ -85,12 +85,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         },
         &|| bar.inc(1),
     )
-    .map_err(|e| {
-        CliError::usage(e.to_string()).hint(format!(
-            "replay one seed: hotfix sim run {} --seed N",
-            args.scenario.display()
-        ))
-    })?;
+    .map_err(|e| sweep_error(e, &args.scenario.display().to_string(), &[]))?;
     bar.finish_and_clear();
     let inputs = match &work {
         Work::TimingOnly(_) => vec![InputDigest::new(
@@ -167,6 +162,43 @@ fn sweep_json(
     Ok(v)
 }
 
+/// A sweep or merge error with what to do; `shards` are merge's inputs (empty for a sweep).
+pub(crate) fn sweep_error(
+    e: hotfix_sim::sweep::SweepError,
+    scenario: &str,
+    shards: &[std::path::PathBuf],
+) -> CliError {
+    use hotfix_sim::sweep::SweepError;
+    let shown = |i: usize| {
+        shards
+            .get(i)
+            .map_or_else(|| format!("input {}", i + 1), |p| p.display().to_string())
+    };
+    match &e {
+        SweepError::InputDiffers {
+            shard, role, path, ..
+        } => CliError::usage(format!(
+            "{}: {role} {path} is not the file the first shard ({}) was computed from",
+            shown(*shard),
+            shown(0)
+        ))
+        .detail(e.to_string())
+        .hint("run every shard against the same scenario, model, runbook, package and keys"),
+        SweepError::Merge(_) => CliError::usage(e.to_string())
+            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
+        SweepError::Seeds(_) => CliError::usage(e.to_string())
+            .hint("e.g. --seeds 1..=200 (seeds 1 to 200) or --seeds 0..1000"),
+        SweepError::Shard(_) => CliError::usage(e.to_string())
+            .hint("e.g. --shard 3/10 (the fourth of ten shards; K from 0 to N-1)"),
+        SweepError::Threads(_) => {
+            CliError::usage(e.to_string()).hint("run with fewer --jobs, or free some memory")
+        }
+        _ => CliError::usage(e.to_string()).hint(format!(
+            "replay one seed to see the whole error: hotfix sim run {scenario} --seed N"
+        )),
+    }
+}
+
 /// `hotfix sim merge`.
 pub(super) fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
@@ -180,19 +212,8 @@ pub(super) fn merge(args: MergeArgs) -> CmdResult {
         })?;
         parts.push(part);
     }
-    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| match &e {
-        hotfix_sim::sweep::SweepError::InputDiffers {
-            shard, role, path, ..
-        } => CliError::usage(format!(
-            "{}: {role} {path} is not the file the first shard ({}) was computed from",
-            args.shards[*shard].display(),
-            args.shards[0].display()
-        ))
-        .detail(e.to_string())
-        .hint("run every shard against the same scenario, model, runbook, package and keys"),
-        _ => CliError::usage(e.to_string())
-            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
-    })?;
+    let merged =
+        hotfix_sim::sweep::merge(parts).map_err(|e| sweep_error(e, "SCENARIO", &args.shards))?;
     match args.output_format {
         OutputFormat::Json => print_json(&sweep_json(&merged, "SCENARIO")?)?,
         OutputFormat::Text => {
