@@ -160,6 +160,18 @@ fn every_error_variant_renders_what_is_wrong_and_a_hint() {
         let err = crate::sim::sweep::sweep_error(e, "scenario.toml", &shards);
         check("SweepError", debug, &err, what, &mut problems);
     }
+    let uri =
+        hotfix_pkcs11::Pkcs11Uri::parse("pkcs11:token=release;object=hotfix").expect("a valid URI");
+    for (e, what) in hotfix_pkcs11::error_examples::pkcs11_errors() {
+        let debug = format!("{e:?}");
+        check(
+            "Pkcs11Error",
+            debug,
+            &crate::pkcs11::error(e, &uri),
+            what,
+            &mut problems,
+        );
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -18,6 +18,8 @@
 //! from) and never asks a token to export a private key.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 mod uri;
 
 use std::path::{Path, PathBuf};
