@@ -5,8 +5,8 @@
 //! The list is checked against an exhaustive `match` here: a new variant does not
 //! compile until it has an arm, and the list fails its check until it has an example.
 
-use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::context::Function;
+use cryptoki::error::{Error as CkError, RvError};
 
 use crate::Pkcs11Error;
 
