@@ -11,6 +11,59 @@ use hotfix_package::{BuildError, BuildOptions, parse_source_date_epoch};
 use hotfix_sign::SignError;
 
 use crate::cli::{self, CliError, CmdResult, EXIT_OK, Global, OutputFormat, note};
+use crate::json::{Problem, Signer, Validity};
+
+/// `hotfix build --output-format json` (docs/schema/build.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct BuildJson<'a> {
+    ok: bool,
+    /// The package file written.
+    package: &'a Path,
+    id: &'a str,
+    version: u64,
+    /// Size of the package file.
+    package_bytes: u64,
+    /// SHA-256 of the package file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    /// Payload files and the sum of their sizes.
+    files: usize,
+    bytes: u64,
+    /// Payload entries stored as they are (incompressible) and deflated.
+    stored: usize,
+    deflated: usize,
+    /// The manifest's creation time (RFC 3339, UTC).
+    created: &'a str,
+    /// The signature the build made (`hotfix sign` adds more).
+    signers: Vec<Signer>,
+    problems: [Problem; 0],
+}
+
+impl<'a> From<&'a hotfix_package::BuildReport> for BuildJson<'a> {
+    fn from(r: &'a hotfix_package::BuildReport) -> BuildJson<'a> {
+        BuildJson {
+            ok: true,
+            package: &r.path,
+            id: &r.id,
+            version: r.version,
+            package_bytes: r.size,
+            sha256: r.sha256.as_ref().map(|h| h.to_hex()),
+            files: r.files,
+            bytes: r.payload_bytes,
+            stored: r.stored,
+            deflated: r.deflated,
+            created: &r.created,
+            signers: vec![Signer {
+                key_id: r.signer.to_string(),
+                entry: Some(hotfix_package::format::signature_entry_name(r.signer)),
+                trusted: None,
+                valid: Validity::Absent,
+                trusted_comment: None,
+            }],
+            problems: [],
+        }
+    }
+}
 
 /// Builds OUT/<ID>.zip from SOURCE (a folder holding hotfix.toml, or the toml itself).
 ///
@@ -87,7 +140,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         ));
     }
     match args.output_format {
-        OutputFormat::Json => cli::print_json(&report)?,
+        OutputFormat::Json => cli::print_json(&BuildJson::from(&report))?,
         OutputFormat::Text => {
             use std::io::Write;
             writeln!(std::io::stdout(), "{}", report.path.display())
@@ -140,7 +193,7 @@ fn resolve_output(output: &Path, id: &str) -> Result<PathBuf, CliError> {
     Ok(file)
 }
 
-fn spec_error(err: SpecError) -> CliError {
+pub(crate) fn spec_error(err: SpecError) -> CliError {
     let message = err.to_string();
     let hint = match &err {
         SpecError::Io { .. } => {

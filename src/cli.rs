@@ -161,10 +161,23 @@ pub fn stdout_error() -> Option<CliError> {
     })
 }
 
-/// Writes `value` as pretty JSON plus a newline to stdout.
+/// A command's JSON document: `schema_version` first, then the command's fields.
+#[derive(serde::Serialize)]
+struct Document<'a, T: serde::Serialize> {
+    schema_version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Writes `value`, a command's JSON document (an object with `ok`, docs/JSON.md), as
+/// pretty JSON plus a newline to stdout, with `schema_version` added as its first field.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let mut out = out();
-    match serde_json::to_writer_pretty(&mut out, value) {
+    let doc = Document {
+        schema_version: crate::json::SCHEMA_VERSION,
+        body: value,
+    };
+    match serde_json::to_writer_pretty(&mut out, &doc) {
         Err(e) if e.is_io() => return Err(CliError::usage(format!("cannot write to stdout: {e}"))),
         Err(e) => return Err(CliError::usage(format!("cannot write JSON: {e}"))),
         Ok(()) => {}

@@ -18,7 +18,51 @@ use hotfix_package::rules::Rule;
 use hotfix_package::verify::Authenticated;
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::json::{Problem, Signer};
 use crate::verify::{check_package_readable, print_failures, print_hints};
+
+/// `hotfix extract --output-format json` after an extraction (docs/schema/extract.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct ExtractJson<'a> {
+    ok: bool,
+    package: String,
+    id: &'a str,
+    version: u64,
+    /// The installed folder, `Install/hotfixes/<ID>`.
+    path: &'a Path,
+    outcome: Outcome,
+    replaced_version: Option<u64>,
+    supersedes_installed: &'a [String],
+    waived: &'a [hotfix_package::extract::Waived],
+    warnings: &'a [String],
+    files: u64,
+    bytes: u64,
+    trusted_signers: u32,
+    signers: Vec<Signer>,
+    problems: [Problem; 0],
+}
+
+impl<'a> ExtractJson<'a> {
+    fn new(package: &Path, r: &'a hotfix_package::extract::ExtractReport) -> ExtractJson<'a> {
+        ExtractJson {
+            ok: true,
+            package: package.display().to_string(),
+            id: &r.id,
+            version: r.version,
+            path: &r.target,
+            outcome: r.outcome,
+            replaced_version: r.replaced_version,
+            supersedes_installed: &r.supersedes_installed,
+            waived: &r.waived,
+            warnings: &r.warnings,
+            files: r.files,
+            bytes: r.bytes,
+            trusted_signers: r.trusted_signers,
+            signers: r.signers.iter().map(Signer::verified).collect(),
+            problems: [],
+        }
+    }
+}
 
 /// Verifies and extracts PACKAGE into <install-dir>/Install/hotfixes/<ID>/, atomically.
 ///
@@ -125,7 +169,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         Ok(r) => r,
         Err(ExtractError::Failed(report)) => {
             match args.output_format {
-                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Json => print_json(&crate::verify::VerifyJson::from(&*report))?,
                 OutputFormat::Text => print_failures(&report),
             }
             print_hints(&report, trust);
@@ -141,35 +185,18 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             crate::verify::print_hint("nothing was extracted");
             return Ok(EXIT_FAILED);
         }
-        Err(ExtractError::Refused { rule, message }) => {
-            return Err(CliError::failed(format!("refused: {message}"))
-                .detail(format!("rule: {rule}"))
-                .hint(refusal_hint(rule)));
+        Err(e) => {
+            if let (OutputFormat::Json, ExtractError::Refused { rule, message }) =
+                (args.output_format, &e)
+            {
+                print_json(&serde_json::json!({
+                    "ok": false,
+                    "package": args.package.display().to_string(),
+                    "problems": [Problem::new(rule, message.clone()).hint(refusal_hint(*rule))],
+                }))?;
+            }
+            return Err(extract_error(e));
         }
-        Err(ExtractError::Cancelled) => {
-            let code = crate::signals::exit_code();
-            return Err(CliError::new(
-                code,
-                format!(
-                    "{}; nothing was changed",
-                    crate::signals::interrupted_message(code)
-                ),
-            ));
-        }
-        Err(ExtractError::LockFile { path, source }) => {
-            return Err(
-                CliError::usage(format!("{}: {source}", path.display())).hint(format!(
-                    "the lock file must be a regular file; remove {} (extract creates it again)",
-                    path.display()
-                )),
-            );
-        }
-        Err(e @ ExtractError::Io { .. }) => {
-            return Err(CliError::usage(e.to_string()).hint(
-                "--install-dir must be an existing folder (the one holding Install/), writable by you",
-            ));
-        }
-        Err(e) => return Err(CliError::usage(e.to_string())),
     };
     for w in &report.waived {
         crate::cli::warn(format!("waived {} ({}): {}", w.rule, w.flag, w.message));
@@ -185,7 +212,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         );
     }
     match args.output_format {
-        OutputFormat::Json => print_json(&report)?,
+        OutputFormat::Json => print_json(&ExtractJson::new(&args.package, &report))?,
         OutputFormat::Text => {
             let what = format!("{} v{}", report.id, report.version);
             let old = report
@@ -218,6 +245,37 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     }
     crate::verify::note_file_name(&args.package, &report.id);
     Ok(EXIT_OK)
+}
+
+/// An extraction error as the user sees it, with what to do (a package that failed
+/// verification, or that a trust policy refused, is printed as a report instead).
+pub(crate) fn extract_error(e: ExtractError) -> CliError {
+    match e {
+        ExtractError::Failed(report) => CliError::failed(format!(
+            "{} failed verification ({} problem(s)); nothing was extracted",
+            report.package,
+            report.failures.len()
+        ))
+        .hint("`hotfix verify` lists every problem; do not install this package, fetch it again"),
+        ExtractError::Refused { rule, message } => CliError::failed(format!("refused: {message}"))
+            .detail(format!("rule: {rule}"))
+            .hint(refusal_hint(rule)),
+        ExtractError::Cancelled => {
+            crate::signals::interrupted(crate::signals::exit_code(), "; nothing was changed")
+        }
+        ExtractError::LockFile { path, source } => {
+            CliError::usage(format!("{}: {source}", path.display())).hint(format!(
+                "the lock file must be a regular file; remove {} (extract creates it again)",
+                path.display()
+            ))
+        }
+        e @ ExtractError::Io { .. } => CliError::usage(e.to_string()).hint(
+            "--install-dir must be an existing folder (the one holding Install/), writable by you",
+        ),
+        e => CliError::usage(e.to_string()).hint(
+            "--install-dir must be an existing folder (the one holding Install/), writable by you",
+        ),
+    }
 }
 
 pub(crate) fn refusal_hint(rule: Rule) -> String {

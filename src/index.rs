@@ -309,10 +309,12 @@ fn show(args: ShowArgs) -> CmdResult {
     let b = &index.body;
     match args.output_format {
         OutputFormat::Json => print_json(&json!({
-            "schema_version": 1,
+            "ok": true,
             "path": args.index,
-            "release": b.release,
-            "support_package": b.support_package,
+            "base": crate::json::Base {
+                release: b.release.clone(),
+                support_package: b.support_package.clone(),
+            },
             "version": b.version,
             "issued": format_time(b.issued),
             "expires": format_time(b.expires),

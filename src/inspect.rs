@@ -2,7 +2,7 @@
 //!
 //! Text output starts with a NOT VERIFIED banner on stdout (it is part of the data: a
 //! reader of the output must not mistake it for a verified listing); JSON carries
-//! `"verified": false`. Nothing here checks a signature or reads the payload's data.
+//! `"verified": false` whatever `ok` says. Nothing here checks a signature or reads the payload's data.
 //!
 //! The archive is read with verify's strict reader. Exit 0: shown; 1: shown, but the
 //! archive's structure breaks a format rule (named with its rule id under `problems`);
@@ -16,6 +16,62 @@ use hotfix_package::rules::Rule;
 use hotfix_package::{InspectError, Inspection};
 
 use crate::cli::{CliError, CmdResult, EXIT_OK, Global, OutputFormat};
+use crate::json::{Base, Problem, Signer, Validity};
+
+/// `hotfix inspect --output-format json` (docs/schema/inspect.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct InspectJson<'a> {
+    /// The archive's structure breaks no format rule (not: the package is genuine).
+    ok: bool,
+    /// Always `false`: inspect checks no signature and reads no payload data.
+    verified: bool,
+    package: &'a std::path::Path,
+    id: &'a str,
+    version: u64,
+    base: Base,
+    /// Payload files and bytes the manifest lists.
+    files: usize,
+    bytes: u64,
+    manifest: &'a hotfix_manifest::Manifest,
+    manifest_sha256: &'a str,
+    /// Claimed signers: nothing is checked (`trusted` and `valid` are absent).
+    signers: Vec<Signer>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> From<&'a Inspection> for InspectJson<'a> {
+    fn from(seen: &'a Inspection) -> InspectJson<'a> {
+        let m = &seen.manifest;
+        InspectJson {
+            ok: !seen.broken && seen.problems.is_empty(),
+            verified: false,
+            package: &seen.path,
+            id: &m.id,
+            version: m.version,
+            base: Base::from(&m.base),
+            files: m.payload().count(),
+            bytes: m.payload_bytes(),
+            manifest: m,
+            manifest_sha256: &seen.manifest_sha256,
+            signers: seen
+                .signers
+                .iter()
+                .map(|s| Signer {
+                    key_id: s.key_id.to_string(),
+                    entry: Some(s.entry.clone()),
+                    trusted: None,
+                    valid: Validity::Absent,
+                    trusted_comment: Some(s.trusted_comment.clone()),
+                })
+                .collect(),
+            problems: seen
+                .problems
+                .iter()
+                .map(|p| Problem::new(p.rule, p.message.clone()).entry(p.entry.clone()))
+                .collect(),
+        }
+    }
+}
 
 /// Shows the manifest of PACKAGE without verifying it.
 ///
@@ -39,7 +95,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         inspect_error_message(&e, message)
     })?;
     match args.output_format {
-        OutputFormat::Json => crate::cli::print_json(&seen)?,
+        OutputFormat::Json => crate::cli::print_json(&InspectJson::from(&seen))?,
         OutputFormat::Text => {
             let mut out = crate::cli::out();
             write_text(&mut out, &seen).map_err(|e| CliError::io("cannot write to stdout", e))?;
@@ -150,7 +206,7 @@ fn write_text(out: &mut impl Write, seen: &Inspection) -> std::io::Result<()> {
     if !seen.problems.is_empty() {
         writeln!(out, "problems:")?;
         for problem in &seen.problems {
-            writeln!(out, "    {}", p(problem))?;
+            writeln!(out, "    {}", p(&problem.to_string()))?;
         }
     }
     Ok(())

@@ -11,7 +11,115 @@ use std::path::PathBuf;
 use hotfix_package::list::{Installed, ListError, ListOptions, Status, list};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::json::{Base, Problem};
 use crate::verify::printable;
+
+/// `hotfix list --output-format json` (docs/schema/list.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct ListJson<'a> {
+    ok: bool,
+    install_dir: &'a std::path::Path,
+    /// Whether file contents were rehashed (`--check`).
+    checked: bool,
+    hotfixes: Vec<ItemJson<'a>>,
+}
+
+/// One folder in `Install/hotfixes`.
+#[derive(Debug, serde::Serialize)]
+struct ItemJson<'a> {
+    folder: &'a str,
+    /// The folder's path.
+    path: &'a std::path::Path,
+    id: Option<&'a str>,
+    version: Option<u64>,
+    title: Option<&'a str>,
+    base: Option<Base>,
+    supersedes: &'a [String],
+    software_packages: &'a [hotfix_package::list::PackageRef],
+    msis: &'a [hotfix_package::list::MsiRef],
+    status: Status,
+    checked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_signers: Option<u32>,
+    problems: Vec<Problem>,
+    leftovers: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest_sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<&'a str>,
+}
+
+impl<'a> From<&'a Installed> for ItemJson<'a> {
+    fn from(i: &'a Installed) -> ItemJson<'a> {
+        // A folder's problems are the lines that explain its status: each carries the
+        // status's rule id and the hint for that status.
+        let rule = status_rule(i.status);
+        let hint = status_hint(i.status);
+        ItemJson {
+            folder: &i.folder,
+            path: &i.path,
+            id: i.id.as_deref(),
+            version: i.version,
+            title: i.title.as_deref(),
+            base: i.base.as_ref().map(Base::from),
+            supersedes: &i.supersedes,
+            software_packages: &i.software_packages,
+            msis: &i.msis,
+            status: i.status,
+            checked: i.checked,
+            trusted_signers: i.trusted_signers,
+            problems: i
+                .problems
+                .iter()
+                .map(|p| {
+                    let problem = Problem::new(rule, p.clone());
+                    match hint {
+                        Some(h) => problem.hint(h),
+                        None => problem,
+                    }
+                })
+                .collect(),
+            leftovers: &i.leftovers,
+            manifest_sha256: i.manifest_sha256.as_deref(),
+            index: i.index.as_deref(),
+        }
+    }
+}
+
+/// The rule id of a folder's problems: `installed-<status>` (`installed-note` for an
+/// intact folder with a remark, such as what a release index says of it).
+fn status_rule(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "installed-note",
+        Status::Modified => "installed-modified",
+        Status::MissingFiles => "installed-missing-files",
+        Status::UnreadableManifest => "installed-unreadable-manifest",
+        Status::Untrusted => "installed-untrusted",
+        Status::NotAFolder => "installed-not-a-folder",
+        Status::ReplaceInterrupted => "installed-replace-interrupted",
+    }
+}
+
+/// What to do about a folder in this state (the same hints the text output prints).
+fn status_hint(status: Status) -> Option<&'static str> {
+    match status {
+        Status::Ok => None,
+        Status::Modified | Status::MissingFiles | Status::UnreadableManifest => {
+            Some("extract the package again with --reinstall to restore the folder")
+        }
+        Status::Untrusted => Some(UNTRUSTED_HINT),
+        Status::NotAFolder => Some(NOT_A_FOLDER_HINT),
+        Status::ReplaceInterrupted => Some(INTERRUPTED_HINT),
+    }
+}
+
+const INTERRUPTED_HINT: &str = "a replacement was interrupted: run `hotfix extract` again (any \
+     package, or the same one) to put the previous folder back and finish";
+const NOT_A_FOLDER_HINT: &str = "something other than a folder sits where a hotfix folder \
+     belongs: remove it (it is never followed) and extract the package again";
+const UNTRUSTED_HINT: &str = "a folder whose hotfix.xml is not signed by enough trusted keys \
+     cannot be trusted: extract the signed package again with --reinstall, or add the \
+     signer's .pub to --trusted if you trust it";
 
 /// Lists the hotfixes in an installation.
 ///
@@ -79,28 +187,19 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     };
     let result = list(&args.install_dir, options);
     drop(reporter);
-    let mut items = result.map_err(|e| match e {
-        ListError::LockFile { path, source } => CliError::usage(format!(
-            "cannot list hotfixes: {}: {source}",
-            path.display()
-        ))
-        .hint(format!(
-            "the lock file must be a regular file; remove {} (extract creates it again)",
-            path.display()
-        )),
-        ListError::Cancelled => {
-            let code = crate::signals::exit_code();
-            CliError::new(code, crate::signals::interrupted_message(code))
-        }
-        e => CliError::usage(format!("cannot list hotfixes: {e}"))
-            .hint("--install-dir must be the existing folder that holds Install/"),
-    })?;
+    let mut items = result.map_err(list_error)?;
     let index_action = match &trusted {
         Some(t) => t.mark_installed(&args.install_dir, &mut items)?,
         None => false,
     };
+    let ok = !index_action && items.iter().all(|i| i.status == Status::Ok);
     match args.output_format {
-        OutputFormat::Json => print_json(&items)?,
+        OutputFormat::Json => print_json(&ListJson {
+            ok,
+            install_dir: &args.install_dir,
+            checked: args.check,
+            hotfixes: items.iter().map(ItemJson::from).collect(),
+        })?,
         OutputFormat::Text => print_text(&args, &items),
     }
     if index_action {
@@ -125,23 +224,13 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     }
     let has = |s: Status| items.iter().any(|i| i.status == s);
     if has(Status::ReplaceInterrupted) {
-        crate::verify::print_hint(
-            "a replacement was interrupted: run `hotfix extract` again (any package, or the \
-             same one) to put the previous folder back and finish",
-        );
+        crate::verify::print_hint(INTERRUPTED_HINT);
     }
     if has(Status::NotAFolder) {
-        crate::verify::print_hint(
-            "something other than a folder sits where a hotfix folder belongs: remove it \
-             (it is never followed) and extract the package again",
-        );
+        crate::verify::print_hint(NOT_A_FOLDER_HINT);
     }
     if has(Status::Untrusted) {
-        crate::verify::print_hint(
-            "a folder whose hotfix.xml is not signed by enough trusted keys cannot be \
-             trusted: extract the signed package again with --reinstall, or add the \
-             signer's .pub to --trusted if you trust it",
-        );
+        crate::verify::print_hint(UNTRUSTED_HINT);
     }
     let damaged = [
         Status::Modified,
@@ -158,10 +247,23 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
             "extract the package again with --reinstall to restore a folder{rehash}"
         ));
     }
-    if !index_action && items.iter().all(|i| i.status == Status::Ok) {
-        Ok(EXIT_OK)
-    } else {
-        Ok(EXIT_FAILED)
+    if ok { Ok(EXIT_OK) } else { Ok(EXIT_FAILED) }
+}
+
+/// A listing that failed as a whole, with what to do about it.
+pub(crate) fn list_error(e: ListError) -> CliError {
+    match e {
+        ListError::LockFile { path, source } => CliError::usage(format!(
+            "cannot list hotfixes: {}: {source}",
+            path.display()
+        ))
+        .hint(format!(
+            "the lock file must be a regular file; remove {} (extract creates it again)",
+            path.display()
+        )),
+        ListError::Cancelled => crate::signals::interrupted(crate::signals::exit_code(), ""),
+        e => CliError::usage(format!("cannot list hotfixes: {e}"))
+            .hint("--install-dir must be the existing folder that holds Install/"),
     }
 }
 
@@ -182,7 +284,9 @@ fn print_text(args: &Args, items: &[Installed]) {
         crate::outln!(
             "{id}  {version}  {}  {}  {}",
             i.status.as_str(),
-            i.base.as_deref().unwrap_or("-"),
+            i.base
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string),
             printable(i.title.as_deref().unwrap_or(""))
         );
         for p in &i.software_packages {

@@ -10,10 +10,13 @@
 
 mod build;
 mod cli;
+#[cfg(test)]
+mod error_walk;
 mod extract;
 mod help;
 mod index;
 mod inspect;
+mod json;
 mod keygen;
 mod list;
 mod outfile;

@@ -82,6 +82,9 @@ pub fn unlock_secret_key(path: &Path) -> Result<SecretKey, CliError> {
 /// A `hotfix_sign` error as the user sees it. Failed signature checks exit 1; bad
 /// input, keys and passphrases exit 2.
 pub fn sign_error(err: SignError) -> CliError {
+    if matches!(err.root(), SignError::Policy { .. }) {
+        return crate::trust::policy_error(err);
+    }
     let message = err.to_string();
     let failed = |hint: &str| CliError::failed(message.clone()).hint(hint);
     let usage = |hint: &str| CliError::usage(message.clone()).hint(hint);

@@ -49,7 +49,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-fn cosign_error(err: CosignError) -> CliError {
+pub(crate) fn cosign_error(err: CosignError) -> CliError {
     let message = err.to_string();
     let hint = match &err {
         CosignError::Read(e) => return crate::inspect::inspect_error_message(e, message),

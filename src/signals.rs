@@ -66,7 +66,7 @@ fn received(code: u8) {
 fn stop(code: u8) -> ! {
     // Temporary files of a build or co-signing being written: nothing else removes them.
     hotfix_package::tempfiles::remove_registered();
-    crate::cli::CliError::new(code, interrupted_message(code)).print();
+    interrupted(code, "").print();
     std::process::exit(i32::from(code));
 }
 
@@ -83,6 +83,13 @@ pub fn cancel_flag() -> &'static AtomicBool {
 /// The exit code for the signal that arrived (130 if none did).
 pub fn exit_code() -> u8 {
     CODE.load(Ordering::SeqCst)
+}
+
+/// The error of a command a signal stopped (exit 130/143): it changed nothing, so running
+/// it again is always safe. `detail` follows the message (`; nothing was changed`).
+pub fn interrupted(code: u8, detail: &str) -> crate::cli::CliError {
+    crate::cli::CliError::new(code, format!("{}{detail}", interrupted_message(code)))
+        .hint("the command stopped cleanly and changed nothing; run it again to finish")
 }
 
 /// `interrupted (SIGINT)` or `interrupted (SIGTERM)`.

@@ -399,7 +399,7 @@ fn show(args: ShowArgs) -> CmdResult {
     let tally = policy.tally(&b.root_keys, &b.revoked);
     match args.output_format {
         OutputFormat::Json => print_json(&json!({
-            "schema_version": 1,
+            "ok": true,
             "path": args.policy,
             "version": b.version,
             "issued": b.issued.map(format_time),
@@ -526,7 +526,6 @@ fn verify(args: VerifyArgs) -> CmdResult {
         Ok(()) => {
             if json {
                 print_json(&json!({
-                    "schema_version": 1,
                     "ok": true,
                     "path": args.policy,
                     "version": policy.body.version,
@@ -545,18 +544,21 @@ fn verify(args: VerifyArgs) -> CmdResult {
             Ok(EXIT_OK)
         }
         Err(e) => {
+            // A failure that is not a policy rule (a signature that does not parse) is
+            // still a malformed policy to the reader.
             let rule = match e.root() {
-                SignError::Policy { rule, .. } => rule.id(),
-                _ => "",
+                SignError::Policy { rule, .. } => *rule,
+                _ => PolicyRule::PolicyMalformed,
             };
             let err = policy_error(e);
             if json {
+                let mut problem = crate::json::Problem::new(rule.id(), err.message.clone());
+                problem.hint = err.hint.clone();
                 print_json(&json!({
-                    "schema_version": 1,
                     "ok": false,
                     "path": args.policy,
                     "version": policy.body.version,
-                    "problems": [{ "rule": rule, "message": err.message }],
+                    "problems": [problem],
                 }))?;
             }
             Err(err)
@@ -599,7 +601,8 @@ pub fn policy_error(err: SignError) -> CliError {
         PolicyRule::ThresholdNotMet => {
             "more approvers must co-sign the package (`hotfix sign PKG --key KEY`)"
         }
-        _ => "see the message above",
+        // The release index's rules, as verify and extract explain them.
+        other => crate::trusted::hint_for(other),
     };
     let code = if rule.is_bad_input() {
         crate::cli::EXIT_USAGE

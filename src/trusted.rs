@@ -326,9 +326,7 @@ impl Trusted {
             else {
                 continue;
             };
-            let Some((release, sp)) = base.split_once(' ') else {
-                continue;
-            };
+            let (release, sp) = (base.release.as_str(), base.support_package.as_str());
             let status = index.status(&HotfixIdentity {
                 id,
                 version,

@@ -19,6 +19,58 @@ use hotfix_sign::TrustSet;
 use crate::trusted::{Gate, Trusted};
 
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, Global, OutputFormat, print_json};
+use crate::json::{Problem, Signer};
+
+/// `hotfix verify --output-format json` (docs/schema/verify.schema.json); also what
+/// `extract` prints when the package fails verification.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct VerifyJson {
+    pub ok: bool,
+    pub package: String,
+    pub id: Option<String>,
+    pub version: Option<u64>,
+    pub title: Option<String>,
+    pub threshold: u32,
+    /// Distinct trusted keys with a valid signature.
+    pub trusted_signers: u32,
+    pub signers: Vec<Signer>,
+    /// Payload files read.
+    pub files: u64,
+    /// Payload bytes read.
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+    /// Problems found beyond the listed ones (a hostile archive can break a rule per
+    /// entry); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub problems_not_listed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl From<&VerifyReport> for VerifyJson {
+    fn from(r: &VerifyReport) -> VerifyJson {
+        VerifyJson {
+            ok: r.ok,
+            package: r.package.clone(),
+            id: r.id.clone(),
+            version: r.version,
+            title: r.title.clone(),
+            threshold: r.threshold,
+            trusted_signers: r.trusted_signers,
+            signers: r.signers.iter().map(Signer::verified).collect(),
+            files: r.files,
+            bytes: r.bytes,
+            problems: r
+                .failures
+                .iter()
+                .map(|f| Problem::new(f.rule, f.message.clone()).entry(f.entry.clone()))
+                .collect(),
+            problems_not_listed: r.suppressed,
+        }
+    }
+}
 
 /// Verifies PACKAGE: exit 0 if intact and signed by at least N distinct trusted keys.
 ///
@@ -72,7 +124,7 @@ pub fn run(args: Args, _global: &Global) -> CmdResult {
         Err(e) => return Err(verify_error(e)),
     };
     match args.output_format {
-        OutputFormat::Json => print_json(&report)?,
+        OutputFormat::Json => print_json(&VerifyJson::from(&report))?,
         OutputFormat::Text => print_text(&report),
     }
     if report.ok {
@@ -94,19 +146,27 @@ pub(crate) fn refused_by_trust(
     rule: Rule,
     message: &str,
 ) -> CmdResult {
+    let hint = match rule {
+        Rule::Trust(r) => Some(crate::trusted::hint_for(r)),
+        _ => None,
+    };
     match format {
-        OutputFormat::Json => print_json(&serde_json::json!({
-            "package": package.display().to_string(),
-            "ok": false,
-            "failures": [{ "entry": null, "rule": rule.id(), "message": message }],
-        }))?,
+        OutputFormat::Json => {
+            let mut problem = Problem::new(rule, message);
+            problem.hint = hint.map(str::to_owned);
+            print_json(&serde_json::json!({
+                "ok": false,
+                "package": package.display().to_string(),
+                "problems": [problem],
+            }))?;
+        }
         OutputFormat::Text => {
             crate::outln!("FAILED: {}: 1 problem", package.display());
             crate::outln!("{rule}: {}", printable(message));
         }
     }
-    if let Rule::Trust(r) = rule {
-        print_hint(crate::trusted::hint_for(r));
+    if let Some(hint) = hint {
+        print_hint(hint);
     }
     Ok(EXIT_FAILED)
 }
@@ -168,8 +228,21 @@ pub(crate) fn load_trust(path: &Path) -> Result<TrustSet, CliError> {
 
 pub(crate) fn verify_error(e: VerifyError) -> CliError {
     let hint = match &e {
-        VerifyError::Io { .. } => "check the package path and that it is readable",
-        _ => "see the message above",
+        VerifyError::Io { .. } => "check the package path and that it is readable".to_owned(),
+        VerifyError::Sink(SinkError::Io { .. }) => {
+            "check that the folder written to exists, is writable and has free space".to_owned()
+        }
+        VerifyError::Sink(SinkError::Refused { rule, .. }) => format!(
+            "the package is refused by rule {rule}: docs/SAFETY-RULES.md and docs/TRUST.md say \
+             what it protects and which flag or key waives it, if any"
+        ),
+        VerifyError::Sink(SinkError::Cancelled) => {
+            "the run was interrupted (Ctrl-C or SIGTERM) and changed nothing; run it again"
+                .to_owned()
+        }
+        _ => "this is a bug in hotfix, not a problem of the package: report it with the \
+              command line and the package"
+            .to_owned(),
     };
     CliError::usage(e.to_string()).hint(hint)
 }

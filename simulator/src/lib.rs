@@ -46,6 +46,8 @@
 
 // Logical model, operations, runbooks, properties, and the simulation that joins them
 // with the timing engine.
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 pub mod generate;
 pub mod model;
 pub mod model_xml;

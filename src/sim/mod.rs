@@ -13,7 +13,7 @@
 mod model;
 mod package;
 mod run;
-mod sweep;
+pub(crate) mod sweep;
 
 use std::path::PathBuf;
 
@@ -234,6 +234,9 @@ pub(crate) fn setup_error(e: SetupError) -> CliError {
             "add the MSI to <msi-products> with its file (as extracting the package does), or remove the hotfix from <install-hotfixes> so the runbook extracts it",
         ),
         SetupError::Rollout(t) => timing_error(t),
+        e @ SetupError::Generate { .. } => CliError::usage(e.to_string()).hint(
+            "fix the generated model's parameters in the scenario's [model] table (docs/SIMULATOR.md lists them)",
+        ),
         other => CliError::usage(other.to_string()).hint("see docs/SIMULATOR.md"),
     }
 }

@@ -9,7 +9,23 @@ pub(super) fn plan(args: PlanArgs) -> CmdResult {
     let loaded = load(&args.scenario)?;
     let checklist = hotfix_sim::plan::checklist(&loaded.model, &loaded.info, &loaded.runbooks);
     match args.output_format {
-        PlanFormat::Json => print_json(&checklist)?,
+        PlanFormat::Json => {
+            // The shared vocabulary: `ok`, violations as `problems`, `base` an object.
+            let mut v = serde_json::to_value(&checklist)
+                .map_err(|e| CliError::usage(format!("cannot write JSON: {e}")))?;
+            crate::json::rename(&mut v, "passed", "ok");
+            crate::json::rename(&mut v, "violations", "problems");
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert(
+                    "base".into(),
+                    json!(crate::json::Base {
+                        release: loaded.info.release.clone(),
+                        support_package: loaded.info.support_package.clone(),
+                    }),
+                );
+            }
+            print_json(&v)?
+        }
         PlanFormat::Text => print!("{}", hotfix_sim::plan::render_text(&checklist)),
         PlanFormat::Markdown => print!("{}", hotfix_sim::plan::render_markdown(&checklist)),
     }
@@ -56,7 +72,7 @@ pub(super) fn check(args: CheckArgs) -> CmdResult {
     match hotfix_sim::model_xml::load_file(&args.model) {
         Ok(model) => {
             let summary = json!({
-                "model": args.model.display().to_string(),
+                "path": args.model.display().to_string(),
                 "ok": true,
                 "problems": [],
                 "nodes": model.nodes.len(),
@@ -80,9 +96,15 @@ pub(super) fn check(args: CheckArgs) -> CmdResult {
         Err(hotfix_sim::model_xml::ModelError::Invalid { path, problems }) => {
             match args.output_format {
                 OutputFormat::Json => print_json(&json!({
-                    "model": path.display().to_string(),
+                    "path": path.display().to_string(),
                     "ok": false,
-                    "problems": problems,
+                    "problems": problems.iter().map(|p| json!({
+                        "rule": "model-invalid",
+                        "message": p.message,
+                        "hint": "fix the model file at the line and column shown (docs/SIMULATOR.md)",
+                        "line": p.line,
+                        "column": p.column,
+                    })).collect::<Vec<_>>(),
                 }))?,
                 OutputFormat::Text => {
                     for p in &problems {

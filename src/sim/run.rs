@@ -92,7 +92,7 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
     };
     let report = &sim.report;
     match args.output_format {
-        RunFormat::Json => print_json(&render::json(&header, report))?,
+        RunFormat::Json => print_json(&run_json(&header, report))?,
         RunFormat::Text => print_out(&render::text(&header, report)),
         RunFormat::Markdown => print_out(&render::markdown(&header, report)),
     }
@@ -110,6 +110,15 @@ pub(super) fn run_scenario(args: RunArgs) -> CmdResult {
         ));
     }
     Ok(if report.passed { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `hotfix sim run --output-format json` (docs/schema/sim-run.schema.json): the
+/// simulator's result in the shared vocabulary (`ok`, violations as `problems`).
+fn run_json(header: &Header, report: &hotfix_sim::run::RunReport) -> serde_json::Value {
+    let mut v = render::json(header, report);
+    crate::json::rename(&mut v, "passed", "ok");
+    crate::json::rename(&mut v, "violations", "problems");
+    v
 }
 
 fn print_out(text: &str) {

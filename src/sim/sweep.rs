@@ -78,10 +78,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
     )
     .map_err(|e| {
         bar.finish_and_clear();
-        CliError::usage(e.to_string()).hint(format!(
-            "replay one seed: hotfix sim run {} --seed N",
-            args.scenario.display()
-        ))
+        sweep_error(e, &args.scenario.display().to_string(), &[])
     })?;
     bar.finish_and_clear();
     let inputs = match &work {
@@ -99,7 +96,7 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
         started.elapsed().as_secs_f64()
     ));
     match args.output_format {
-        OutputFormat::Json => print_json(&out)?,
+        OutputFormat::Json => print_json(&sweep_json(&out, &args.scenario.display().to_string())?)?,
         OutputFormat::Text => {
             use std::io::Write as _;
             let _ = write!(
@@ -131,6 +128,71 @@ fn verdict(out: &hotfix_sim::sweep::SweepOutput, no_fail: bool, scenario: &str) 
     if no_fail { EXIT_OK } else { EXIT_FAILED }
 }
 
+/// `hotfix sim sweep` and `merge --output-format json` (docs/schema/sim-sweep.schema.json):
+/// the sweep output with the shared verdict, `ok` (no seed violated a property), and one
+/// problem per failed seed. `merge` reads these documents back and ignores both.
+fn sweep_json(
+    out: &hotfix_sim::sweep::SweepOutput,
+    scenario: &str,
+) -> Result<serde_json::Value, CliError> {
+    let mut v = serde_json::to_value(out)
+        .map_err(|e| CliError::usage(format!("cannot write JSON: {e}")))?;
+    let failed = &out.summary.failed_seeds;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("ok".into(), failed.is_empty().into());
+        let problems: Vec<serde_json::Value> = failed
+            .iter()
+            .map(|seed| {
+                serde_json::json!({
+                    "rule": "seed-violated-property",
+                    "message": format!("seed {seed} violated a property"),
+                    "hint": format!("replay it: hotfix sim run {scenario} --seed {seed}"),
+                    "seed": seed,
+                })
+            })
+            .collect();
+        obj.insert("problems".into(), problems.into());
+    }
+    Ok(v)
+}
+
+/// A sweep or merge error with what to do; `shards` are merge's inputs (empty for a sweep).
+pub(crate) fn sweep_error(
+    e: hotfix_sim::sweep::SweepError,
+    scenario: &str,
+    shards: &[std::path::PathBuf],
+) -> CliError {
+    use hotfix_sim::sweep::SweepError;
+    let shown = |i: usize| {
+        shards
+            .get(i)
+            .map_or_else(|| format!("input {}", i + 1), |p| p.display().to_string())
+    };
+    match &e {
+        SweepError::InputDiffers {
+            shard, role, path, ..
+        } => CliError::usage(format!(
+            "{}: {role} {path} is not the file the first shard ({}) was computed from",
+            shown(*shard),
+            shown(0)
+        ))
+        .detail(e.to_string())
+        .hint("run every shard against the same scenario, model, runbook, package and keys"),
+        SweepError::Merge(_) => CliError::usage(e.to_string())
+            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
+        SweepError::Seeds(_) => CliError::usage(e.to_string())
+            .hint("e.g. --seeds 1..=200 (seeds 1 to 200) or --seeds 0..1000"),
+        SweepError::Shard(_) => CliError::usage(e.to_string())
+            .hint("e.g. --shard 3/10 (the fourth of ten shards; K from 0 to N-1)"),
+        SweepError::Threads(_) => {
+            CliError::usage(e.to_string()).hint("run with fewer --jobs, or free some memory")
+        }
+        _ => CliError::usage(e.to_string()).hint(format!(
+            "replay one seed to see the whole error: hotfix sim run {scenario} --seed N"
+        )),
+    }
+}
+
 /// `hotfix sim merge`.
 pub(super) fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
@@ -144,21 +206,10 @@ pub(super) fn merge(args: MergeArgs) -> CmdResult {
         })?;
         parts.push(part);
     }
-    let merged = hotfix_sim::sweep::merge(parts).map_err(|e| match &e {
-        hotfix_sim::sweep::SweepError::InputDiffers {
-            shard, role, path, ..
-        } => CliError::usage(format!(
-            "{}: {role} {path} is not the file the first shard ({}) was computed from",
-            args.shards[*shard].display(),
-            args.shards[0].display()
-        ))
-        .detail(e.to_string())
-        .hint("run every shard against the same scenario, model, runbook, package and keys"),
-        _ => CliError::usage(e.to_string())
-            .hint("merge needs every shard 0..N of one sweep (same scenario file and --seeds)"),
-    })?;
+    let merged =
+        hotfix_sim::sweep::merge(parts).map_err(|e| sweep_error(e, "SCENARIO", &args.shards))?;
     match args.output_format {
-        OutputFormat::Json => print_json(&merged)?,
+        OutputFormat::Json => print_json(&sweep_json(&merged, "SCENARIO")?)?,
         OutputFormat::Text => {
             use std::io::Write as _;
             let _ = write!(

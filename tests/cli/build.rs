@@ -144,7 +144,7 @@ fn inspect_json(pkg: &Path) -> serde_json::Value {
         .output()
         .expect("inspect");
     assert!(out.status.success(), "inspect: {}", stderr_of(&out));
-    serde_json::from_slice(&out.stdout).expect("inspect prints JSON")
+    crate::support::check_schema("inspect", &out.stdout)
 }
 
 #[test]
@@ -270,16 +270,22 @@ fn build_json_report_names_the_package_its_hash_and_signer() {
     .output()
     .expect("build");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = crate::support::check_schema("build", &out.stdout);
     let pkg = dir.path().join("dist/pkg.zip");
     let bytes = read(&pkg);
     assert_eq!(report["id"], SAMPLE_ID);
     assert_eq!(report["version"], 3);
-    assert_eq!(report["path"], pkg.to_str().expect("utf-8 path"));
-    assert_eq!(report["size"], bytes.len() as u64);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["package"], pkg.to_str().expect("utf-8 path"));
+    assert_eq!(report["package_bytes"], bytes.len() as u64);
     assert_eq!(report["sha256"], sha256_hex(&bytes).as_str());
     assert_eq!(report["files"], 11, "the sample's ten files and the SBOM");
-    assert_eq!(report["signer"], key_id.as_str());
+    assert_eq!(report["signers"][0]["key_id"], key_id.as_str());
+    assert_eq!(
+        report["signers"][0]["entry"],
+        format!("signatures/{key_id}.minisig")
+    );
 }
 
 #[test]

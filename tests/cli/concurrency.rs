@@ -146,9 +146,9 @@ fn list_waits_for_a_replacement_in_progress() {
     let (code_l, out_l, err_l) = finish(l);
     assert_eq!(code_l, Some(0), "{out_l}{err_l}");
     let v: serde_json::Value = serde_json::from_str(&out_l).expect("JSON");
-    assert_eq!(v[0]["folder"], ID, "{out_l}");
-    assert_eq!(v[0]["version"], 4, "{out_l}");
-    assert_eq!(v[0]["status"], "ok", "{out_l}");
+    assert_eq!(v["hotfixes"][0]["folder"], ID, "{out_l}");
+    assert_eq!(v["hotfixes"][0]["version"], 4, "{out_l}");
+    assert_eq!(v["hotfixes"][0]["status"], "ok", "{out_l}");
 }
 
 #[test]
@@ -175,8 +175,8 @@ fn an_interrupted_replacement_is_reported_by_list_and_repaired_by_the_next_extra
     let (code, out, err) = finish(spawn_hotfix(&list_args(&install), None));
     assert_eq!(code, Some(1), "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(v[0]["folder"], ID, "{out}");
-    assert_eq!(v[0]["status"], "replace-interrupted", "{out}");
+    assert_eq!(v["hotfixes"][0]["folder"], ID, "{out}");
+    assert_eq!(v["hotfixes"][0]["status"], "replace-interrupted", "{out}");
     assert!(
         err.contains("hint: ") && err.contains("hotfix extract"),
         "{err}"
@@ -187,7 +187,7 @@ fn an_interrupted_replacement_is_reported_by_list_and_repaired_by_the_next_extra
     let (code, out, err) = finish(spawn_hotfix(&list_args(&install), None));
     assert_eq!(code, Some(0), "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(v[0]["version"], 4, "{out}");
+    assert_eq!(v["hotfixes"][0]["version"], 4, "{out}");
     assert_eq!(entries(&hotfixes(&install)), vec![ID.to_owned()]);
 }
 

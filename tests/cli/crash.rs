@@ -175,7 +175,7 @@ fn extract_killed_at_any_point_leaves_no_partial_folder_and_the_next_run_succeed
                 .expect("list");
             let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
             assert_eq!(
-                listed[0]["status"], "ok",
+                listed["hotfixes"][0]["status"], "ok",
                 "{ctx}: a visible folder must be complete"
             );
         }
@@ -242,7 +242,10 @@ fn upgrade_killed_at_any_point_is_seen_whole_or_as_interrupted_and_then_repaired
             .output()
             .expect("list");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        (v[0]["status"].clone(), v[0]["version"].clone())
+        (
+            v["hotfixes"][0]["status"].clone(),
+            v["hotfixes"][0]["version"].clone(),
+        )
     };
     let full = duration_of(extract(&v2), &reset);
     for (i, delay) in delays(full, 10).into_iter().enumerate() {

@@ -107,8 +107,8 @@ fn extract_prints_the_folder_and_list_shows_it() {
         .arg(&install)
         .assert()
         .code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "modified");
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
+    assert_eq!(v["hotfixes"][0]["status"], "modified");
 }
 
 #[test]
@@ -133,14 +133,14 @@ fn list_with_trusted_keys_rechecks_the_signatures() {
             .assert()
     };
     let out = list(&fx.signer).code(0);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "ok");
-    assert_eq!(v[0]["trusted_signers"], 1);
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
+    assert_eq!(v["hotfixes"][0]["status"], "ok");
+    assert_eq!(v["hotfixes"][0]["trusted_signers"], 1);
 
     let out = list(&fx.other).code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
-    assert_eq!(v[0]["status"], "untrusted");
-    assert_eq!(v[0]["trusted_signers"], 0);
+    let v = crate::support::check_schema("list", &out.get_output().stdout);
+    assert_eq!(v["hotfixes"][0]["status"], "untrusted");
+    assert_eq!(v["hotfixes"][0]["trusted_signers"], 0);
     let stderr = stderr_of(&out);
     assert!(
         stderr.contains("hint: a folder whose hotfix.xml"),

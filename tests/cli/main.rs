@@ -10,6 +10,7 @@ mod keygen;
 mod odd_files;
 mod pkcs11;
 mod readme;
+mod schema;
 mod sim;
 mod snapshots;
 mod support;

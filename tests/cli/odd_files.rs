@@ -33,8 +33,9 @@ fn list(install: &Path, extra: &[&str]) -> assert_cmd::Command {
     cmd
 }
 
+/// `hotfix list --output-format json`, checked against its schema.
 fn json(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout_of(out)).expect("JSON on stdout")
+    crate::support::check_schema("list", &out.get_output().stdout)
 }
 
 fn installed(fx: &Fixture) -> (PathBuf, PathBuf) {
@@ -99,8 +100,8 @@ fn a_symlinked_hotfix_folder_is_refused_by_extract_and_reported_by_list() {
 
     let out = list(&install, &[]).assert().code(1);
     let v = json(&out);
-    assert_eq!(v[0]["folder"], ID, "{v}");
-    assert_eq!(v[0]["status"], "not-a-folder", "{v}");
+    assert_eq!(v["hotfixes"][0]["folder"], ID, "{v}");
+    assert_eq!(v["hotfixes"][0]["status"], "not-a-folder", "{v}");
 }
 
 #[cfg(unix)]
@@ -113,9 +114,9 @@ fn a_fifo_as_an_installed_manifest_hangs_neither_list_nor_extract() {
     mkfifo(&odd.join("hotfix.xml"));
     let out = list(&install, &[]).assert().code(1);
     let v = json(&out);
-    assert_eq!(v[0]["status"], "unreadable-manifest", "{v}");
+    assert_eq!(v["hotfixes"][0]["status"], "unreadable-manifest", "{v}");
     assert!(
-        v[0]["problems"][0]
+        v["hotfixes"][0]["problems"][0]["message"]
             .as_str()
             .is_some_and(|p| p.contains("not a regular file")),
         "{v}"
@@ -224,8 +225,12 @@ fn an_undeletable_leftover_is_reported_and_blocks_no_other_install() {
 
     let out = list(&install, &[]).assert().code(0);
     let v = json(&out);
-    assert_eq!(v[0]["folder"], ID, "{v}");
-    assert_eq!(v[0]["leftovers"][0], format!(".old-{ID}-1x2"), "{v}");
+    assert_eq!(v["hotfixes"][0]["folder"], ID, "{v}");
+    assert_eq!(
+        v["hotfixes"][0]["leftovers"][0],
+        format!(".old-{ID}-1x2"),
+        "{v}"
+    );
     let stderr = stderr_of(&out);
     assert!(stderr.contains("hint: "), "{stderr}");
     let text = hotfix()
@@ -281,8 +286,8 @@ fn list_check_flags_files_in_signatures_that_are_not_signatures_of_the_manifest(
         std::fs::write(&path, &bytes).expect("write");
         let out = list(&install, &["--check"]).assert().code(1);
         let v = json(&out);
-        assert_eq!(v[0]["status"], "modified", "{name}: {v}");
-        let problems = v[0]["problems"].to_string();
+        assert_eq!(v["hotfixes"][0]["status"], "modified", "{name}: {v}");
+        let problems = v["hotfixes"][0]["problems"].to_string();
         assert!(
             problems.contains(&format!("signatures/{name}")),
             "{name}: {problems}"
@@ -413,8 +418,8 @@ fn a_symlinked_folder_inside_a_hotfix_is_never_followed() {
     ] {
         let out = list(&install, &extra).assert().code(1);
         let v = json(&out);
-        assert_ne!(v[0]["status"], "ok", "{extra:?}: {v}");
-        let problems = v[0]["problems"].to_string();
+        assert_ne!(v["hotfixes"][0]["status"], "ok", "{extra:?}: {v}");
+        let problems = v["hotfixes"][0]["problems"].to_string();
         assert!(problems.contains("symbolic link"), "{extra:?}: {problems}");
     }
 }

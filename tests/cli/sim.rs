@@ -21,19 +21,19 @@ fn run_json(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
         .args(extra)
         .output()
         .expect("run hotfix");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    assert!(
+        !out.stdout.is_empty(),
+        "no JSON on stdout; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = crate::support::check_schema("sim-run", &out.stdout);
     (out.status.code().expect("exit code"), json)
 }
 
 fn rules(json: &serde_json::Value, at_step: bool) -> Vec<String> {
-    let mut v: Vec<String> = json["violations"]
+    let mut v: Vec<String> = json["problems"]
         .as_array()
-        .expect("violations")
+        .expect("problems")
         .iter()
         .filter(|v| v["step"].is_null() != at_step)
         .map(|v| v["rule"].as_str().expect("rule").to_owned())
@@ -47,7 +47,7 @@ fn rules(json: &serde_json::Value, at_step: bool) -> Vec<String> {
 fn standard_install_of_the_sample_package_passes() {
     let (code, json) = run_json(&scenario("install-standard.toml"), &[]);
     assert_eq!(code, 0, "{json:#}");
-    assert_eq!(json["passed"], true);
+    assert_eq!(json["ok"], true);
     assert_eq!(json["hotfix"], "HF-7.0.3-0042");
     assert_eq!(json["seed"], 1);
     let props = json["properties"].as_array().expect("properties");
@@ -57,7 +57,7 @@ fn standard_install_of_the_sample_package_passes() {
             .iter()
             .all(|p| p["passed"] == true && p["name"].is_string())
     );
-    assert_eq!(json["violations"], serde_json::json!([]));
+    assert_eq!(json["problems"], serde_json::json!([]));
     assert_eq!(json["metrics"]["vus_inactivated"], 3);
 }
 
@@ -78,7 +78,7 @@ fn wrong_procedures_fail_with_the_rule_they_break() {
     ] {
         let (code, json) = run_json(&scenario(name), &[]);
         assert_eq!(code, 1, "{name}");
-        assert_eq!(json["passed"], false);
+        assert_eq!(json["ok"], false);
         assert_eq!(rules(&json, true), [rule], "{name}: {json:#}");
     }
 }
@@ -253,8 +253,8 @@ fn plan_as_markdown_and_json() {
         .args(["--output-format", "json"])
         .output()
         .expect("run");
-    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
-    assert_eq!(json["passed"], true);
+    let json = crate::support::check_schema("sim-plan", &json.stdout);
+    assert_eq!(json["ok"], true);
     let items = json["items"].as_array().expect("items");
     assert_eq!(items[0]["number"], 1);
     assert_eq!(items[0]["action"], "extract");
@@ -307,7 +307,7 @@ fn model_generate_is_deterministic_and_checks_clean() {
         .output()
         .expect("run");
     assert_eq!(check.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    let json = crate::support::check_schema("sim-model-check", &check.stdout);
     assert_eq!(
         (json["ok"].clone(), json["nodes"].clone()),
         (serde_json::json!(true), serde_json::json!(200))
@@ -463,8 +463,7 @@ fn merge_refuses_shards_computed_from_different_model_files() {
     )
     .expect("edit");
     sweep_shard(&sc, "1/2", &b);
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&a).expect("shard")).expect("json");
+    let json = crate::support::check_schema("sim-sweep", &std::fs::read(&a).expect("shard"));
     let roles: Vec<&str> = json["inputs"]
         .as_array()
         .expect("inputs")
@@ -495,13 +494,15 @@ fn merge_refuses_shards_computed_from_different_model_files() {
         .output()
         .expect("merge");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = crate::support::check_schema("sim-sweep", &o.stdout);
+    assert_eq!(merged["shard"], serde_json::Value::Null, "{merged}");
 }
 
 /// The violation with `rule` in a `sim run` JSON result.
 fn violation<'a>(json: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
-    json["violations"]
+    json["problems"]
         .as_array()
-        .expect("violations")
+        .expect("problems")
         .iter()
         .find(|v| v["rule"] == rule)
         .unwrap_or_else(|| panic!("no {rule} violation in {json:#}"))
@@ -531,7 +532,7 @@ fn wrong_removals_and_an_install_that_changes_nothing_exit_1_naming_rule_and_obj
     ] {
         let (code, json) = run_json(&scenario(name), &[]);
         assert_eq!(code, 1, "{name}");
-        assert_eq!(json["passed"], false, "{name}");
+        assert_eq!(json["ok"], false, "{name}");
         let v = violation(&json, rule);
         assert_eq!(v["object"], object, "{name}");
         assert_eq!(v["step"].as_u64(), step, "{name}");
@@ -607,16 +608,16 @@ fn a_timing_only_run_has_the_same_result_shape() {
     for key in [
         "scenario",
         "seed",
-        "passed",
+        "ok",
         "properties",
-        "violations",
+        "problems",
         "metrics",
     ] {
         assert!(json.get(key).is_some(), "{key} missing: {json:#}");
     }
     // A stopped canary is a violation, not only a failed property.
-    if json["passed"] == false {
-        assert!(!json["violations"].as_array().expect("list").is_empty());
+    if json["ok"] == false {
+        assert!(!json["problems"].as_array().expect("list").is_empty());
     }
 }
 
@@ -732,7 +733,7 @@ fn a_sweep_with_a_violating_seed_exits_1_unless_told_not_to_fail() {
         .output()
         .expect("sweep");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = crate::support::check_schema("sim-sweep", &o.stdout);
     assert_eq!(v["summary"]["runs"], 2);
     assert!(v["aggregate"]["makespan_us"]["max"].is_u64(), "{v}");
 }

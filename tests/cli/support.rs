@@ -134,3 +134,38 @@ pub fn spawn_hotfix(args: &[&std::ffi::OsStr], hooks: Option<&Path>) -> std::pro
     }
     cmd.spawn().expect("spawn hotfix")
 }
+
+/// The JSON Schema `docs/schema/<name>.schema.json`.
+pub fn schema(name: &str) -> serde_json::Value {
+    let path = repo_root()
+        .join("docs/schema")
+        .join(format!("{name}.schema.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()))
+}
+
+/// Checks a command's real JSON output against its published schema
+/// (`docs/schema/<name>.schema.json`, draft 2020-12) and returns it parsed. Every
+/// schema is used by at least one call (`tests/cli/schema.rs` checks that).
+pub fn check_schema(name: &str, stdout: &[u8]) -> serde_json::Value {
+    let json: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    });
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema(name))
+        .unwrap_or_else(|e| panic!("docs/schema/{name}.schema.json does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "output does not match docs/schema/{name}.schema.json: {errors:#?}\n{json:#}"
+    );
+    json
+}

@@ -226,7 +226,7 @@ fn a_site_on_version_1_follows_a_root_rotation_and_a_revocation() {
         stderr(&back)
     );
     let shown = stdout(&trust(&k, &["show", "v3.toml", "--output-format", "json"]).success());
-    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    let json = crate::support::check_schema("trust-show", shown.as_bytes());
     assert_eq!(json["version"], 3);
     assert_eq!(json["revoked"][0]["key_id"], release_id.as_str());
     assert_eq!(json["revoked"][0]["reason"], "laptop stolen");
@@ -305,7 +305,7 @@ fn a_tampered_policy_is_refused() {
     )
     .expect("write");
     let refused = trust(&k, &["verify", "v1.toml", "--output-format", "json"]).code(1);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&refused)).expect("json");
+    let json = crate::support::check_schema("trust-verify", stdout(&refused).as_bytes());
     assert_eq!(json["ok"], false);
     assert_eq!(json["problems"][0]["rule"], "policy-threshold-not-met");
 }
@@ -430,8 +430,9 @@ fn a_release_engineer_publishes_an_index_then_withdraws_the_hotfix() {
     index(&k, &["sign", "index-v2.toml", "--key", "release.key"]).success();
     index(&k, &["verify", "index-v2.toml", "--trusted", "v1.toml"]).success();
     let shown = stdout(&index(&k, &["show", "index-v2.toml", "--output-format", "json"]).success());
-    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    let json = crate::support::check_schema("index-show", shown.as_bytes());
     assert_eq!(json["version"], 2);
+    assert_eq!(json["base"]["release"], "7.0");
     assert_eq!(json["withdrawn"][0]["id"], "HF-7.0.3-0042");
     assert_eq!(json["hotfixes"].as_array().map(Vec::len), Some(0));
     // The same package cannot be listed again once withdrawn.
@@ -633,8 +634,9 @@ fn verify_and_extract_follow_the_policy_and_the_release_index() {
         ])
         .assert()
         .code(1);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&verify)).expect("json");
-    assert_eq!(json["failures"][0]["rule"], "hotfix-withdrawn");
+    let json = crate::support::check_schema("verify", stdout(&verify).as_bytes());
+    assert_eq!(json["problems"][0]["rule"], "hotfix-withdrawn");
+    assert!(json["problems"][0]["hint"].is_string(), "{json}");
 
     // The installed site learns of the withdrawal from `list --index`.
     let listed = hotfix()
@@ -652,8 +654,8 @@ fn verify_and_extract_follow_the_policy_and_the_release_index() {
         ])
         .assert()
         .code(1);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
-    assert_eq!(json[0]["index"], "withdrawn");
+    let json = crate::support::check_schema("list", stdout(&listed).as_bytes());
+    assert_eq!(json["hotfixes"][0]["index"], "withdrawn");
     let text = hotfix()
         .current_dir(k.dir.path())
         .args([

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::hotfix;
-use crate::verify::{Fixture, build_variant, fixture, stderr_of, stdout_of};
+use crate::verify::{Fixture, build_variant, fixture, stderr_of};
 
 const ID: &str = "HF-7.0.3-0042";
 
@@ -20,8 +20,9 @@ fn extract(fx: &Fixture, package: &Path, install: &Path, flags: &[&str]) -> asse
     cmd
 }
 
+/// `hotfix extract --output-format json`, checked against its schema.
 fn json(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout_of(out)).expect("JSON on stdout")
+    crate::support::check_schema("extract", &out.get_output().stdout)
 }
 
 fn variant(fx: &Fixture, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
@@ -40,7 +41,9 @@ fn installed_version(install: &Path) -> u64 {
         .args(["list", "--output-format", "json", "--install-dir"])
         .arg(install)
         .assert();
-    json(&out)[0]["version"].as_u64().expect("version")
+    crate::support::check_schema("list", &out.get_output().stdout)["hotfixes"][0]["version"]
+        .as_u64()
+        .expect("version")
 }
 
 #[test]

@@ -219,10 +219,14 @@ fn verify_json_lists_signers_and_failures() {
         .args(["--output-format", "json"])
         .assert()
         .code(1);
-    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    let v = crate::support::check_schema("verify", &out.get_output().stdout);
     assert_eq!(v["ok"], false);
+    assert_eq!(v["schema_version"], 1);
     assert_eq!(v["signers"][0]["trusted"], false);
-    assert_eq!(v["failures"][0]["rule"], "threshold-not-met");
+    // A key outside the trust set cannot be checked: not checked, not "invalid".
+    assert!(v["signers"][0]["valid"].is_null(), "{v}");
+    assert_eq!(v["problems"][0]["rule"], "threshold-not-met");
+    assert!(v.get("failures").is_none(), "{v}");
     assert!(v["id"].is_null(), "nothing unauthenticated is parsed: {v}");
 }
 

@@ -38,6 +38,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 pub mod names;
 pub mod spec;
 pub mod xml;

@@ -85,6 +85,53 @@ pub struct Signer {
     pub trusted_comment: String,
 }
 
+/// One thing inspect found wrong while showing what it could: the entry concerned (if
+/// any), the rule it breaks and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub entry: Option<String>,
+    #[serde(serialize_with = "serialize_rule")]
+    pub rule: Rule,
+    pub message: String,
+}
+
+fn serialize_rule<S: serde::Serializer>(rule: &Rule, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(rule.id())
+}
+
+impl std::fmt::Display for Problem {
+    /// `entry: message [rule-id]`, as the text output shows it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(entry) = &self.entry {
+            write!(f, "{entry}: ")?;
+        }
+        write!(f, "{} [{}]", self.message, self.rule)
+    }
+}
+
+impl From<&ReadError> for Problem {
+    fn from(e: &ReadError) -> Problem {
+        match e {
+            ReadError::Format {
+                rule,
+                entry,
+                message,
+                ..
+            } => Problem {
+                entry: entry.clone(),
+                rule: *rule,
+                message: message.clone(),
+            },
+            // The strict reader refuses what it cannot read as a cut-short archive.
+            ReadError::Io(e) => Problem {
+                entry: None,
+                rule: Rule::Truncated,
+                message: format!("cannot read the package: {e}"),
+            },
+        }
+    }
+}
+
 /// What a package says about itself. Serialized as `hotfix inspect --output-format json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
@@ -98,9 +145,9 @@ pub struct Inspection {
     /// Signature entries that parse, in archive order.
     pub signers: Vec<Signer>,
     /// Signature entries that do not parse or do not match their name, and every rule
-    /// of the archive's structure the strict reader finds broken (`entry: message
-    /// [rule-id]`, the rule ids `hotfix verify` uses).
-    pub problems: Vec<String>,
+    /// of the archive's structure the strict reader finds broken (with the rule ids
+    /// `hotfix verify` uses).
+    pub problems: Vec<Problem>,
     /// Whether the archive's structure breaks a format rule (then `problems` says which).
     #[serde(skip)]
     pub broken: bool,
@@ -123,12 +170,16 @@ pub fn inspect(package: &Path) -> Result<Inspection, InspectError> {
                 entry: s.name.clone(),
                 trusted_comment: sig.trusted_comment().to_owned(),
             }),
-            Err(reason) => problems.push(format!("{}: {reason}", s.name)),
+            Err(reason) => problems.push(Problem {
+                entry: Some(s.name.clone()),
+                rule: Rule::SignatureMalformed,
+                message: reason,
+            }),
         }
     }
     let mut broken: Vec<ReadError> = std::mem::take(&mut raw.refused);
     broken.extend(raw.structure_problems());
-    problems.extend(broken.iter().map(ToString::to_string));
+    problems.extend(broken.iter().map(Problem::from));
     Ok(Inspection {
         verified: false,
         path: package.to_path_buf(),

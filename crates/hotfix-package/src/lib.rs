@@ -60,6 +60,8 @@
 
 pub mod build;
 pub mod cosign;
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 pub mod extract;
 pub mod format;
 mod fsutil;

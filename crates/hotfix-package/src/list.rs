@@ -100,8 +100,8 @@ pub struct Installed {
     pub id: Option<String>,
     pub version: Option<u64>,
     pub title: Option<String>,
-    /// e.g. `7.0 SP3`.
-    pub base: Option<String>,
+    /// The base installation, e.g. release `7.0`, support package `SP3`.
+    pub base: Option<hotfix_manifest::Base>,
     pub supersedes: Vec<String>,
     pub software_packages: Vec<PackageRef>,
     pub msis: Vec<MsiRef>,
@@ -328,7 +328,7 @@ fn inspect_folder(folder: String, path: PathBuf, options: ListOptions<'_>) -> In
     item.manifest_sha256 =
         Some(hotfix_manifest::Sha256(sha2::Sha256::digest(&manifest_bytes).into()).to_hex());
     item.title = Some(manifest.title.clone());
-    item.base = Some(manifest.base.to_string());
+    item.base = Some(manifest.base.clone());
     item.supersedes = manifest.supersedes.clone();
     item.software_packages = manifest
         .software_packages

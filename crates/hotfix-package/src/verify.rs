@@ -91,7 +91,7 @@ fn is_zero(n: &u64) -> bool {
 pub const MAX_FAILURES: usize = 1000;
 
 impl VerifyReport {
-    fn new(package: String, threshold: u32) -> VerifyReport {
+    pub(crate) fn new(package: String, threshold: u32) -> VerifyReport {
         VerifyReport {
             package,
             ok: false,

@@ -704,7 +704,10 @@ fn list_reports_intact_modified_missing_and_unreadable_folders() {
     );
     assert_eq!(checked[0].id.as_deref(), Some("HF-1"));
     assert_eq!(checked[0].software_packages[0].name, "ChatServer");
-    assert_eq!(checked[0].base.as_deref(), Some("7.0 SP3"));
+    assert_eq!(
+        checked[0].base.as_ref().map(ToString::to_string).as_deref(),
+        Some("7.0 SP3")
+    );
 
     // An extra file is only noticed by --check.
     std::fs::write(

@@ -35,6 +35,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 mod uri;
 
 use std::path::{Path, PathBuf};

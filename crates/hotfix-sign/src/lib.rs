@@ -36,6 +36,8 @@
 
 mod envelope;
 mod error;
+#[cfg(feature = "error-examples")]
+pub mod error_examples;
 mod files;
 pub mod index;
 mod kdf;
