@@ -36,6 +36,7 @@
 //!     package_bytes: vec![100_000],
 //!     requires: vec![],
 //!     msis: vec![],
+//!     standing: Default::default(),
 //! };
 //! let runbook = hotfix_sim::runbook::standard_install_for(&hotfix, &model)?;
 //! let report = run(&mut model, &hotfix, &[runbook], &RunOptions::default());

@@ -746,9 +746,11 @@ fn an_installation_follows_the_policy_chain_and_refuses_an_older_policy() {
         .assert()
         .code(1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
-    assert_eq!(json[0]["status"], "untrusted", "{json}");
+    assert_eq!(json["hotfixes"][0]["status"], "untrusted", "{json}");
     assert!(
-        json[0]["problems"].to_string().contains("key-revoked"),
+        json["hotfixes"][0]["problems"]
+            .to_string()
+            .contains("key-revoked"),
         "{json}"
     );
     hotfix()
