@@ -21,3 +21,6 @@ pub mod render;
 pub mod report;
 pub mod sweep;
 pub mod timing;
+
+// Running sweeps and comparisons on cluster schedulers.
+pub mod jobs;

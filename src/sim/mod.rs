@@ -10,6 +10,7 @@
 //! verified or planned into a manifest here, because the simulator crate never opens
 //! packages) and print. They must hold no simulation logic: that is `hotfix_sim`.
 
+mod emit;
 mod model;
 mod package;
 mod run;
@@ -179,6 +180,53 @@ pub struct SweepArgs {
     pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub emit: EmitArgs,
+}
+
+/// `--emit`: print a cluster job script that runs the command in shards instead of
+/// running it (docs/SIMULATOR-TIMING.md, "Sweeps on a cluster").
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Cluster jobs")]
+pub struct EmitArgs {
+    /// Print a job script instead of running: `slurm` (a bash script that submits a job
+    /// array, task K = shard K/N, and a merge job with afterok) or `k8s` (an Indexed Job).
+    #[arg(long, value_enum, requires = "shards", conflicts_with = "shard")]
+    pub emit: Option<EmitKind>,
+    /// Number of shards (array tasks, completions) for --emit.
+    #[arg(long, value_name = "N", requires = "emit", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: Option<u32>,
+    /// Folder for shard outputs, logs and the merged result, relative to where the job
+    /// is submitted (--emit).
+    #[arg(long, value_name = "DIR", default_value = "results", requires = "emit")]
+    pub results: String,
+    /// CPUs per shard (--emit; default 2): each shard runs that many threads.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "emit")]
+    pub cpus: u32,
+    /// An extra `#SBATCH` option for --emit slurm, e.g. --sbatch=--partition=short
+    /// (repeatable).
+    #[arg(
+        long,
+        value_name = "OPTION",
+        allow_hyphen_values = true,
+        requires = "emit"
+    )]
+    pub sbatch: Vec<String>,
+    /// Container image for --emit k8s.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "registry.example/hotfix:latest",
+        requires = "emit"
+    )]
+    pub image: String,
+}
+
+/// Scheduler of `--emit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmitKind {
+    Slurm,
+    K8s,
 }
 
 #[derive(Debug, clap::Args)]

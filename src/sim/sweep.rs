@@ -31,6 +31,18 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
             .unwrap_or_default();
         (name, Work::Full(Box::new((loaded, cfg))))
     };
+    // The scenario loaded (so a broken one is reported now, not by every shard on the
+    // cluster): print the job script instead of running.
+    if let Some(kind) = args.emit.emit {
+        let job_args = vec![
+            "sim".to_owned(),
+            "sweep".to_owned(),
+            args.scenario.display().to_string(),
+            "--seeds".to_owned(),
+            super::emit::seeds_arg(args.seeds),
+        ];
+        return super::emit::emit(&args.emit, kind, "hotfix-sweep", job_args, "sweep.json");
+    }
     let seeds = args.seeds.seeds(args.shard);
     let bar = if crate::cli::progress_enabled() {
         let bar = indicatif::ProgressBar::new(seeds.len() as u64);

@@ -2,6 +2,7 @@
 //! Shared helpers live in `support`.
 
 mod build;
+mod cluster;
 mod concurrency;
 mod crash;
 mod extract;
