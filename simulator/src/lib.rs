@@ -17,6 +17,7 @@ pub mod simulation;
 mod toml_util;
 
 // Timing engine, HTML report and seed sweeps.
+pub mod compare;
 pub mod render;
 pub mod report;
 pub mod sweep;

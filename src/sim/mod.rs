@@ -10,6 +10,7 @@
 //! verified or planned into a manifest here, because the simulator crate never opens
 //! packages) and print. They must hold no simulation logic: that is `hotfix_sim`.
 
+mod compare;
 mod emit;
 mod model;
 mod package;
@@ -48,8 +49,17 @@ pub enum Command {
     /// One shard of ten, for a job array (then `hotfix sim merge`):
     ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json
     Sweep(SweepArgs),
-    /// Combine the JSON outputs of `sim sweep --shard K/N` (all N shards) into exactly the
-    /// output of one unsharded sweep.
+    /// Run a scenario under a grid of rollout strategies over a range of seeds: per
+    /// strategy makespan, VU downtime, mixed-version window, windows needed and the
+    /// probability of a stopped or rolled-back rollout, each with a 95 % confidence
+    /// interval; the Pareto front; and the recommended strategy under the constraints
+    /// (exit 1 when none meets them).
+    ///
+    /// Example:
+    ///   hotfix sim compare simulator/scenarios/compare-rollouts.toml --max-vu-downtime 30m --report compare.html
+    Compare(CompareArgs),
+    /// Combine the JSON outputs of `sim sweep --shard K/N` (or `sim compare --shard K/N`),
+    /// all N shards, into exactly the output of one unsharded run.
     ///
     /// Example:
     ///   hotfix sim merge shard-*.json > sweep.json
@@ -230,6 +240,51 @@ pub enum EmitKind {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Grid file (TOML): `scenario`, `seeds`, `[constraints]` and `[[strategy]]` entries,
+    /// each a `name` and the keys of a `[rollout]` table.
+    pub grid: PathBuf,
+    /// Scenario to run (overrides the grid's `scenario`).
+    #[arg(long, value_name = "SCENARIO.toml")]
+    pub scenario: Option<PathBuf>,
+    /// Seeds to run: A..B (B excluded), A..=B (B included) or one seed (overrides the
+    /// grid's `seeds`).
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<hotfix_sim::sweep::SeedRange>,
+    /// Only strategies whose longest VU downtime (p95 over seeds) is at most this, e.g.
+    /// 30m (overrides the grid's constraint).
+    #[arg(long, value_name = "DURATION")]
+    pub max_vu_downtime: Option<String>,
+    /// Only strategies that fit in N maintenance windows (p95 over seeds).
+    #[arg(long, value_name = "N")]
+    pub fit_windows: Option<u64>,
+    /// Only strategies whose stop/rollback probability is at most P (upper end of its
+    /// 95 % interval).
+    #[arg(long, value_name = "P")]
+    pub max_failure_probability: Option<f64>,
+    /// Run only shard K of N of the seeds (then `hotfix sim merge`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<hotfix_sim::sweep::Shard>,
+    /// Worker threads (default: one per core). The output does not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
+    /// Exit 0 even when no strategy meets the constraints (report only).
+    #[arg(long)]
+    pub no_fail: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    /// Write an HTML page: makespan against VU downtime with the Pareto front, and a
+    /// table per strategy.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Replace an existing --report file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub emit: EmitArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct MergeArgs {
     /// JSON outputs of `hotfix sim sweep --shard K/N --output-format json`, all N of them.
     #[arg(required = true, value_name = "SHARD.json")]
@@ -249,6 +304,7 @@ pub fn run(cmd: Command, global: &Global) -> CmdResult {
         Command::Model(ModelCommand::Generate(args)) => model::generate(args),
         Command::Model(ModelCommand::Check(args)) => model::check(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Compare(args) => compare::compare(args),
         Command::Merge(args) => sweep::merge(args),
     }
 }

@@ -151,12 +151,32 @@ fn verdict(out: &hotfix_sim::sweep::SweepOutput, no_fail: bool, scenario: &str) 
     if no_fail { EXIT_OK } else { EXIT_FAILED }
 }
 
+/// Whether a shard file is a `sim compare` output (by its `format`).
+fn is_compare(text: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        format: Option<String>,
+    }
+    serde_json::from_slice::<Tag>(text)
+        .ok()
+        .and_then(|t| t.format)
+        .is_some_and(|f| f == hotfix_sim::compare::FORMAT)
+}
+
 /// `hotfix sim merge`.
 pub(super) fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
+    let mut texts = Vec::with_capacity(args.shards.len());
     for path in &args.shards {
         let text = std::fs::read(path)
             .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+        texts.push(text);
+    }
+    // Shards of `sim compare` carry their own format tag.
+    if is_compare(&texts[0]) {
+        return super::compare::merge(&args, &texts);
+    }
+    for (path, text) in args.shards.iter().zip(texts) {
         let part: hotfix_sim::sweep::SweepOutput = serde_json::from_slice(&text).map_err(|e| {
             CliError::usage(format!("{}: not a sweep output: {e}", path.display())).hint(
                 "give the files written by `hotfix sim sweep --shard K/N --output-format json`",

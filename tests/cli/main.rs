@@ -3,6 +3,7 @@
 
 mod build;
 mod cluster;
+mod compare;
 mod concurrency;
 mod crash;
 mod extract;
