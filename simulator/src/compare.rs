@@ -977,28 +977,42 @@ td:first-child,th:first-child{{text-align:left}}tr.front td{{background:#eef6ee}
             )
         })
         .collect();
-    let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max) * 1.1;
-    let ymax = pts.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
-    let sx = |x: f64| ml + x / xmax * (w - ml - mr);
-    let sy = |y: f64| ht - mb - y / ymax * (ht - mb - mt);
+    // Each axis spans the data with a margin (not from zero: strategies often differ by
+    // a few percent, which a zero-based axis would squash into one spot).
+    let span = |v: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        let pad = if hi > lo {
+            (hi - lo) * 0.1
+        } else {
+            hi.abs().max(1.0) * 0.1
+        };
+        ((lo - pad).max(0.0), hi + pad)
+    };
+    let (xmin, xmax) = span(&mut pts.iter().map(|p| p.0));
+    let (ymin, ymax) = span(&mut pts.iter().map(|p| p.1));
+    let sx = |x: f64| ml + (x - xmin) / (xmax - xmin) * (w - ml - mr);
+    let sy = |y: f64| ht - mb - (y - ymin) / (ymax - ymin) * (ht - mb - mt);
     let _ = writeln!(
         h,
         "<h2>Makespan against VU downtime</h2>\n<svg id=\"chart-scatter\" width=\"{w}\" height=\"{ht}\" viewBox=\"0 0 {w} {ht}\" role=\"img\" aria-label=\"median makespan against p95 of the longest VU downtime\">"
     );
     for k in 0..=4 {
         let fx = f64::from(k) / 4.0;
-        let (x, y) = (sx(fx * xmax), sy(fx * ymax));
+        let (vx, vy) = (xmin + fx * (xmax - xmin), ymin + fx * (ymax - ymin));
+        let (x, y) = (sx(vx), sy(vy));
         let _ = writeln!(
             h,
             "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{mt}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\
 <line class=\"grid\" x1=\"{ml}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             ht - mb,
             ht - mb + 15.0,
-            esc(&dur(fx * xmax)),
+            esc(&dur(vx)),
             w - mr,
             ml - 4.0,
             y + 4.0,
-            esc(&dur(fx * ymax))
+            esc(&dur(vy))
         );
     }
     let _ = writeln!(
@@ -1034,8 +1048,19 @@ td:first-child,th:first-child{{text-align:left}}tr.front td{{background:#eef6ee}
             path.join(" ")
         );
     }
-    for (r, p) in o.strategies.iter().zip(&pts) {
+    // Labels top to bottom, each at least 13 px below the one above it.
+    let mut order: Vec<usize> = (0..pts.len()).collect();
+    order.sort_by(|&a, &b| sy(pts[a].1).total_cmp(&sy(pts[b].1)).then(a.cmp(&b)));
+    let mut label_y = vec![0.0; pts.len()];
+    let mut last = f64::NEG_INFINITY;
+    for &i in &order {
+        let y = (sy(pts[i].1) + 4.0).max(last + 13.0);
+        label_y[i] = y;
+        last = y;
+    }
+    for (idx, (r, p)) in o.strategies.iter().zip(&pts).enumerate() {
         let (x, y) = (sx(p.0), sy(p.1));
+        let ly = label_y[idx];
         let class = if r.pareto { "front" } else { "other" };
         let f = r.failure_probability;
         let _ = writeln!(
@@ -1047,7 +1072,7 @@ td:first-child,th:first-child{{text-align:left}}tr.front td{{background:#eef6ee}
             esc(&dur(p.1)),
             esc(&pct(f.estimate)),
             x + 9.0,
-            y + 4.0,
+            ly,
             esc(&r.name)
         );
         if o.recommendation.strategy.as_deref() == Some(r.name.as_str()) {

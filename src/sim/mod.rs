@@ -275,7 +275,7 @@ pub struct CompareArgs {
     pub output_format: OutputFormat,
     /// Write an HTML page: makespan against VU downtime with the Pareto front, and a
     /// table per strategy.
-    #[arg(long, value_name = "FILE.html")]
+    #[arg(long, value_name = "FILE.html", conflicts_with = "emit")]
     pub report: Option<PathBuf>,
     /// Replace an existing --report file.
     #[arg(long)]

@@ -265,13 +265,13 @@ fn start_cluster(dir: &Path) -> Result<Cluster, String> {
             .args(["-D", "-N", &node, "-f"])
             .arg(&conf),
     );
-    let up = wait_for(Duration::from_secs(60), || {
+    let up = wait_for(Duration::from_secs(120), || {
         let state = output(cluster.cmd("sinfo").args(["-h", "-o", "%T"]))?;
         state.trim().starts_with("idle").then_some(())
     });
     if up.is_none() {
         return Err(format!(
-            "the node did not come up idle within 60 s\n{}",
+            "the node did not come up idle within 120 s\n{}",
             cluster.logs()
         ));
     }
