@@ -130,7 +130,8 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
         ),
         "trust" => (&["hotfix trust show policy/v1.toml"], NONE),
         "index" => (&["hotfix index show index/v1.toml"], NONE),
-        "sim run" | "sim plan" | "sim sweep" | "sim merge" | "sim model generate" => (&[], NONE),
+        "sim run" | "sim plan" | "sim sweep" | "sim compare" | "sim merge"
+        | "sim model generate" => (&[], NONE),
         "sim model check" => (
             &["hotfix sim model check simulator/scenarios/models/contact-center.xml"],
             NONE,
