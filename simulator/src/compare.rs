@@ -961,7 +961,7 @@ td:first-child,th:first-child{{text-align:left}}tr.front td{{background:#eef6ee}
     );
     let _ = writeln!(
         h,
-        "<p id=\"recommendation\"><b>Recommended: {}</b>. {}</p>",
+        "<p id=\"recommendation\"><b>Recommended: {}</b>: {}</p>",
         esc(o.recommendation.strategy.as_deref().unwrap_or("none")),
         esc(&o.recommendation.reason)
     );
