@@ -137,7 +137,7 @@ fn entry(path: &str) -> Option<(&'static [&'static str], &'static [Env])> {
         "trust" => (&["hotfix trust show policy/v1.toml"], NONE),
         "index" => (&["hotfix index show index/v1.toml"], NONE),
         "sim run" | "sim plan" | "sim merge" | "sim model generate" => (&[], NONE),
-        "sim sweep" => (&[], &[NO_COLOR, PROGRESS_REFRESH]),
+        "sim sweep" | "sim compare" => (&[], &[NO_COLOR, PROGRESS_REFRESH]),
         "sim model check" => (
             &["hotfix sim model check simulator/scenarios/models/contact-center.xml"],
             NONE,

@@ -229,21 +229,27 @@ impl Progress for Reporter {
 /// The `sim sweep` bar over `total` seeds (terminal only, not with JSON), hidden
 /// otherwise. Workers call `inc(1)` from any thread; indicatif rate-limits the redraws.
 pub fn seeds_bar(total: u64, json: bool) -> ProgressBar {
+    runs_bar(total, json, "sweeping", "seeds")
+}
+
+/// A bar counting whole runs (`sim compare`: strategy × seed runs), labelled `prefix`,
+/// counting `unit`; hidden where [`seeds_bar`]'s is.
+pub fn runs_bar(total: u64, json: bool, prefix: &'static str, unit: &str) -> ProgressBar {
     if !bar_wanted(json) {
         return ProgressBar::hidden();
     }
     let template = if colours() {
-        "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} seeds, eta {eta}"
+        format!("{{prefix:.bold}} [{{bar:30.cyan/blue}}] {{pos}}/{{len}} {unit}, eta {{eta}}")
     } else {
-        "{prefix} [{bar:30}] {pos}/{len} seeds, eta {eta}"
+        format!("{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit}, eta {{eta}}")
     };
     let bar = new_bar(total);
     bar.set_style(
-        ProgressStyle::with_template(template)
+        ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_prefix("sweeping");
+    bar.set_prefix(prefix);
     if refresh().is_zero() {
         bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(u8::MAX));
     }

@@ -63,7 +63,11 @@ pub mod simulation;
 mod toml_util;
 
 // Timing engine, HTML report and seed sweeps.
+pub mod compare;
 pub mod render;
 pub mod report;
 pub mod sweep;
 pub mod timing;
+
+// Running sweeps and comparisons on cluster schedulers.
+pub mod jobs;

@@ -10,6 +10,8 @@
 //! verified or planned into a manifest here, because the simulator crate never opens
 //! packages) and print. They must hold no simulation logic: that is `hotfix_sim`.
 
+mod compare;
+mod emit;
 mod model;
 mod package;
 mod run;
@@ -47,8 +49,17 @@ pub enum Command {
     /// One shard of ten, for a job array (then `hotfix sim merge`):
     ///   hotfix sim sweep scale-100k.toml --seeds 0..1000 --shard 3/10 --output-format json
     Sweep(SweepArgs),
-    /// Combine the JSON outputs of `sim sweep --shard K/N` (all N shards) into exactly the
-    /// output of one unsharded sweep.
+    /// Run a scenario under a grid of rollout strategies over a range of seeds: per
+    /// strategy makespan, VU downtime, mixed-version window, windows needed and the
+    /// probability of a stopped or rolled-back rollout, each with a 95 % confidence
+    /// interval; the Pareto front; and the recommended strategy under the constraints
+    /// (exit 1 when none meets them).
+    ///
+    /// Example:
+    ///   hotfix sim compare simulator/scenarios/compare-rollouts.toml --max-vu-downtime 30m --report compare.html
+    Compare(CompareArgs),
+    /// Combine the JSON outputs of `sim sweep --shard K/N` (or `sim compare --shard K/N`),
+    /// all N shards, into exactly the output of one unsharded run.
     ///
     /// Example:
     ///   hotfix sim merge shard-*.json > sweep.json
@@ -179,6 +190,98 @@ pub struct SweepArgs {
     pub no_fail: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub emit: EmitArgs,
+}
+
+/// `--emit`: print a cluster job script that runs the command in shards instead of
+/// running it (docs/SIMULATOR-TIMING.md, "Sweeps on a cluster").
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Cluster jobs")]
+pub struct EmitArgs {
+    /// Print a job script instead of running: `slurm` (a bash script that submits a job
+    /// array, task K = shard K/N, and a merge job with afterok) or `k8s` (an Indexed Job).
+    #[arg(long, value_enum, requires = "shards", conflicts_with = "shard")]
+    pub emit: Option<EmitKind>,
+    /// Number of shards (array tasks, completions) for --emit.
+    #[arg(long, value_name = "N", requires = "emit", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: Option<u32>,
+    /// Folder for shard outputs, logs and the merged result, relative to where the job
+    /// is submitted (--emit).
+    #[arg(long, value_name = "DIR", default_value = "results", requires = "emit")]
+    pub results: String,
+    /// CPUs per shard (--emit; default 2): each shard runs that many threads.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "emit")]
+    pub cpus: u32,
+    /// An extra `#SBATCH` option for --emit slurm, e.g. --sbatch=--partition=short
+    /// (repeatable).
+    #[arg(
+        long,
+        value_name = "OPTION",
+        allow_hyphen_values = true,
+        requires = "emit"
+    )]
+    pub sbatch: Vec<String>,
+    /// Container image for --emit k8s.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "registry.example/hotfix:latest",
+        requires = "emit"
+    )]
+    pub image: String,
+}
+
+/// Scheduler of `--emit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmitKind {
+    Slurm,
+    K8s,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Grid file (TOML): `scenario`, `seeds`, `[constraints]` and `[[strategy]]` entries,
+    /// each a `name` and the keys of a `[rollout]` table.
+    pub grid: PathBuf,
+    /// Scenario to run (overrides the grid's `scenario`).
+    #[arg(long, value_name = "SCENARIO.toml")]
+    pub scenario: Option<PathBuf>,
+    /// Seeds to run: A..B (B excluded), A..=B (B included) or one seed (overrides the
+    /// grid's `seeds`).
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<hotfix_sim::sweep::SeedRange>,
+    /// Only strategies whose longest VU downtime (p95 over seeds) is at most this, e.g.
+    /// 30m (overrides the grid's constraint).
+    #[arg(long, value_name = "DURATION")]
+    pub max_vu_downtime: Option<String>,
+    /// Only strategies that fit in N maintenance windows (p95 over seeds).
+    #[arg(long, value_name = "N")]
+    pub fit_windows: Option<u64>,
+    /// Only strategies whose stop/rollback probability is at most P (upper end of its
+    /// 95 % interval).
+    #[arg(long, value_name = "P")]
+    pub max_failure_probability: Option<f64>,
+    /// Run only shard K of N of the seeds (then `hotfix sim merge`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<hotfix_sim::sweep::Shard>,
+    /// Worker threads (default: one per core). The output does not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
+    /// Exit 0 even when no strategy meets the constraints (report only).
+    #[arg(long)]
+    pub no_fail: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    /// Write an HTML page: makespan against VU downtime with the Pareto front, and a
+    /// table per strategy.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "emit")]
+    pub report: Option<PathBuf>,
+    /// Replace an existing --report file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub emit: EmitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -201,6 +304,7 @@ pub fn run(cmd: Command, global: &Global) -> CmdResult {
         Command::Model(ModelCommand::Generate(args)) => model::generate(args),
         Command::Model(ModelCommand::Check(args)) => model::check(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Compare(args) => compare::compare(args),
         Command::Merge(args) => sweep::merge(args),
     }
 }

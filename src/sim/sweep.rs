@@ -31,6 +31,18 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
             .unwrap_or_default();
         (name, Work::Full(Box::new((loaded, cfg))))
     };
+    // The scenario loaded (so a broken one is reported now, not by every shard on the
+    // cluster): print the job script instead of running.
+    if let Some(kind) = args.emit.emit {
+        let job_args = vec![
+            "sim".to_owned(),
+            "sweep".to_owned(),
+            args.scenario.display().to_string(),
+            "--seeds".to_owned(),
+            super::emit::seeds_arg(args.seeds),
+        ];
+        return super::emit::emit(&args.emit, kind, "hotfix-sweep", job_args, "sweep.json");
+    }
     let seeds = args.seeds.seeds(args.shard);
     let bar =
         crate::progress::seeds_bar(seeds.len() as u64, args.output_format == OutputFormat::Json);
@@ -193,12 +205,32 @@ pub(crate) fn sweep_error(
     }
 }
 
+/// Whether a shard file is a `sim compare` output (by its `format`).
+fn is_compare(text: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        format: Option<String>,
+    }
+    serde_json::from_slice::<Tag>(text)
+        .ok()
+        .and_then(|t| t.format)
+        .is_some_and(|f| f == hotfix_sim::compare::FORMAT)
+}
+
 /// `hotfix sim merge`.
 pub(super) fn merge(args: MergeArgs) -> CmdResult {
     let mut parts = Vec::with_capacity(args.shards.len());
+    let mut texts = Vec::with_capacity(args.shards.len());
     for path in &args.shards {
         let text = std::fs::read(path)
             .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+        texts.push(text);
+    }
+    // Shards of `sim compare` carry their own format tag.
+    if is_compare(&texts[0]) {
+        return super::compare::merge(&args, &texts);
+    }
+    for (path, text) in args.shards.iter().zip(texts) {
         let part: hotfix_sim::sweep::SweepOutput = serde_json::from_slice(&text).map_err(|e| {
             CliError::usage(format!("{}: not a sweep output: {e}", path.display())).hint(
                 "give the files written by `hotfix sim sweep --shard K/N --output-format json`",

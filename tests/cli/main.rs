@@ -2,6 +2,8 @@
 //! Shared helpers live in `support`.
 
 mod build;
+mod cluster;
+mod compare;
 mod concurrency;
 mod crash;
 mod extract;
