@@ -24,8 +24,6 @@ use crate::toml_util::{Doc, TomlError};
 
 /// Format tag of comparison outputs.
 pub const FORMAT: &str = "hotfix-sim-compare/1";
-/// Version of the JSON document's shape (`schema_version`).
-pub const SCHEMA_VERSION: u32 = 1;
 /// Bootstrap resamples per interval.
 const BOOTSTRAP: usize = 1000;
 /// The 97.5 % point of the standard normal (two-sided 95 %).
@@ -414,8 +412,10 @@ pub struct Problem {
 
 /// The output of `hotfix sim compare` (and of `hotfix sim merge` of its shards).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The CLI prints it with `schema_version` first (docs/JSON.md); read back, that field is
+/// ignored.
 pub struct CompareOutput {
-    pub schema_version: u32,
     pub format: String,
     /// A strategy was recommended.
     pub ok: bool,
@@ -613,7 +613,6 @@ pub fn output(
         }
     };
     CompareOutput {
-        schema_version: SCHEMA_VERSION,
         format: FORMAT.to_owned(),
         ok: recommendation.strategy.is_some() && problems.is_empty(),
         grid: grid.to_owned(),

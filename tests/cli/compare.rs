@@ -61,15 +61,7 @@ fn compare(args: &[&str]) -> (i32, Vec<u8>, String) {
 }
 
 fn validate(doc: &Value) {
-    let text = std::fs::read_to_string(repo_root().join("docs/schema/sim-compare.schema.json"))
-        .expect("schema file");
-    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
-    let v = jsonschema::draft202012::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::support::check_schema("sim-compare", &serde_json::to_vec(doc).expect("JSON"));
 }
 
 fn strategy<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -93,8 +85,7 @@ fn compare_json_follows_its_schema_and_the_recommendation_follows_the_constraint
     let sc = scenario("timing-batches.toml");
     let (code, out, err) = compare(&[grid, "--scenario", &sc, "--output-format", "json"]);
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_slice(&out).expect("JSON");
-    validate(&doc);
+    let doc = crate::support::check_schema("sim-compare", &out);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["ok"], true);
     let all = doc["strategies"].as_array().expect("strategies");

@@ -27,6 +27,7 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("sim model check", "sim-model-check"),
     ("sim sweep", "sim-sweep"),
     ("sim merge", "sim-sweep"),
+    ("sim compare", "sim-compare"),
 ];
 
 /// Every `*.schema.json` in docs/schema/, by name (`verify` for verify.schema.json).
