@@ -8,6 +8,12 @@
 #   scripts/sim-scale.sh --nodes "10000 100000 300000 1000000"
 #                                             # node-count curve: scale-1m with `nodes`
 #                                             # set to each N and workstations to N/10
+#   scripts/sim-scale.sh --runs 3 --model-nodes "1000000 5000000"
+#                                             # the model path QA uses: per N, generate a
+#                                             # model (N nodes, 0.3 N VUs, 1,000
+#                                             # workstations, seed 1), `sim model check` it
+#                                             # and `sim run` the sample's standard install
+#                                             # on it with [timing]
 #
 # Each row is the median of the runs (wall, events/s) and the largest peak RSS. "engine"
 # events/s counts the whole engine run (per-node set-up, event loop, result statistics);
@@ -23,12 +29,14 @@ cd "$root"
 
 runs=5
 nodes_list=""
+model_nodes=""
 scenarios=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --runs) runs=$2; shift 2 ;;
     --nodes) nodes_list=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --model-nodes) model_nodes=$2; shift 2 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown option $1" >&2; exit 2 ;;
     *) scenarios+=("$1"); shift ;;
     esac
@@ -72,6 +80,50 @@ else
 fi
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# One timed command: its wall seconds and peak RSS (MiB) appended to $out/<tag>.*.
+timed() {
+    local tag=$1 rc=0
+    shift
+    /usr/bin/time -v -o "$out/time" "$@" >"$out/stdout" 2>"$out/err" || rc=$?
+    # Exit 1 is a failed property (a verdict); 2 and above is a real error.
+    if [ "$rc" -ge 2 ]; then
+        echo "error: $* failed (exit $rc):" >&2
+        cat "$out/err" >&2
+        exit 2
+    fi
+    awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/time" \
+        | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }' >>"$out/$tag.wall"
+    awk -F': ' '/Maximum resident set size/ {print $2 / 1024}' "$out/time" >>"$out/$tag.rss"
+}
+
+if [ -n "$model_nodes" ]; then
+    printf '%s\n' "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); runs per row: $runs (median wall, largest peak RSS)"
+    printf '%-10s %16s %16s %16s\n' nodes "generate s / MiB" "check s / MiB" "run s / MiB"
+    for n in $model_nodes; do
+        case "$n" in '' | *[!0-9]*) echo "error: --model-nodes takes whole numbers" >&2; exit 2 ;; esac
+        rm -f "$out"/*.wall "$out"/*.rss
+        model="$out/model-$n.xml"
+        {
+            printf 'model = "model-%s.xml"\n' "$n"
+            printf 'package = "%s/packages/HF-7.0.3-0042"\n' "$root"
+            printf 'runbook = "standard-install"\nseed = 1\n\n[timing]\n'
+            printf 'uplink_bandwidth = "40Gbit/s"\nlink_bandwidth = "1Gbit/s"\nlatency = "20ms"\n'
+            printf 'max_parallel_transfers = 1024\n'
+            printf 'apply = { dist = "lognormal", median = "45s", sigma = 0.35 }\n'
+        } >"$out/run-$n.toml"
+        for _ in $(seq "$runs"); do
+            timed gen "$bin" sim model generate --nodes "$n" --vus $((n * 3 / 10)) \
+                --workstations 1000 --seed 1 -o "$model" --force
+            timed check "$bin" sim model check "$model"
+            timed run "$bin" sim run "$out/run-$n.toml"
+        done
+        row() { printf '%6.2f / %-6.0f' "$(median <"$out/$1.wall")" "$(sort -g "$out/$1.rss" | tail -1)"; }
+        printf '%-10s %16s %16s %16s\n' "$n" "$(row gen)" "$(row check)" "$(row run)"
+        rm -f "$model"
+    done
+    exit 0
+fi
 
 printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%s\n' "runs per row: $runs (medians; peak RSS is the largest)"
