@@ -110,7 +110,8 @@ pub fn spec_errors() -> Vec<Example> {
                 line: 8,
                 key: s("path"),
                 value: s("CON"),
-                source: crate::names::validate_entry_name("CON").unwrap_err(),
+                source: crate::names::validate_entry_name("CON")
+                    .expect_err("CON is a reserved device name"),
             },
             "CON",
         ),

@@ -125,7 +125,8 @@ pub fn build_errors() -> Vec<Example<BuildError>> {
             BuildError::InvalidName {
                 path: path("server/CON"),
                 name: "CON".into(),
-                source: hotfix_manifest::names::validate_entry_name("CON").unwrap_err(),
+                source: hotfix_manifest::names::validate_entry_name("CON")
+                    .expect_err("CON is a reserved device name"),
             },
             "CON",
         ),
