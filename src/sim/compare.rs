@@ -11,26 +11,12 @@
 use std::path::Path;
 
 use hotfix_sim::compare::{CompareOutput, Grid, GridStrategy};
-use hotfix_sim::run::RunOptions;
-use hotfix_sim::sweep::{InputDigest, RunRecord};
+use hotfix_sim::sweep::InputDigest;
 
 use super::package::sweep_inputs;
+use super::sweep::{FullRun, SeedWork, run_seed};
 use super::{CompareArgs, load, scenario_error, setup_error, timing_error};
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, OutputFormat, note, print_json};
-
-/// What one strategy runs.
-enum Work {
-    TimingOnly(Box<hotfix_sim::timing::TimingScenario>),
-    Full(Box<Full>),
-}
-
-struct Full {
-    info: hotfix_sim::ops::HotfixInfo,
-    model: hotfix_sim::model::Model,
-    runbooks: Vec<hotfix_sim::runbook::Runbook>,
-    config: hotfix_sim::timing::TimingConfig,
-    expect_model_unchanged: bool,
-}
 
 /// The scenario's text with `rollout` in place of its `[rollout]` table.
 fn with_rollout(path: &Path, text: &str, s: &GridStrategy) -> Result<String, CliError> {
@@ -108,7 +94,7 @@ pub(super) fn compare(args: CompareArgs) -> CmdResult {
             let t = with_rollout(&scenario_path, &text, s)?;
             let sc = hotfix_sim::timing::TimingScenario::parse(&t, &scenario_path)
                 .map_err(|e| strategy_error(&args.grid, s, e.to_string()))?;
-            works.push(Work::TimingOnly(Box::new(sc)));
+            works.push(SeedWork::TimingOnly(Box::new(sc)));
         }
         let inputs = vec![InputDigest::new(
             "scenario",
@@ -126,7 +112,7 @@ pub(super) fn compare(args: CompareArgs) -> CmdResult {
                 hotfix_sim::scenario::prepare(&sc, &loaded.info).map_err(setup_error)?;
             let config = hotfix_sim::simulation::timing_config(&sc)
                 .map_err(|e| strategy_error(&args.grid, s, e.to_string()))?;
-            works.push(Work::Full(Box::new(Full {
+            works.push(SeedWork::Full(Box::new(FullRun {
                 info: loaded.info.clone(),
                 model,
                 runbooks,
@@ -180,7 +166,7 @@ pub(super) fn compare(args: CompareArgs) -> CmdResult {
         works.len(),
         &seed_list,
         args.jobs,
-        |i, seed| run_one(&works[i], seed),
+        |i, seed| run_seed(&works[i], seed),
         &|| bar.inc(1),
     )
     .map_err(|e| {
@@ -223,42 +209,6 @@ fn strategy_error(grid: &Path, s: &GridStrategy, message: String) -> CliError {
         s.name
     ))
     .hint("a strategy takes the keys of a scenario's [rollout] table (docs/SIMULATOR-TIMING.md)")
-}
-
-fn run_one(work: &Work, seed: u64) -> Result<RunRecord, String> {
-    let (passed, r) = match work {
-        Work::TimingOnly(sc) => {
-            let r = hotfix_sim::timing::simulate(&sc.topology, &sc.plan, &sc.config, seed)
-                .map_err(|e| e.to_string())?;
-            (r.passed, r)
-        }
-        Work::Full(f) => {
-            let mut model = f.model.clone();
-            let sim = hotfix_sim::simulation::simulate(
-                &mut model,
-                &f.info,
-                &f.runbooks,
-                &f.config,
-                seed,
-                &RunOptions {
-                    on_violation: None,
-                    expect_model_unchanged: f.expect_model_unchanged,
-                    record_trace: false,
-                },
-            )
-            .map_err(|e| e.to_string())?;
-            (sim.report.passed, sim.timing)
-        }
-    };
-    Ok(RunRecord {
-        seed,
-        passed,
-        metrics: r
-            .flat_metrics()
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-            .collect(),
-    })
 }
 
 /// Prints a comparison as text or JSON.

@@ -6,30 +6,96 @@ use super::package::sweep_inputs;
 use super::{Loaded, MergeArgs, SweepArgs, load, timing_error};
 use crate::cli::{CliError, CmdResult, EXIT_FAILED, EXIT_OK, OutputFormat, note, print_json};
 
+/// What one seed runs: a scenario without a model times the standard plan on a
+/// generated topology; one with a model runs its runbooks, logic and timing together.
+/// Shared by `sim sweep` (one per sweep) and `sim compare` (one per strategy).
+pub(super) enum SeedWork {
+    TimingOnly(Box<hotfix_sim::timing::TimingScenario>),
+    Full(Box<FullRun>),
+}
+
+/// A scenario with a model, ready to run for any seed.
+pub(super) struct FullRun {
+    pub info: hotfix_sim::ops::HotfixInfo,
+    pub model: hotfix_sim::model::Model,
+    pub runbooks: Vec<hotfix_sim::runbook::Runbook>,
+    pub config: hotfix_sim::timing::TimingConfig,
+    pub expect_model_unchanged: bool,
+}
+
+/// Runs `work` for one seed: whether it passed, and its flat metrics.
+pub(super) fn run_seed(work: &SeedWork, seed: u64) -> Result<hotfix_sim::sweep::RunRecord, String> {
+    let (passed, r) = match work {
+        SeedWork::TimingOnly(sc) => {
+            let r = hotfix_sim::timing::simulate(&sc.topology, &sc.plan, &sc.config, seed)
+                .map_err(|e| e.to_string())?;
+            (r.passed, r)
+        }
+        SeedWork::Full(f) => {
+            let mut model = f.model.clone();
+            let sim = hotfix_sim::simulation::simulate(
+                &mut model,
+                &f.info,
+                &f.runbooks,
+                &f.config,
+                seed,
+                &RunOptions {
+                    on_violation: None,
+                    expect_model_unchanged: f.expect_model_unchanged,
+                    record_trace: false,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            (sim.report.passed, sim.timing)
+        }
+    };
+    Ok(hotfix_sim::sweep::RunRecord {
+        seed,
+        passed,
+        metrics: r
+            .flat_metrics()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+            .collect(),
+    })
+}
+
 /// `hotfix sim sweep`.
 pub(super) fn sweep(args: SweepArgs) -> CmdResult {
-    use hotfix_sim::sweep::{InputDigest, RunRecord, output, run_seeds};
-    use hotfix_sim::timing::{TimingScenario, simulate};
+    use hotfix_sim::sweep::{InputDigest, output, run_seeds};
+    use hotfix_sim::timing::TimingScenario;
     let bytes = std::fs::read(&args.scenario)
         .map_err(|e| CliError::io(format!("cannot read {}", args.scenario.display()), e))?;
-    // A scenario without a model times the standard plan on a generated topology; one
-    // with a model runs its runbooks, logic and timing together, for every seed.
-    enum Work {
-        TimingOnly(Box<hotfix_sim::timing::TimingScenario>),
-        Full(Box<(Loaded, hotfix_sim::timing::TimingConfig)>),
-    }
-    let (name, work) = if TimingScenario::is_timing_only(&args.scenario) {
+    let scenario_shown = args.scenario.display().to_string();
+    let (name, work, inputs) = if TimingScenario::is_timing_only(&args.scenario) {
         let sc = TimingScenario::load(&args.scenario).map_err(timing_error)?;
-        (sc.name.clone(), Work::TimingOnly(Box::new(sc)))
+        let inputs = vec![InputDigest::new("scenario", &scenario_shown, &bytes)];
+        (sc.name.clone(), SeedWork::TimingOnly(Box::new(sc)), inputs)
     } else {
         let loaded = load(&args.scenario)?;
-        let cfg = hotfix_sim::simulation::timing_config(&loaded.scenario).map_err(timing_error)?;
+        let config =
+            hotfix_sim::simulation::timing_config(&loaded.scenario).map_err(timing_error)?;
+        let inputs = sweep_inputs(&args.scenario, &bytes, &loaded)?;
         let name = args
             .scenario
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        (name, Work::Full(Box::new((loaded, cfg))))
+        let Loaded {
+            scenario,
+            info,
+            model,
+            runbooks,
+            ..
+        } = loaded;
+        let work = SeedWork::Full(Box::new(FullRun {
+            info,
+            model,
+            runbooks,
+            config,
+            expect_model_unchanged: scenario.expect_model_unchanged,
+        }));
+        (name, work, inputs)
     };
     // The scenario loaded (so a broken one is reported now, not by every shard on the
     // cluster): print the job script instead of running.
@@ -47,60 +113,14 @@ pub(super) fn sweep(args: SweepArgs) -> CmdResult {
     let bar =
         crate::progress::seeds_bar(seeds.len() as u64, args.output_format == OutputFormat::Json);
     let started = std::time::Instant::now();
-    let runs = run_seeds(
-        &seeds,
-        args.jobs,
-        |seed| {
-            let (passed, r) = match &work {
-                Work::TimingOnly(sc) => {
-                    let r = simulate(&sc.topology, &sc.plan, &sc.config, seed)
-                        .map_err(|e| e.to_string())?;
-                    (r.passed, r)
-                }
-                Work::Full(full) => {
-                    let (l, cfg) = &**full;
-                    let mut model = l.model.clone();
-                    let sim = hotfix_sim::simulation::simulate(
-                        &mut model,
-                        &l.info,
-                        &l.runbooks,
-                        cfg,
-                        seed,
-                        &RunOptions {
-                            on_violation: None,
-                            expect_model_unchanged: l.scenario.expect_model_unchanged,
-                            record_trace: false,
-                        },
-                    )
-                    .map_err(|e| e.to_string())?;
-                    (sim.report.passed, sim.timing)
-                }
-            };
-            Ok(RunRecord {
-                seed,
-                passed,
-                metrics: r
-                    .flat_metrics()
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-                    .collect(),
-            })
-        },
-        &|| bar.inc(1),
-    )
+    let runs = run_seeds(&seeds, args.jobs, |seed| run_seed(&work, seed), &|| {
+        bar.inc(1)
+    })
     .map_err(|e| {
         bar.finish_and_clear();
         sweep_error(e, &args.scenario.display().to_string(), &[])
     })?;
     bar.finish_and_clear();
-    let inputs = match &work {
-        Work::TimingOnly(_) => vec![InputDigest::new(
-            "scenario",
-            &args.scenario.display().to_string(),
-            &bytes,
-        )],
-        Work::Full(full) => sweep_inputs(&args.scenario, &bytes, &full.0)?,
-    };
     let out = output(&name, &inputs, args.seeds, args.shard, runs);
     note(format!(
         "{} seeds in {:.2} s",
