@@ -694,10 +694,8 @@ fn reason(results: &[StrategyResult], i: usize, c: &Constraints) -> String {
 pub fn merge(parts: Vec<CompareOutput>) -> Result<CompareOutput, CompareError> {
     let first = parts
         .first()
-        .ok_or_else(|| CompareError::Merge("no input".into()))?
-        .clone();
-    let count = first.shard.map_or(1, |s| s.count);
-    let mut seen = vec![false; count as usize];
+        .ok_or_else(|| CompareError::Merge("no input".into()))?;
+    let mut tally = crate::sweep::ShardTally::new(first.shard);
     let mut runs: Vec<Vec<RunRecord>> = vec![Vec::new(); first.strategies.len()];
     let names: Vec<&str> = first.strategies.iter().map(|s| s.name.as_str()).collect();
     for p in &parts {
@@ -728,15 +726,7 @@ pub fn merge(parts: Vec<CompareOutput>) -> Result<CompareOutput, CompareError> {
                 "shards of different grids (the strategies differ)".into(),
             ));
         }
-        let (k, n) = p.shard.map_or((0, 1), |s| (s.index, s.count));
-        if n != count {
-            return Err(CompareError::Merge(format!(
-                "shards split {count} ways and {n} ways"
-            )));
-        }
-        if std::mem::replace(&mut seen[k as usize], true) {
-            return Err(CompareError::Merge(format!("shard {k}/{n} given twice")));
-        }
+        let (k, n) = tally.mark(p.shard).map_err(CompareError::Merge)?;
         let expected = p.seeds.seeds(p.shard);
         for (i, s) in p.strategies.iter().enumerate() {
             let got: Vec<u64> = s.records.iter().map(|r| r.seed).collect();
@@ -749,18 +739,7 @@ pub fn merge(parts: Vec<CompareOutput>) -> Result<CompareOutput, CompareError> {
             runs[i].extend(s.records.iter().cloned());
         }
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !**s)
-        .map(|(i, _)| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(CompareError::Merge(format!(
-            "missing shard(s) {}",
-            missing.join(", ")
-        )));
-    }
+    tally.complete().map_err(CompareError::Merge)?;
     let strategies: Vec<GridStrategy> = first
         .strategies
         .iter()

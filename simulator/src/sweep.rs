@@ -318,8 +318,7 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
             });
         }
     }
-    let count = first.shard.map_or(1, |s| s.count);
-    let mut seen = vec![false; count as usize];
+    let mut tally = ShardTally::new(first.shard);
     let mut runs = Vec::new();
     for p in parts {
         if p.format != FORMAT {
@@ -341,15 +340,7 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
                 p.seeds.end
             )));
         }
-        let (k, n) = p.shard.map_or((0, 1), |s| (s.index, s.count));
-        if n != count {
-            return Err(SweepError::Merge(format!(
-                "shards split {count} ways and {n} ways"
-            )));
-        }
-        if std::mem::replace(&mut seen[k as usize], true) {
-            return Err(SweepError::Merge(format!("shard {k}/{n} given twice")));
-        }
+        let (k, n) = tally.mark(p.shard).map_err(SweepError::Merge)?;
         let expected = seeds.seeds(p.shard);
         let got: Vec<u64> = p.runs.iter().map(|r| r.seed).collect();
         if got != expected {
@@ -359,19 +350,53 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, SweepError> {
         }
         runs.extend(p.runs);
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !**s)
-        .map(|(i, _)| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(SweepError::Merge(format!(
-            "missing shard(s) {}",
-            missing.join(", ")
-        )));
-    }
+    tally.complete().map_err(SweepError::Merge)?;
     Ok(output(&scenario, &inputs, seeds, None, runs))
+}
+
+/// Which shards of an `N`-way split a merge has seen (sweeps and comparisons): each once,
+/// all split the same way, none missing.
+pub(crate) struct ShardTally {
+    seen: Vec<bool>,
+}
+
+impl ShardTally {
+    /// A tally for the split of the first shard (an unsharded run is shard 0 of 1).
+    pub(crate) fn new(first: Option<Shard>) -> ShardTally {
+        ShardTally {
+            seen: vec![false; first.map_or(1, |s| s.count) as usize],
+        }
+    }
+
+    /// Records `shard`; its `(index, count)`, or why it does not belong.
+    pub(crate) fn mark(&mut self, shard: Option<Shard>) -> Result<(u32, u32), String> {
+        let count = self.seen.len();
+        let (k, n) = shard.map_or((0, 1), |s| (s.index, s.count));
+        if n as usize != count {
+            return Err(format!("shards split {count} ways and {n} ways"));
+        }
+        if std::mem::replace(&mut self.seen[k as usize], true) {
+            return Err(format!("shard {k}/{n} given twice"));
+        }
+        Ok((k, n))
+    }
+
+    /// Every shard was seen, or which are missing.
+    pub(crate) fn complete(&self) -> Result<(), String> {
+        let count = self.seen.len();
+        let missing: Vec<String> = self
+            .seen
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !**s)
+            .map(|(i, _)| format!("{i}/{count}"))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("missing shard(s) {}", missing.join(", ")))
+        }
+    }
 }
 
 /// A sweep as text: one line per metric.
