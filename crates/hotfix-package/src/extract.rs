@@ -54,6 +54,8 @@ use crate::verify::{
     Authenticated, EntrySink, Signer, SinkError, VerifyError, VerifyReport, verify_with_progress,
 };
 
+mod writers;
+
 /// Prefix of temporary folders, followed by `<ID>-<random>`.
 pub const TEMP_PREFIX: &str = ".tmp-";
 /// Prefix of folders moved aside during a replace, followed by `<ID>-<random>`.
@@ -396,9 +398,12 @@ struct Begun {
 }
 
 /// The temporary folder beside the target (removed on drop unless kept) and the
-/// folders created in it. Fields drop in order: the folder before its owner marker.
+/// folders created in it. Fields drop in order: the writer threads (joined) before the
+/// folder, the folder before its owner marker.
 #[derive(Debug)]
 struct Staging {
+    /// Small files are created and written on these threads.
+    writers: writers::Writers,
     dir: StagingDir,
     made: HashSet<PathBuf>,
     /// In creation order, to fsync at the end.
@@ -479,6 +484,7 @@ fn new_staging(hotfixes: &Path, id: &str) -> std::io::Result<Staging> {
         match fs::create_dir(&path) {
             Ok(()) => {
                 return Ok(Staging {
+                    writers: writers::Writers::new(),
                     dir: StagingDir { path, keep: false },
                     made: HashSet::new(),
                     dirs: Vec::new(),
@@ -780,6 +786,18 @@ impl EntrySink for DirSink<'_> {
         }
         Ok(())
     }
+
+    /// A small verified file: its folders are made here, in archive order; creating
+    /// and writing it is left to the writer threads (see `extract/writers.rs`).
+    fn whole_file(&mut self, file: &FileEntry, data: Vec<u8>) -> Result<(), SinkError> {
+        check_cancel(&self.options)?;
+        self.current = None;
+        if let Some(staging) = self.begun.as_mut().and_then(|b| b.staging.as_mut()) {
+            let path = staging.path_for(&file.path)?;
+            staging.writers.submit(path, data)?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the manifest and signatures, fsyncs and renames into place.
@@ -801,6 +819,8 @@ fn commit(
     let Some(mut staging) = staging else {
         return Ok((Outcome::AlreadyInstalled, None, target));
     };
+    // Every payload file is written before anything else happens to the folder.
+    staging.writers.finish()?;
     if let Some(p) = options.progress {
         p.phase(Phase::Syncing);
     }

@@ -289,27 +289,24 @@ impl Walk<'_, '_, '_, '_> {
     fn settle_front(&mut self) -> Result<(), VerifyError> {
         let slot = self.pool.take_front()?;
         let file = self.files[slot.index];
-        let decoded = slot.result?;
+        let Decoded {
+            data,
+            total,
+            outcome,
+            digest,
+        } = slot.result?;
         self.progress.file(&file.path, file.size);
-        self.progress.bytes(decoded.total.min(file.size));
-        let mut writing = false;
-        if decoded.outcome.is_ok()
-            && decoded.total == file.size
+        self.progress.bytes(total.min(file.size));
+        if outcome.is_ok()
+            && total == file.size
             && self.report.failures.is_empty()
-            && bool::from(decoded.digest.ct_eq(&file.sha256.0))
+            && bool::from(digest.ct_eq(&file.sha256.0))
         {
-            // Only a fully checked entry reaches the sink, in one piece.
-            self.sink.start_file(file)?;
-            self.sink.write(&decoded.data)?;
-            writing = true;
+            // Only a fully checked entry reaches the sink, in one piece (so `conclude`
+            // has no `finish_file` left to call).
+            self.sink.whole_file(file, data)?;
         }
-        self.conclude(
-            file,
-            decoded.total,
-            decoded.outcome,
-            &decoded.digest,
-            writing,
-        )
+        self.conclude(file, total, outcome, &digest, false)
     }
 
     /// Streams a large entry: decoded here, hashed on the pipe's thread, written to the
