@@ -12,7 +12,9 @@
 //!    payload byte, as it is verified, into a fresh `.tmp-<ID>-<suffix>` folder beside
 //!    the target, guarded by its locked `.tmp-<ID>-<suffix>.owner` marker (files created
 //!    with `create_new`) — there is no second read of the package between checking and
-//!    writing;
+//!    writing. Small files are created and written on writer threads once verified
+//!    (`extract/writers.rs`), which are joined before the folder is synced, renamed or
+//!    removed;
 //! 4. applies the installation policy as soon as the manifest is authenticated (see
 //!    [`Waivers`]): a higher version replaces the installed one as an ordinary upgrade;
 //!    the same manifest bytes already installed → nothing to do; a lower version, the
