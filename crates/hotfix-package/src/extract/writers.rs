@@ -257,10 +257,16 @@ fn write_jobs(rx: &mpsc::Receiver<Job>, shared: &Shared) {
         if let Some(hook) = &shared.before_write {
             hook(job.seq, shared);
         }
-        if job.seq <= shared.failed_at.load(Ordering::SeqCst)
-            && let Err(e) = write_file(&job)
-        {
-            shared.record(job.seq, job.path, e);
+        if job.seq <= shared.failed_at.load(Ordering::SeqCst) {
+            // A panic must not leave its bytes counted: the walk would wait for them.
+            let written =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_file(&job)))
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::other("a file writer thread panicked"))
+                    });
+            if let Err(e) = written {
+                shared.record(job.seq, job.path, e);
+            }
         }
         shared.release(bytes);
     }
