@@ -8,7 +8,7 @@
 
 use quick_xml::events::Event;
 
-use super::error::ManifestError;
+use super::error::{ManifestError, ManifestErrorKind};
 use super::position::LineCursor;
 use super::reader::Limits;
 use super::syntax::{is_xml_char, is_xml_space, new_reader, resolve_ref, syntax_error};
@@ -38,75 +38,60 @@ impl Lexer<'_> {
                 .read_event()
                 .map_err(|e| syntax_error(self.text, r.error_position(), &e))?;
             let (line, column) = self.at(start);
+            let here = |kind: ManifestErrorKind| ManifestError::at(line, column, kind);
             let was_first = std::mem::replace(&mut first, false);
             match event {
                 Event::Decl(d) => {
                     if !was_first || start != 0 {
-                        return Err(ManifestError::Forbidden {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::Forbidden {
                             construct: "an XML declaration after the start of the document",
-                        });
+                        }));
                     }
                     self.check_decl(&d, line, column)?;
                 }
                 Event::DocType(_) => {
-                    return Err(ManifestError::Forbidden {
-                        line,
-                        column,
+                    return Err(here(ManifestErrorKind::Forbidden {
                         construct: "a DOCTYPE declaration (DTD, entity declarations)",
-                    });
+                    }));
                 }
                 Event::PI(_) => {
-                    return Err(ManifestError::Forbidden {
-                        line,
-                        column,
+                    return Err(here(ManifestErrorKind::Forbidden {
                         construct: "a processing instruction",
-                    });
+                    }));
                 }
                 Event::CData(_) => {
-                    return Err(ManifestError::Forbidden {
-                        line,
-                        column,
+                    return Err(here(ManifestErrorKind::Forbidden {
                         construct: "a CDATA section",
-                    });
+                    }));
                 }
                 Event::GeneralRef(g) => {
                     if depth == 0 {
-                        return Err(ManifestError::Syntax {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::Syntax {
                             message: "text outside the root element".into(),
-                        });
+                        }));
                     }
                     match resolve_ref(&g) {
                         Ok(_) => {}
                         Err(Some(name)) => {
-                            return Err(ManifestError::UnknownEntity { line, column, name });
+                            return Err(here(ManifestErrorKind::UnknownEntity { name }));
                         }
                         Err(None) => {
-                            return Err(ManifestError::Syntax {
-                                line,
-                                column,
+                            return Err(here(ManifestErrorKind::Syntax {
                                 message: format!("'&{};' is not a character XML allows", &*g),
-                            });
+                            }));
                         }
                     }
                 }
                 Event::Text(t) => {
                     if depth == 0 && !is_xml_space(&t) {
-                        return Err(ManifestError::Syntax {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::Syntax {
                             message: "text outside the root element".into(),
-                        });
+                        }));
                     }
                     if let Some(c) = t.chars().find(|&c| !is_xml_char(c)) {
-                        return Err(ManifestError::Syntax {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::Syntax {
                             message: format!("character U+{:04X} is not allowed in XML", c as u32),
-                        });
+                        }));
                     }
                 }
                 Event::Comment(_) => {}
@@ -114,39 +99,31 @@ impl Lexer<'_> {
                     let is_start = matches!(event, Event::Start(_));
                     if depth == 0 {
                         if root_seen {
-                            return Err(ManifestError::UnexpectedElement {
-                                line,
-                                column,
+                            return Err(here(ManifestErrorKind::UnexpectedElement {
                                 element: e.name().as_ref().to_string(),
                                 parent: "the document".into(),
                                 reason: "a document has one root element".into(),
-                            });
+                            }));
                         }
                         root_seen = true;
                     }
                     if depth + 1 > self.limits.max_depth {
-                        return Err(ManifestError::TooDeep {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::TooDeep {
                             max: self.limits.max_depth,
-                        });
+                        }));
                     }
                     elements += 1;
                     if elements > self.limits.max_elements {
-                        return Err(ManifestError::TooManyElements {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::TooManyElements {
                             max: self.limits.max_elements,
-                        });
+                        }));
                     }
                     if matches!(e.name().as_ref(), "file" | "msi" | "doc") {
                         files += 1;
                         if files > self.limits.max_files {
-                            return Err(ManifestError::TooManyFiles {
-                                line,
-                                column,
+                            return Err(here(ManifestErrorKind::TooManyFiles {
                                 max: self.limits.max_files,
-                            });
+                            }));
                         }
                     }
                     if is_start {
@@ -158,19 +135,15 @@ impl Lexer<'_> {
                 }
                 Event::Eof => {
                     if depth != 0 {
-                        return Err(ManifestError::Syntax {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::Syntax {
                             message: "document ends inside an element".into(),
-                        });
+                        }));
                     }
                     if !root_seen {
-                        return Err(ManifestError::MissingElement {
-                            line,
-                            column,
+                        return Err(here(ManifestErrorKind::MissingElement {
                             element: "hotfix".into(),
                             parent: "the document".into(),
-                        });
+                        }));
                     }
                     return Ok(());
                 }
@@ -184,10 +157,8 @@ impl Lexer<'_> {
         line: u64,
         column: u64,
     ) -> Result<(), ManifestError> {
-        let bad = |message: String| ManifestError::Syntax {
-            line,
-            column,
-            message,
+        let bad = |message: String| {
+            ManifestError::at(line, column, ManifestErrorKind::Syntax { message })
         };
         let version = d
             .version()

@@ -37,7 +37,7 @@ mod schema;
 mod syntax;
 mod writer;
 
-pub use error::ManifestError;
+pub use error::{ManifestError, ManifestErrorKind};
 
 /// Manifests larger than this are refused before parsing (and before signature checks
 /// read them into memory).

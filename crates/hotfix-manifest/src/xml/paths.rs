@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::error::ManifestError;
+use super::error::{ManifestError, ManifestErrorKind};
 use crate::names;
 
 /// The payload paths read so far and the folders they imply.
@@ -31,31 +31,37 @@ impl PathClaims {
     ) -> Result<(), ManifestError> {
         let key = names::collision_key(path);
         if let Some((first_line, _)) = self.paths.get(&key) {
-            return Err(ManifestError::DuplicatePath {
+            return Err(ManifestError::at(
                 line,
                 column,
-                path: path.into(),
-                first_line: *first_line,
-            });
+                ManifestErrorKind::DuplicatePath {
+                    path: path.into(),
+                    first_line: *first_line,
+                },
+            ));
         }
         if let Some(other) = self.dirs.get(&key) {
-            return Err(ManifestError::PathConflict {
+            return Err(ManifestError::at(
                 line,
                 column,
-                path: path.into(),
-                other: other.clone(),
-            });
+                ManifestErrorKind::PathConflict {
+                    path: path.into(),
+                    other: other.clone(),
+                },
+            ));
         }
         let mut folders = Vec::new();
         for (i, _) in key.match_indices('/') {
             let folder = &key[..i];
             if let Some((_, other)) = self.paths.get(folder) {
-                return Err(ManifestError::PathConflict {
+                return Err(ManifestError::at(
                     line,
                     column,
-                    path: path.into(),
-                    other: other.clone(),
-                });
+                    ManifestErrorKind::PathConflict {
+                        path: path.into(),
+                        other: other.clone(),
+                    },
+                ));
             }
             folders.push(folder.to_string());
         }

@@ -6,7 +6,7 @@
 //! lexical pass has not accepted: the limits on depth and counts are only enforced
 //! there.
 
-use super::error::ManifestError;
+use super::error::{ManifestError, ManifestErrorKind};
 use super::lexer::Lexer;
 use super::position::{LineCursor, line_col};
 use super::schema::SchemaReader;
@@ -47,9 +47,9 @@ impl Manifest {
     pub fn validate(&self) -> Result<(), ManifestError> {
         let parsed = Manifest::from_xml(&self.to_xml())?;
         if parsed != *self {
-            return Err(ManifestError::Unrepresentable {
+            return Err(ManifestError::new(ManifestErrorKind::Unrepresentable {
                 message: "reading the written XML gives a different manifest".into(),
-            });
+            }));
         }
         Ok(())
     }
@@ -58,10 +58,10 @@ impl Manifest {
 pub(crate) fn from_xml_with(bytes: &[u8], limits: Limits) -> Result<Manifest, ManifestError> {
     let size = bytes.len() as u64;
     if size > limits.max_bytes {
-        return Err(ManifestError::TooLarge {
+        return Err(ManifestError::new(ManifestErrorKind::TooLarge {
             size,
             max: limits.max_bytes,
-        });
+        }));
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -69,20 +69,25 @@ pub(crate) fn from_xml_with(bytes: &[u8], limits: Limits) -> Result<Manifest, Ma
             // The valid prefix is text; point just after it.
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(valid, valid.len() as u64);
-            return Err(ManifestError::Encoding {
+            return Err(ManifestError::at(
                 line,
                 column,
-                message: "not valid UTF-8".into(),
-            });
+                ManifestErrorKind::Encoding {
+                    message: "not valid UTF-8".into(),
+                },
+            ));
         }
     };
     if text.starts_with('\u{feff}') {
-        return Err(ManifestError::Encoding {
-            line: 1,
-            column: 1,
-            message: "byte order mark before the XML declaration (manifests are UTF-8 without BOM)"
-                .into(),
-        });
+        return Err(ManifestError::at(
+            1,
+            1,
+            ManifestErrorKind::Encoding {
+                message:
+                    "byte order mark before the XML declaration (manifests are UTF-8 without BOM)"
+                        .into(),
+            },
+        ));
     }
     Lexer {
         text,
@@ -119,12 +124,8 @@ mod tests {
         let err = from_xml_with(deep(5).as_bytes(), lim).expect_err("refused");
         assert!(
             matches!(
-                err,
-                ManifestError::TooDeep {
-                    line: 2,
-                    column: 13,
-                    max: 4
-                }
+                (err.position(), err.kind()),
+                (Some((2, 13)), ManifestErrorKind::TooDeep { max: 4 })
             ),
             "{err:?}"
         );
@@ -133,12 +134,8 @@ mod tests {
         let err = from_xml_with(files.as_bytes(), lim).expect_err("refused");
         assert!(
             matches!(
-                err,
-                ManifestError::TooManyFiles {
-                    line: 5,
-                    column: 1,
-                    max: 2
-                }
+                (err.position(), err.kind()),
+                (Some((5, 1)), ManifestErrorKind::TooManyFiles { max: 2 })
             ),
             "{err:?}"
         );
@@ -149,7 +146,10 @@ mod tests {
         };
         let err = from_xml_with(files.as_bytes(), lim).expect_err("refused");
         assert!(
-            matches!(err, ManifestError::TooManyElements { line: 5, .. }),
+            matches!(
+                (err.position(), err.kind()),
+                (Some((5, _)), ManifestErrorKind::TooManyElements { .. })
+            ),
             "{err:?}"
         );
 
@@ -159,7 +159,10 @@ mod tests {
         };
         let err = from_xml_with(files.as_bytes(), lim).expect_err("refused");
         assert!(
-            matches!(err, ManifestError::TooLarge { max: 10, .. }),
+            matches!(
+                (err.position(), err.kind()),
+                (_, ManifestErrorKind::TooLarge { max: 10, .. })
+            ),
             "{err:?}"
         );
     }

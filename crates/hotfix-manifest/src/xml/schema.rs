@@ -14,7 +14,7 @@ use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::error::ManifestError;
+use super::error::{ManifestError, ManifestErrorKind};
 use super::paths::PathClaims;
 use super::position::LineCursor;
 use super::rules;
@@ -68,6 +68,12 @@ impl<'a> SchemaReader<'a> {
         }
     }
 
+    /// An error of `kind` at byte `offset` of the text.
+    fn error(&self, offset: u64, kind: ManifestErrorKind) -> ManifestError {
+        let (line, column) = self.at(offset);
+        ManifestError::at(line, column, kind)
+    }
+
     fn at(&self, offset: u64) -> (u64, u64) {
         self.lines.at(self.text, offset)
     }
@@ -92,21 +98,21 @@ impl<'a> SchemaReader<'a> {
                 Event::Text(t) if is_xml_space(&t) => {}
                 Event::Comment(_) | Event::Decl(_) => {}
                 Event::Text(_) | Event::GeneralRef(_) | Event::CData(_) => {
-                    let (line, column) = self.at(start);
-                    return Err(ManifestError::UnexpectedText {
-                        line,
-                        column,
-                        element: parent.to_string(),
-                    });
+                    return Err(self.error(
+                        start,
+                        ManifestErrorKind::UnexpectedText {
+                            element: parent.to_string(),
+                        },
+                    ));
                 }
                 Event::DocType(_) | Event::PI(_) => {
                     // Refused by the lexical pass already.
-                    let (line, column) = self.at(start);
-                    return Err(ManifestError::Forbidden {
-                        line,
-                        column,
-                        construct: "a DOCTYPE declaration or processing instruction",
-                    });
+                    return Err(self.error(
+                        start,
+                        ManifestErrorKind::Forbidden {
+                            construct: "a DOCTYPE declaration or processing instruction",
+                        },
+                    ));
                 }
             }
         }
@@ -123,13 +129,13 @@ impl<'a> SchemaReader<'a> {
     }
 
     fn unknown_element(&self, e: &BytesStart<'_>, off: u64, parent: &str) -> ManifestError {
-        let (line, column) = self.at(off);
-        ManifestError::UnknownElement {
-            line,
-            column,
-            element: e.name().as_ref().to_string(),
-            parent: format!("<{parent}>"),
-        }
+        self.error(
+            off,
+            ManifestErrorKind::UnknownElement {
+                element: e.name().as_ref().to_string(),
+                parent: format!("<{parent}>"),
+            },
+        )
     }
 
     /// Reads the attributes of `e`, refusing unknown and repeated ones.
@@ -148,31 +154,39 @@ impl<'a> SchemaReader<'a> {
         let mut unknown: Option<String> = None;
         // quick-xml's own repeat check reports only positions; ours names the attribute.
         for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| ManifestError::Syntax {
-                line,
-                column,
-                message: format!("in <{element}>: {err}"),
+            let a = a.map_err(|err| {
+                ManifestError::at(
+                    line,
+                    column,
+                    ManifestErrorKind::Syntax {
+                        message: format!("in <{element}>: {err}"),
+                    },
+                )
             })?;
             let key = a.key.as_ref();
             if !seen.insert(key.to_string()) {
-                return Err(ManifestError::DuplicateAttribute {
+                return Err(ManifestError::at(
                     line,
                     column,
-                    element: element.into(),
-                    attribute: key.into(),
-                });
+                    ManifestErrorKind::DuplicateAttribute {
+                        element: element.into(),
+                        attribute: key.into(),
+                    },
+                ));
             }
             let value = a
                 .normalized_value_with(XmlVersion::Implicit1_0, 1, resolve_xml_entity)
                 .map_err(|err| match err {
                     quick_xml::Error::Escape(
                         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
-                    ) => ManifestError::UnknownEntity { line, column, name },
-                    err => ManifestError::Syntax {
+                    ) => ManifestError::at(line, column, ManifestErrorKind::UnknownEntity { name }),
+                    err => ManifestError::at(
                         line,
                         column,
-                        message: format!("attribute '{key}' of <{element}>: {err}"),
-                    },
+                        ManifestErrorKind::Syntax {
+                            message: format!("attribute '{key}' of <{element}>: {err}"),
+                        },
+                    ),
                 })?;
             match allowed.iter().find(|n| **n == key) {
                 Some(name) => values.push((name, value.into_owned())),
@@ -195,25 +209,27 @@ impl<'a> SchemaReader<'a> {
             {
                 self.check_format(v, offset)?;
             }
-            return Err(ManifestError::UnknownAttribute {
+            return Err(ManifestError::at(
                 line,
                 column,
-                element: element.into(),
-                attribute,
-            });
+                ManifestErrorKind::UnknownAttribute {
+                    element: element.into(),
+                    attribute,
+                },
+            ));
         }
         Ok(attrs)
     }
 
     fn required<'b>(&self, attrs: &'b Attrs, name: &'static str) -> Result<&'b str, ManifestError> {
         attrs.get(name).ok_or_else(|| {
-            let (line, column) = self.at(attrs.offset);
-            ManifestError::MissingAttribute {
-                line,
-                column,
-                element: attrs.element.into(),
-                attribute: name.into(),
-            }
+            self.error(
+                attrs.offset,
+                ManifestErrorKind::MissingAttribute {
+                    element: attrs.element.into(),
+                    attribute: name.into(),
+                },
+            )
         })
     }
 
@@ -224,14 +240,14 @@ impl<'a> SchemaReader<'a> {
         attribute: &str,
         reason: String,
     ) -> ManifestError {
-        let (line, column) = self.at(offset);
-        ManifestError::InvalidValue {
-            line,
-            column,
-            element: element.into(),
-            attribute: attribute.into(),
-            reason,
-        }
+        self.error(
+            offset,
+            ManifestErrorKind::InvalidValue {
+                element: element.into(),
+                attribute: attribute.into(),
+                reason,
+            },
+        )
     }
 
     fn invalid_name(
@@ -242,15 +258,15 @@ impl<'a> SchemaReader<'a> {
         value: &str,
         source: NameError,
     ) -> ManifestError {
-        let (line, column) = self.at(offset);
-        ManifestError::InvalidName {
-            line,
-            column,
-            element: element.into(),
-            attribute: attribute.into(),
-            value: value.into(),
-            source,
-        }
+        self.error(
+            offset,
+            ManifestErrorKind::InvalidName {
+                element: element.into(),
+                attribute: attribute.into(),
+                value: value.into(),
+                source,
+            },
+        )
     }
 
     fn check_format(&self, v: &str, offset: u64) -> Result<u32, ManifestError> {
@@ -265,13 +281,13 @@ impl<'a> SchemaReader<'a> {
                 )
             })?;
         if format > FORMAT_VERSION {
-            let (line, column) = self.at(offset);
-            return Err(ManifestError::NewerFormat {
-                line,
-                column,
-                found: format,
-                supported: FORMAT_VERSION,
-            });
+            return Err(self.error(
+                offset,
+                ManifestErrorKind::NewerFormat {
+                    found: format,
+                    supported: FORMAT_VERSION,
+                },
+            ));
         }
         if format == 0 {
             return Err(self.invalid(offset, "hotfix", "format", "format 0 does not exist".into()));
@@ -289,32 +305,32 @@ impl<'a> SchemaReader<'a> {
                 }
                 let attrs = self.attrs(&e, "hotfix", &["format", "id", "version"], off)?;
                 self.check_format(self.required(&attrs, "format")?, off)?;
-                let (line, column) = self.at(off);
-                return Err(ManifestError::MissingElement {
-                    line,
-                    column,
-                    element: "title".into(),
-                    parent: "<hotfix>".into(),
-                });
+                return Err(self.error(
+                    off,
+                    ManifestErrorKind::MissingElement {
+                        element: "title".into(),
+                        parent: "<hotfix>".into(),
+                    },
+                ));
             }
             _ => {
-                let (line, column) = self.at(0);
-                return Err(ManifestError::MissingElement {
-                    line,
-                    column,
-                    element: "hotfix".into(),
-                    parent: "the document".into(),
-                });
+                return Err(self.error(
+                    0,
+                    ManifestErrorKind::MissingElement {
+                        element: "hotfix".into(),
+                        parent: "the document".into(),
+                    },
+                ));
             }
         };
         if root.name().as_ref() != "hotfix" {
-            let (line, column) = self.at(root_off);
-            return Err(ManifestError::UnknownElement {
-                line,
-                column,
-                element: root.name().as_ref().to_string(),
-                parent: "the document (the root is <hotfix>)".into(),
-            });
+            return Err(self.error(
+                root_off,
+                ManifestErrorKind::UnknownElement {
+                    element: root.name().as_ref().to_string(),
+                    parent: "the document (the root is <hotfix>)".into(),
+                },
+            ));
         }
         let attrs = self.attrs(&root, "hotfix", &["format", "id", "version"], root_off)?;
         let format = self.check_format(self.required(&attrs, "format")?, root_off)?;
@@ -367,13 +383,15 @@ impl<'a> SchemaReader<'a> {
                         HOTFIX_CHILDREN[slot].0
                     )
                 };
-                return Err(ManifestError::UnexpectedElement {
+                return Err(ManifestError::at(
                     line,
                     column,
-                    element: name,
-                    parent: "<hotfix>".into(),
-                    reason,
-                });
+                    ManifestErrorKind::UnexpectedElement {
+                        element: name,
+                        parent: "<hotfix>".into(),
+                        reason,
+                    },
+                ));
             }
             slot = idx;
             seen[idx] = true;
@@ -463,23 +481,23 @@ impl<'a> SchemaReader<'a> {
 
         for (idx, (name, _)) in HOTFIX_CHILDREN.iter().enumerate() {
             if matches!(*name, "title" | "base" | "created") && !seen[idx] {
-                let (line, column) = self.at(root_off);
-                return Err(ManifestError::MissingElement {
-                    line,
-                    column,
-                    element: (*name).into(),
-                    parent: "<hotfix>".into(),
-                });
+                return Err(self.error(
+                    root_off,
+                    ManifestErrorKind::MissingElement {
+                        element: (*name).into(),
+                        parent: "<hotfix>".into(),
+                    },
+                ));
             }
         }
         if m.software_packages.is_empty() && m.msis.is_empty() {
-            let (line, column) = self.at(root_off);
-            return Err(ManifestError::MissingElement {
-                line,
-                column,
-                element: "software-package> or <msi".into(),
-                parent: "<hotfix>".into(),
-            });
+            return Err(self.error(
+                root_off,
+                ManifestErrorKind::MissingElement {
+                    element: "software-package> or <msi".into(),
+                    parent: "<hotfix>".into(),
+                },
+            ));
         }
         // Trailing comments and whitespace only; the lexical pass refused anything else.
         Ok(m)
@@ -518,12 +536,18 @@ impl<'a> SchemaReader<'a> {
                     Err(name) => {
                         let (line, column) = self.at(start);
                         return Err(match name {
-                            Some(name) => ManifestError::UnknownEntity { line, column, name },
-                            None => ManifestError::Syntax {
+                            Some(name) => ManifestError::at(
                                 line,
                                 column,
-                                message: format!("'&{};' is not a character XML allows", &*g),
-                            },
+                                ManifestErrorKind::UnknownEntity { name },
+                            ),
+                            None => ManifestError::at(
+                                line,
+                                column,
+                                ManifestErrorKind::Syntax {
+                                    message: format!("'&{};' is not a character XML allows", &*g),
+                                },
+                            ),
                         });
                     }
                 },
@@ -533,20 +557,20 @@ impl<'a> SchemaReader<'a> {
                     return Err(self.unknown_element(&e, start, element));
                 }
                 Event::Eof => {
-                    let (line, column) = self.at(off);
-                    return Err(ManifestError::Syntax {
-                        line,
-                        column,
-                        message: format!("<{element}> is not closed"),
-                    });
+                    return Err(self.error(
+                        off,
+                        ManifestErrorKind::Syntax {
+                            message: format!("<{element}> is not closed"),
+                        },
+                    ));
                 }
                 Event::CData(_) | Event::DocType(_) | Event::PI(_) | Event::Decl(_) => {
-                    let (line, column) = self.at(start);
-                    return Err(ManifestError::Forbidden {
-                        line,
-                        column,
-                        construct: "markup other than elements, text and comments",
-                    });
+                    return Err(self.error(
+                        start,
+                        ManifestErrorKind::Forbidden {
+                            construct: "markup other than elements, text and comments",
+                        },
+                    ));
                 }
             }
         }
@@ -619,14 +643,14 @@ impl<'a> SchemaReader<'a> {
             }
             let key = id.to_ascii_lowercase();
             if let Some(&first_line) = refs.get(&key) {
-                let (line, column) = self.at(off);
-                return Err(ManifestError::DuplicateName {
-                    line,
-                    column,
-                    element: format!("{list}/hotfix"),
-                    value: id,
-                    first_line,
-                });
+                return Err(self.error(
+                    off,
+                    ManifestErrorKind::DuplicateName {
+                        element: format!("{list}/hotfix"),
+                        value: id,
+                        first_line,
+                    },
+                ));
             }
             refs.insert(key, self.line(off));
             if let Some(prev) = ids.last() {
@@ -655,14 +679,14 @@ impl<'a> SchemaReader<'a> {
         self.check_token(&version, "software-package", "version", off)?;
         let key = names::collision_key(&name);
         if let Some(&first_line) = names_seen.get(&key) {
-            let (line, column) = self.at(off);
-            return Err(ManifestError::DuplicateName {
-                line,
-                column,
-                element: "software-package".into(),
-                value: name,
-                first_line,
-            });
+            return Err(self.error(
+                off,
+                ManifestErrorKind::DuplicateName {
+                    element: "software-package".into(),
+                    value: name,
+                    first_line,
+                },
+            ));
         }
         names_seen.insert(key, self.line(off));
         if let Some(prev) = m.software_packages.last() {
@@ -702,13 +726,13 @@ impl<'a> SchemaReader<'a> {
             }
         }
         if files.is_empty() {
-            let (line, column) = self.at(off);
-            return Err(ManifestError::MissingElement {
-                line,
-                column,
-                element: "file".into(),
-                parent: format!("<software-package name=\"{name}\">"),
-            });
+            return Err(self.error(
+                off,
+                ManifestErrorKind::MissingElement {
+                    element: "file".into(),
+                    parent: format!("<software-package name=\"{name}\">"),
+                },
+            ));
         }
         Ok(SoftwarePackage {
             name,
@@ -793,14 +817,14 @@ impl<'a> SchemaReader<'a> {
     }
 
     fn outside(&self, off: u64, element: &str, path: &str, expected: String) -> ManifestError {
-        let (line, column) = self.at(off);
-        ManifestError::PathOutsideFolder {
-            line,
-            column,
-            element: element.into(),
-            path: path.into(),
-            expected,
-        }
+        self.error(
+            off,
+            ManifestErrorKind::PathOutsideFolder {
+                element: element.into(),
+                path: path.into(),
+                expected,
+            },
+        )
     }
 
     fn check_order(
@@ -815,13 +839,15 @@ impl<'a> SchemaReader<'a> {
             return Ok(());
         }
         let (line, column) = self.at(off);
-        Err(ManifestError::NotSorted {
+        Err(ManifestError::at(
             line,
             column,
-            element: element.into(),
-            value: value.into(),
-            previous: previous.into(),
-        })
+            ManifestErrorKind::NotSorted {
+                element: element.into(),
+                value: value.into(),
+                previous: previous.into(),
+            },
+        ))
     }
 
     /// Records a payload path listed at `off` (see [`PathClaims::claim`]).

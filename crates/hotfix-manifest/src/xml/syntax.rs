@@ -9,7 +9,7 @@
 use quick_xml::escape::resolve_xml_entity;
 use quick_xml::reader::Reader;
 
-use super::error::ManifestError;
+use super::error::{ManifestError, ManifestErrorKind};
 use super::position::line_col;
 
 pub(super) fn new_reader(text: &str) -> Reader<&[u8]> {
@@ -26,17 +26,19 @@ pub(super) fn syntax_error(text: &str, offset: u64, e: &quick_xml::Error) -> Man
     let (line, column) = line_col(text, offset);
     match e {
         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
-            ManifestError::UnknownEntity {
+            ManifestError::at(
                 line,
                 column,
-                name: name.clone(),
-            }
+                ManifestErrorKind::UnknownEntity { name: name.clone() },
+            )
         }
-        e => ManifestError::Syntax {
+        e => ManifestError::at(
             line,
             column,
-            message: e.to_string(),
-        },
+            ManifestErrorKind::Syntax {
+                message: e.to_string(),
+            },
+        ),
     }
 }
 
