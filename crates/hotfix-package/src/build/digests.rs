@@ -1,9 +1,10 @@
-//! The hashing pass ahead of writing: every payload file's SHA-256 (in parallel), so the
-//! SBOM can list them before the payload is written, and the SBOM added as an entry.
-//! These digests are only ever compared with those of the bytes written, never put in
-//! the manifest of a package on their own.
+//! The SBOM and the digests it needs. The build reads each payload file once, as it
+//! writes it, and makes the SBOM (which lists every file's SHA-256) when its turn in
+//! archive order comes; only the files after it are hashed ahead ([`SbomSlot`]), and
+//! their digests are compared with those of the bytes written, never put in a manifest
+//! on their own. [`hash_all`] hashes everything ahead for `plan_manifest`, which writes
+//! nothing.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -15,31 +16,125 @@ use sha2::Digest;
 use super::{BuildError, PlannedFile};
 use crate::sbom::{SBOM_ENTRY, cyclonedx_json};
 
-/// Hashes the planned payload, makes the SBOM of the hashed manifest, and adds it as
-/// [`SBOM_ENTRY`]: returns the manifest with every digest (the SBOM's included), the
-/// payload files in archive order, and the SBOM's temporary source file (it holds the
-/// bytes until the build has written them, and is removed when dropped).
-pub(super) fn with_sbom(
+/// Hashes every planned file (in parallel), makes the SBOM from those digests and
+/// adds it: the manifest with every digest (the SBOM's included) and the payload files
+/// in archive order, the SBOM's with an empty source. Writes nothing.
+pub(super) fn hash_all(
     mut manifest: Manifest,
     files: Vec<PlannedFile>,
-) -> Result<(Manifest, Vec<PlannedFile>, tempfile::NamedTempFile), BuildError> {
-    let digests = files
+) -> Result<(Manifest, Vec<PlannedFile>), BuildError> {
+    let (files, slot) = place_sbom(&mut manifest, files)?;
+    let mut digests = files[..slot.index]
         .par_iter()
         .map(|f| hash_file(&f.source, f.size))
         .collect::<Result<Vec<_>, _>>()?;
+    let bytes = slot.bytes(digests.iter().copied());
+    digests.push((sha2::Sha256::digest(&bytes).into(), bytes.len() as u64));
+    digests.extend_from_slice(&slot.ahead);
     set_digests(&mut manifest, &files, &digests);
-    if manifest.payload().any(|f| f.path == SBOM_ENTRY) {
-        let path = files
-            .iter()
-            .find(|f| f.entry == SBOM_ENTRY)
-            .map(|f| f.source.clone())
-            .unwrap_or_default();
+    Ok((manifest, files))
+}
+
+/// Where the build's SBOM goes and what it needs to be made while the payload is written:
+/// the entries before it in archive order are hashed as they are written, so only the
+/// ones after it (few: `docs/` names after [`SBOM_ENTRY`]) are hashed ahead. Every other
+/// file is read once.
+pub(super) struct SbomSlot {
+    /// The SBOM's index among the payload files.
+    pub index: usize,
+    /// The manifest without the SBOM (zero digests), to make the SBOM from.
+    manifest: Manifest,
+    /// The payload files without the SBOM, in archive order.
+    files: Vec<PlannedFile>,
+    /// Digests of the files after the SBOM (`files[index..]`), read ahead.
+    ahead: Vec<([u8; 32], u64)>,
+}
+
+/// Adds the SBOM's entry to the planned manifest (its size is known before any digest:
+/// digests are fixed-length hex) and hashes the files that come after it. Returns the
+/// payload files in archive order (the SBOM's with an empty source) and its slot.
+pub(super) fn place_sbom(
+    manifest: &mut Manifest,
+    files: Vec<PlannedFile>,
+) -> Result<(Vec<PlannedFile>, SbomSlot), BuildError> {
+    if let Some(f) = files.iter().find(|f| f.entry == SBOM_ENTRY) {
         return Err(BuildError::ReservedName {
-            path,
+            path: f.source.clone(),
             name: SBOM_ENTRY,
         });
     }
-    let bytes = cyclonedx_json(&manifest, env!("CARGO_PKG_VERSION"));
+    let without = manifest.clone();
+    let len = cyclonedx_json(&without, env!("CARGO_PKG_VERSION")).len() as u64;
+    manifest.docs.push(FileEntry {
+        path: SBOM_ENTRY.to_owned(),
+        size: len,
+        sha256: Sha256([0; 32]),
+    });
+    manifest.sort();
+    let index = manifest
+        .payload()
+        .position(|f| f.path == SBOM_ENTRY)
+        .unwrap_or(files.len());
+    let ahead = files[index..]
+        .par_iter()
+        .map(|f| hash_file(&f.source, f.size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut all = Vec::with_capacity(files.len() + 1);
+    all.extend_from_slice(&files[..index]);
+    all.push(PlannedFile {
+        entry: SBOM_ENTRY.to_owned(),
+        source: Default::default(),
+        size: len,
+    });
+    all.extend_from_slice(&files[index..]);
+    let slot = SbomSlot {
+        index,
+        manifest: without,
+        files,
+        ahead,
+    };
+    Ok((all, slot))
+}
+
+impl SbomSlot {
+    /// The SBOM, made from the digests of the entries written before it (in order) and
+    /// those read ahead, in a temporary file (removed when dropped) so that it is
+    /// compressed exactly as any payload file.
+    pub fn make(
+        &self,
+        written: impl Iterator<Item = ([u8; 32], u64)>,
+    ) -> Result<tempfile::NamedTempFile, BuildError> {
+        sbom_file(&self.bytes(written))
+    }
+
+    /// The SBOM's bytes, from the digests of the entries before it and those read ahead.
+    fn bytes(&self, before: impl Iterator<Item = ([u8; 32], u64)>) -> Vec<u8> {
+        let digests: Vec<([u8; 32], u64)> = before
+            .take(self.index)
+            .chain(self.ahead.iter().copied())
+            .collect();
+        let mut manifest = self.manifest.clone();
+        set_digests(&mut manifest, &self.files, &digests);
+        cyclonedx_json(&manifest, env!("CARGO_PKG_VERSION"))
+    }
+
+    /// The file written after the SBOM whose digest differs from the one read ahead (the
+    /// SBOM lists the earlier one): it changed during the build.
+    pub fn changed_after(
+        &self,
+        written: impl Iterator<Item = ([u8; 32], u64)>,
+    ) -> Option<&PlannedFile> {
+        written
+            .skip(self.index + 1)
+            .zip(&self.ahead)
+            .zip(&self.files[self.index..])
+            .find(|((w, a), _)| w != *a)
+            .map(|(_, f)| f)
+    }
+}
+
+/// A temporary file holding the SBOM's bytes.
+fn sbom_file(bytes: &[u8]) -> Result<tempfile::NamedTempFile, BuildError> {
     let mut file = tempfile::Builder::new()
         .prefix(".hotfix-sbom-")
         .tempfile()
@@ -47,33 +142,13 @@ pub(super) fn with_sbom(
             path: std::env::temp_dir(),
             source,
         })?;
-    file.write_all(&bytes)
+    file.write_all(bytes)
         .and_then(|()| file.flush())
         .map_err(|source| BuildError::Write {
             path: file.path().to_path_buf(),
             source,
         })?;
-    manifest.docs.push(FileEntry {
-        path: SBOM_ENTRY.to_owned(),
-        size: bytes.len() as u64,
-        sha256: Sha256(sha2::Sha256::digest(&bytes).into()),
-    });
-    manifest.sort();
-    let mut sources: HashMap<String, PlannedFile> =
-        files.into_iter().map(|f| (f.entry.clone(), f)).collect();
-    sources.insert(
-        SBOM_ENTRY.to_owned(),
-        PlannedFile {
-            entry: SBOM_ENTRY.to_owned(),
-            source: file.path().to_path_buf(),
-            size: bytes.len() as u64,
-        },
-    );
-    let files = manifest
-        .payload()
-        .filter_map(|f| sources.remove(&f.path))
-        .collect();
-    Ok((manifest, files, file))
+    Ok(file)
 }
 
 /// Writes the digests and sizes found while reading into the manifest, in payload order.
@@ -110,19 +185,26 @@ fn hash_file(path: &Path, expected: u64) -> Result<([u8; 32], u64), BuildError> 
     Ok((sha, n))
 }
 
+thread_local! {
+    /// One read buffer per thread for the whole build: allocating (and zeroing) 1 MiB per
+    /// file cost more than hashing a small file.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+}
+
 pub(super) fn sha256_reader(r: &mut impl Read) -> io::Result<([u8; 32], u64)> {
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((h.finalize().into(), n))
+    READ_BUFFER.with_borrow_mut(|buf| {
+        let mut h = sha2::Sha256::new();
+        let mut n = 0u64;
+        loop {
+            let k = match r.read(buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            h.update(&buf[..k]);
+            n += k as u64;
+        }
+        Ok((h.finalize().into(), n))
+    })
 }

@@ -6,11 +6,12 @@
 //!    files are errors), validates every entry name and checks for names that collide on
 //!    case-insensitive file systems, reads the MSI properties, and sorts everything into
 //!    manifest order. File sizes come from the file system at this point.
-//! 2. The SBOM ([`crate::sbom`], `docs/sbom.cdx.json`) lists every file's SHA-256, so
-//!    the payload is hashed once ahead (in parallel), the SBOM made from that manifest
-//!    and added to the payload like any document. After writing, the hashes of what was
-//!    written must equal the ones the SBOM lists ([`BuildError::FileChanged`] if a
-//!    source file changed in between).
+//! 2. The SBOM ([`crate::sbom`], `docs/sbom.cdx.json`) lists every file's SHA-256. Its
+//!    entry (and length: digests are fixed-length hex) goes into the manifest now; the
+//!    SBOM itself is made when its turn in archive order comes, from the digests of the
+//!    entries written before it. The few files after it (`docs/` names that sort after
+//!    it) are hashed ahead, and must hash the same when written
+//!    ([`BuildError::FileChanged`] if a source file changed in between).
 //! 3. The payload is compressed and hashed in parallel (rayon), one read pass per file,
 //!    with a bounded window of files in flight; finished entries are written in manifest
 //!    order right after space reserved for the manifest and the signature. Their length is
@@ -21,11 +22,11 @@
 //!    existing file.
 //!
 //! A build must never put a hash in the manifest other than that of the bytes it wrote
-//! (the SBOM's first pass is only checked against them), never hold the whole payload in
+//! (digests read ahead are only checked against them), never hold the whole payload in
 //! memory, and never leave a partial output.
 //!
-//! Files: `plan.rs` (walking the source into a manifest), `digests.rs` (the hashing pass
-//! ahead and the SBOM), `payload.rs` (compressing, hashing and writing entries in order,
+//! Files: `plan.rs` (walking the source into a manifest), `digests.rs` (the SBOM and the
+//! digests it needs), `payload.rs` (compressing, hashing and writing entries in order,
 //! with `compress.rs` per file), `output.rs` (the output file's creation and rename),
 //! `epoch.rs` (the recorded time); the head, signing and temporary files are shared with
 //! `cosign` in `archive.rs`.
@@ -57,7 +58,7 @@ use crate::format::{METHOD_DEFLATE, METHOD_STORED};
 use crate::progress::{NoProgress, Phase, Progress};
 use crate::zipwrite::{CentralDirectory, DosDateTime};
 
-use digests::{set_digests, sha256_reader, with_sbom};
+use digests::{place_sbom, set_digests, sha256_reader};
 pub use epoch::parse_source_date_epoch;
 use epoch::{created_at, now_truncated};
 use output::{persist_new, refuse_existing};
@@ -276,9 +277,8 @@ pub fn build(
         })?,
         None => now_truncated(),
     };
-    let (manifest, files) = plan(spec, created)?;
-    let (mut manifest, files, sbom) = with_sbom(manifest, files)?;
-    let expected = manifest.clone();
+    let (mut manifest, files) = plan(spec, created)?;
+    let (files, sbom) = place_sbom(&mut manifest, files)?;
     let modified = DosDateTime::from_utc(created);
 
     let dir = parent_dir(output);
@@ -308,21 +308,24 @@ pub fn build(
 
     let total = manifest.payload_bytes();
     let mut sink = CountingWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()), reserved);
-    let written = write_payload(&mut sink, output, &files, modified, dir, total, progress)?;
+    let written = write_payload(
+        &mut sink,
+        output,
+        &files,
+        modified,
+        dir,
+        progress,
+        Some(&sbom),
+    )?;
     let payload_end = sink.pos;
     sink.inner.flush().map_err(werr)?;
     drop(sink);
 
     let digests: Vec<([u8; 32], u64)> = written.iter().map(|w| (w.sha256, w.size)).collect();
     set_digests(&mut manifest, &files, &digests);
-    drop(sbom);
-    // The SBOM lists the hashes of the first pass: what was written must be the same.
-    if let Some((_, f)) = expected
-        .payload()
-        .zip(manifest.payload())
-        .zip(&files)
-        .find(|((a, b), _)| a != b)
-    {
+    // The SBOM lists the files after it as they were read ahead: what was written must be
+    // the same. (It lists the others as they were written.)
+    if let Some(f) = sbom.changed_after(digests.iter().copied()) {
         return Err(BuildError::FileChanged {
             path: f.source.clone(),
         });

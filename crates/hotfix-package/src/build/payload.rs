@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::digests::SbomSlot;
 use super::{BuildError, PlannedFile, compress};
 use crate::archive::{CountingWriter, zip64_policy};
 use crate::progress::{Phase, Progress};
@@ -57,9 +58,11 @@ pub(super) fn write_payload<W: Write>(
     files: &[PlannedFile],
     modified: DosDateTime,
     spool_dir: &Path,
-    total: u64,
     progress: &dyn Progress,
+    sbom: Option<&SbomSlot>,
 ) -> Result<Vec<Written>, BuildError> {
+    let total = files.iter().map(|f| f.size).sum();
+    let sbom_index = sbom.map(|s| s.index);
     let window =
         (WINDOW_PER_THREAD * rayon::current_num_threads()).clamp(WINDOW_PER_THREAD, MAX_WINDOW);
     let done = AtomicU64::new(0);
@@ -77,6 +80,11 @@ pub(super) fn write_payload<W: Write>(
         progress.phase(Phase::Payload { total });
         while next_write < files.len() {
             while next_spawn < files.len() && next_spawn - next_write < window {
+                if Some(next_spawn) == sbom_index {
+                    // Made by this thread when its turn comes (it lists what came before).
+                    next_spawn += 1;
+                    continue;
+                }
                 let (tx, f, done, cancel) = (tx.clone(), &files[next_spawn], &done, &cancel);
                 let i = next_spawn;
                 scope.spawn(move |_| {
@@ -110,6 +118,33 @@ pub(super) fn write_payload<W: Write>(
                         return Err(e);
                     }
                 }
+            }
+            if let Some(slot) = sbom.filter(|s| s.index == next_write) {
+                let file = &files[next_write];
+                let made = slot.make(written.iter().map(|w: &Written| (w.sha256, w.size)))?;
+                let source = PlannedFile {
+                    source: made.path().to_path_buf(),
+                    ..file.clone()
+                };
+                // Its own flag: nothing cancels this thread's own work.
+                let p = compress::prepare(
+                    &source.source,
+                    source.size,
+                    spool_dir,
+                    &done,
+                    &AtomicBool::new(false),
+                )
+                .inspect_err(|_| cancel.store(true, Ordering::Relaxed))?
+                .ok_or_else(|| BuildError::Write {
+                    path: output.to_path_buf(),
+                    source: std::io::Error::other("the SBOM was not prepared"),
+                })?;
+                progress.file(&file.entry, file.size);
+                let w = write_entry(out, output, &source, next_write, p, modified)
+                    .inspect_err(|_| cancel.store(true, Ordering::Relaxed))?;
+                progress.file_done(&file.entry, w.size);
+                written.push(w);
+                next_write += 1;
             }
             while let Some(p) = ready.remove(&next_write) {
                 let file = &files[next_write];

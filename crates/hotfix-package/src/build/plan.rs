@@ -14,14 +14,13 @@ use hotfix_manifest::{
 };
 use time::OffsetDateTime;
 
-use super::digests::with_sbom;
+use super::digests::hash_all;
 use super::epoch::rfc3339;
 use super::{BuildError, PlannedFile};
-use crate::sbom::SBOM_ENTRY;
 
 /// Derives the manifest of the package `spec` describes, hashing every payload file
 /// (in parallel), without writing anything. Returns the payload files in archive order;
-/// the SBOM the build adds ([`SBOM_ENTRY`]) is among them with an empty source path.
+/// the SBOM the build adds ([`crate::sbom::SBOM_ENTRY`]) is among them with an empty source path.
 ///
 /// The simulator uses this to model a package straight from a source folder.
 pub fn plan_manifest(
@@ -30,11 +29,7 @@ pub fn plan_manifest(
 ) -> Result<(Manifest, Vec<PlannedFile>), BuildError> {
     let created = OffsetDateTime::from_unix_timestamp(created.unix_timestamp()).unwrap_or(created);
     let (manifest, files) = plan(spec, created)?;
-    let (manifest, mut files, _sbom) = with_sbom(manifest, files)?;
-    // The SBOM has no source file: the build makes it from the manifest.
-    for f in files.iter_mut().filter(|f| f.entry == SBOM_ENTRY) {
-        f.source = PathBuf::new();
-    }
+    let (manifest, files) = hash_all(manifest, files)?;
     manifest
         .validate()
         .map_err(|source| BuildError::Manifest { source })?;
