@@ -44,9 +44,7 @@ pub(super) struct SbomSlot {
     pub index: usize,
     /// The manifest without the SBOM (zero digests), to make the SBOM from.
     manifest: Manifest,
-    /// The payload files without the SBOM, in archive order.
-    files: Vec<PlannedFile>,
-    /// Digests of the files after the SBOM (`files[index..]`), read ahead.
+    /// Digests of the files after the SBOM, read ahead.
     ahead: Vec<([u8; 32], u64)>,
 }
 
@@ -79,21 +77,21 @@ pub(super) fn place_sbom(
         .par_iter()
         .map(|f| hash_file(&f.source, f.size))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut all = Vec::with_capacity(files.len() + 1);
-    all.extend_from_slice(&files[..index]);
-    all.push(PlannedFile {
-        entry: SBOM_ENTRY.to_owned(),
-        source: Default::default(),
-        size: len,
-    });
-    all.extend_from_slice(&files[index..]);
+    let mut files = files;
+    files.insert(
+        index,
+        PlannedFile {
+            entry: SBOM_ENTRY.to_owned(),
+            source: Default::default(),
+            size: len,
+        },
+    );
     let slot = SbomSlot {
         index,
         manifest: without,
-        files,
         ahead,
     };
-    Ok((all, slot))
+    Ok((files, slot))
 }
 
 impl SbomSlot {
@@ -114,22 +112,18 @@ impl SbomSlot {
             .chain(self.ahead.iter().copied())
             .collect();
         let mut manifest = self.manifest.clone();
-        set_digests(&mut manifest, &self.files, &digests);
+        set_digests_in_order(&mut manifest, &digests);
         cyclonedx_json(&manifest, env!("CARGO_PKG_VERSION"))
     }
 
-    /// The file written after the SBOM whose digest differs from the one read ahead (the
-    /// SBOM lists the earlier one): it changed during the build.
-    pub fn changed_after(
-        &self,
-        written: impl Iterator<Item = ([u8; 32], u64)>,
-    ) -> Option<&PlannedFile> {
+    /// The index of the first entry written after the SBOM whose digest differs from the
+    /// one read ahead (the SBOM lists the earlier one): its file changed during the build.
+    pub fn changed_after(&self, written: impl Iterator<Item = ([u8; 32], u64)>) -> Option<usize> {
         written
             .skip(self.index + 1)
             .zip(&self.ahead)
-            .zip(&self.files[self.index..])
-            .find(|((w, a), _)| w != *a)
-            .map(|(_, f)| f)
+            .position(|(w, a)| w != *a)
+            .map(|k| self.index + 1 + k)
     }
 }
 
@@ -157,14 +151,24 @@ pub(super) fn set_digests(
     files: &[PlannedFile],
     digests: &[([u8; 32], u64)],
 ) {
+    debug_assert!(
+        manifest
+            .payload()
+            .zip(files)
+            .all(|(e, f)| e.path == f.entry)
+    );
+    set_digests_in_order(manifest, digests);
+}
+
+/// Writes digests and sizes into the manifest's payload entries, in payload order.
+fn set_digests_in_order(manifest: &mut Manifest, digests: &[([u8; 32], u64)]) {
     let entries = manifest
         .software_packages
         .iter_mut()
         .flat_map(|p| p.files.iter_mut())
         .chain(manifest.msis.iter_mut().map(|m| &mut m.file))
         .chain(manifest.docs.iter_mut());
-    for ((entry, file), (sha, size)) in entries.zip(files).zip(digests) {
-        debug_assert_eq!(entry.path, file.entry);
+    for (entry, (sha, size)) in entries.zip(digests) {
         entry.sha256 = Sha256(*sha);
         entry.size = *size;
     }

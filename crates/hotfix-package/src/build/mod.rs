@@ -325,9 +325,9 @@ pub fn build(
     set_digests(&mut manifest, &files, &digests);
     // The SBOM lists the files after it as they were read ahead: what was written must be
     // the same. (It lists the others as they were written.)
-    if let Some(f) = sbom.changed_after(digests.iter().copied()) {
+    if let Some(i) = sbom.changed_after(digests.iter().copied()) {
         return Err(BuildError::FileChanged {
-            path: f.source.clone(),
+            path: files[i].source.clone(),
         });
     }
     manifest
