@@ -464,12 +464,40 @@ fn push_name(names: &mut Vec<String>, depth: &mut usize, name: &str) {
 struct Attrs<'e> {
     /// The rest of the document from the element's `<`, for positions in problems.
     raw_tag: &'e str,
-    pairs: Vec<(&'static str, Cow<'e, str>)>,
+    /// `(name, value)` of the attributes read, in a fixed array: no element of the
+    /// format allows more than [`MAX_ELEMENT_ATTRS`], and an element read allocates
+    /// nothing for them.
+    slots: [(&'static str, Cow<'e, str>); MAX_ELEMENT_ATTRS],
+    len: usize,
 }
 
+/// Most attributes any element of the format allows (`<hotfix>` has 6).
+const MAX_ELEMENT_ATTRS: usize = 8;
+
 impl<'e> Attrs<'e> {
+    fn new(raw_tag: &'e str) -> Self {
+        Attrs {
+            raw_tag,
+            slots: std::array::from_fn(|_| ("", Cow::Borrowed(""))),
+            len: 0,
+        }
+    }
+
+    fn pairs(&self) -> &[(&'static str, Cow<'e, str>)] {
+        &self.slots[..self.len]
+    }
+
+    /// Adds a pair; the caller allows at most [`MAX_ELEMENT_ATTRS`] names and quick-xml
+    /// refuses a repeated one, so there is always room.
+    fn push(&mut self, key: &'static str, value: Cow<'e, str>) {
+        if let Some(slot) = self.slots.get_mut(self.len) {
+            *slot = (key, value);
+            self.len += 1;
+        }
+    }
+
     fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
+        self.pairs()
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| v.as_ref())
@@ -478,7 +506,7 @@ impl<'e> Attrs<'e> {
     /// Where attribute `key` is, for a problem about it (`default` when absent). Only
     /// problems need it, so it is looked up then, not for every attribute read.
     fn pos(&self, key: &str, default: usize) -> usize {
-        if self.pairs.iter().any(|(k, _)| *k == key) {
+        if self.pairs().iter().any(|(k, _)| *k == key) {
             attr_pos(self.raw_tag, key, default)
         } else {
             default
@@ -684,7 +712,8 @@ impl<'a> Loader<'a> {
     {
         let tag = e.name().0;
         let raw_tag: &'a str = self.src.get(pos..).unwrap_or("");
-        let mut pairs: Vec<(&'static str, Cow<'e, str>)> = Vec::with_capacity(allowed.len());
+        debug_assert!(allowed.len() <= MAX_ELEMENT_ATTRS);
+        let mut attrs = Attrs::new(raw_tag);
         let mut ok = true;
         for attr in e.attributes() {
             let attr = match attr {
@@ -726,15 +755,15 @@ impl<'a> Loader<'a> {
                 ok = false;
                 continue;
             }
-            pairs.push((known, value));
+            attrs.push(known, value);
         }
         for req in required {
-            if !pairs.iter().any(|(k, _)| k == req) {
+            if !attrs.pairs().iter().any(|(k, _)| k == req) {
                 self.problem(pos, format!("<{tag}>: missing attribute `{req}`"));
                 ok = false;
             }
         }
-        ok.then_some(Attrs { raw_tag, pairs })
+        ok.then_some(attrs)
     }
 
     /// A space-separated list of hotfix ids or package names, each checked.
