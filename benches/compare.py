@@ -63,7 +63,8 @@ def write_spec(root: Path, packages: list[str], hid: str):
         f'id = "{hid}"', "version = 1", f'title = "Benchmark corpus {hid}"',
         'release = "7.0"', 'support-package = "SP3"', "",
     ]
-    for p in packages:
+    # A small corpus may not reach every package: list only those with files.
+    for p in (p for p in packages if (root / "server" / p).is_dir()):
         spec += ["[[software-package]]", f'name = "{p}"', 'version = "7.0.3.1"', f'dir = "server/{p}"', ""]
     (root / "hotfix.toml").write_text("\n".join(spec))
 

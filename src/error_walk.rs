@@ -93,6 +93,35 @@ fn every_error_variant_renders_what_is_wrong_and_a_hint() {
             &mut problems,
         );
     }
+    // A manifest error reaches the user from a build (the manifest built from the
+    // source breaks a rule) or from inspect (the package's manifest is refused).
+    let again = hotfix_manifest::error_examples::manifest_errors();
+    for ((e, what), (e2, _)) in hotfix_manifest::error_examples::manifest_errors()
+        .into_iter()
+        .zip(again)
+    {
+        let debug = format!("{e:?}");
+        let err = hotfix_package::build::BuildError::Manifest { source: e };
+        check(
+            "ManifestError (build)",
+            debug.clone(),
+            &crate::build::build_error(err),
+            what,
+            &mut problems,
+        );
+        let err = hotfix_package::inspect::InspectError::Manifest {
+            path: "dist/HF-1.zip".into(),
+            source: Box::new(e2),
+        };
+        let message = err.to_string();
+        check(
+            "ManifestError (inspect)",
+            debug,
+            &crate::inspect::inspect_error_message(&err, message),
+            what,
+            &mut problems,
+        );
+    }
     // Every command that reads keys, signatures, policies or indexes renders a
     // hotfix-sign error through one of these two.
     for (e, what) in hotfix_sign::error_examples::sign_errors() {

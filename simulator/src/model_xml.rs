@@ -41,6 +41,7 @@
 //! </system-model>
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,8 +49,8 @@ use std::path::{Path, PathBuf};
 use quick_xml::events::{BytesStart, Event};
 
 use crate::model::{
-    BaseId, EMPTY_SET, IaMode, InstanceState, Model, ModelBuilder, MsiProduct, NodeId, ProductId,
-    SetId, Sym, valid_node_name, valid_object_name,
+    BaseId, EMPTY_SET, FastMap, IaMode, InstanceState, Model, ModelBuilder, MsiProduct, NodeId,
+    ProductId, SetId, Sym, valid_node_name, valid_object_name,
 };
 
 /// Largest model file read, in bytes.
@@ -409,43 +410,132 @@ struct PendingVu {
     current_ok: bool,
 }
 
+impl PendingVu {
+    /// A new VU at `pos`, keeping the vectors' capacity.
+    fn reset(&mut self, pos: usize) {
+        self.name.clear();
+        self.pos = pos;
+        self.active = false;
+        self.ok = true;
+        self.packages.clear();
+        self.package_pos.clear();
+        self.nodes.clear();
+        self.overrides.clear();
+        self.instances_declared = 0;
+        self.current_ok = false;
+    }
+}
+
 struct Loader<'a> {
     src: &'a str,
     line_starts: Option<Vec<usize>>,
     problems: Vec<Problem>,
     builder: ModelBuilder,
-    base_keys: HashMap<String, BaseId>,
-    vu_names: HashMap<String, usize>,
-    ws_names: HashMap<String, usize>,
-    product_codes: HashMap<String, ProductId>,
+    base_keys: FastMap<String, BaseId>,
+    vu_names: FastMap<String, usize>,
+    ws_names: FastMap<String, usize>,
+    product_codes: FastMap<String, ProductId>,
     /// Upper-case ProductCode → whether the product has its `.msi` file on the share.
-    product_files: HashMap<String, bool>,
+    product_files: FastMap<String, bool>,
     /// (position, hotfix id, ProductCodes) of each extracted hotfix's `msis`.
     extracted_msis: Vec<(usize, String, Vec<String>)>,
-    extracted_ids: HashMap<String, usize>,
+    extracted_ids: FastMap<String, usize>,
     section: Section,
     vu: Option<PendingVu>,
+    /// The last VU read, cleared, so the next one reuses its vectors.
+    spare_vu: PendingVu,
     gave_up: bool,
 }
 
-/// An element's attributes, checked against the names allowed for it.
-struct Attrs {
-    pairs: Vec<(&'static str, String, usize)>,
+/// Pushes `name` on the stack of open elements, reusing a string left by a closed one.
+fn push_name(names: &mut Vec<String>, depth: &mut usize, name: &str) {
+    match names.get_mut(*depth) {
+        Some(slot) => {
+            slot.clear();
+            slot.push_str(name);
+        }
+        None => names.push(name.to_owned()),
+    }
+    *depth += 1;
 }
 
-impl Attrs {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, v, _)| v.as_str())
+/// An element's attributes, checked against the names allowed for it. Values borrow
+/// from the input unless normalizing them (entities, line breaks) made a new string.
+struct Attrs<'e> {
+    /// The rest of the document from the element's `<`, for positions in problems.
+    raw_tag: &'e str,
+    /// `(name, value)` of the attributes read, in a fixed array: no element of the
+    /// format allows more than [`MAX_ELEMENT_ATTRS`], and an element read allocates
+    /// nothing for them.
+    slots: [(&'static str, Cow<'e, str>); MAX_ELEMENT_ATTRS],
+    len: usize,
+}
+
+/// Most attributes any element of the format allows (`<hotfix>` has 6).
+const MAX_ELEMENT_ATTRS: usize = 8;
+
+impl<'e> Attrs<'e> {
+    fn new(raw_tag: &'e str) -> Self {
+        Attrs {
+            raw_tag,
+            slots: std::array::from_fn(|_| ("", Cow::Borrowed(""))),
+            len: 0,
+        }
     }
 
-    fn pos(&self, key: &str, default: usize) -> usize {
-        self.pairs
+    fn pairs(&self) -> &[(&'static str, Cow<'e, str>)] {
+        &self.slots[..self.len]
+    }
+
+    /// Adds a pair; the caller allows at most [`MAX_ELEMENT_ATTRS`] names and quick-xml
+    /// refuses a repeated one, so there is always room.
+    fn push(&mut self, key: &'static str, value: Cow<'e, str>) {
+        if let Some(slot) = self.slots.get_mut(self.len) {
+            *slot = (key, value);
+            self.len += 1;
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs()
             .iter()
-            .find(|(k, _, _)| *k == key)
-            .map_or(default, |(_, _, p)| *p)
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Where attribute `key` is, for a problem about it (`default` when absent). Only
+    /// problems need it, so it is looked up then, not for every attribute read.
+    fn pos(&self, key: &str, default: usize) -> usize {
+        if self.pairs().iter().any(|(k, _)| *k == key) {
+            attr_pos(self.raw_tag, key, default)
+        } else {
+            default
+        }
+    }
+}
+
+/// Position of attribute `key` in an element starting at `pos`, `raw_tag` being the
+/// document from there: the first `key=` after a space, line break or tab.
+fn attr_pos(raw_tag: &str, key: &str, pos: usize) -> usize {
+    let find = |sep: char| {
+        let mut pat = String::with_capacity(key.len() + 2);
+        pat.push(sep);
+        pat.push_str(key);
+        pat.push('=');
+        raw_tag.find(&pat)
+    };
+    find(' ')
+        .or_else(|| find('\n'))
+        .or_else(|| find('\t'))
+        .map_or(pos, |i| pos + i + 1)
+}
+
+/// Whether `s` has a control character (C0, DEL or C1), checking bytes when ASCII.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
     }
 }
 
@@ -456,15 +546,16 @@ impl<'a> Loader<'a> {
             line_starts: None,
             problems: Vec::new(),
             builder: ModelBuilder::new(IaMode::Monitoring),
-            base_keys: HashMap::new(),
-            vu_names: HashMap::new(),
-            ws_names: HashMap::new(),
-            product_codes: HashMap::new(),
-            product_files: HashMap::new(),
+            base_keys: FastMap::default(),
+            vu_names: FastMap::default(),
+            ws_names: FastMap::default(),
+            product_codes: FastMap::default(),
+            product_files: FastMap::default(),
             extracted_msis: Vec::new(),
-            extracted_ids: HashMap::new(),
+            extracted_ids: FastMap::default(),
             section: Section::None,
             vu: None,
+            spare_vu: PendingVu::default(),
             gave_up: false,
         }
     }
@@ -501,7 +592,10 @@ impl<'a> Loader<'a> {
     fn run(&mut self) {
         let mut reader = quick_xml::Reader::from_str(self.src);
         reader.config_mut().trim_text(true);
-        let mut stack: Vec<String> = Vec::new();
+        // Open elements' names; the strings are kept and reused, so reading an element
+        // allocates nothing here.
+        let mut names: Vec<String> = Vec::new();
+        let mut depth = 0usize;
         let mut seen_root = false;
         loop {
             let before = reader.buffer_position() as usize;
@@ -525,7 +619,7 @@ impl<'a> Loader<'a> {
             let pos = self.tag_start(before);
             match event {
                 Event::Decl(_) => {
-                    if seen_root || !stack.is_empty() {
+                    if seen_root || depth > 0 {
                         self.problem(pos, "XML declaration in the wrong place");
                     }
                 }
@@ -539,7 +633,7 @@ impl<'a> Loader<'a> {
                     self.problem(pos, "text content is not allowed; data goes in attributes");
                 }
                 Event::Start(e) => {
-                    let name = e.name().as_ref().to_owned();
+                    let stack = &names[..depth];
                     if stack.len() >= MAX_DEPTH {
                         self.problem(pos, format!("elements nested deeper than {MAX_DEPTH}"));
                         return;
@@ -550,25 +644,24 @@ impl<'a> Loader<'a> {
                         }
                         seen_root = true;
                     }
-                    self.element(&stack, &e, pos, false);
-                    stack.push(name);
+                    self.element(stack, &e, pos, false);
+                    push_name(&mut names, &mut depth, e.name().0);
                 }
                 Event::Empty(e) => {
-                    if stack.is_empty() {
+                    if depth == 0 {
                         if seen_root {
                             self.problem(pos, "more than one root element");
                         }
                         seen_root = true;
                     }
-                    self.element(&stack, &e, pos, true);
-                    let name = e.name().as_ref().to_owned();
-                    stack.push(name);
-                    self.end(&stack, pos);
-                    stack.pop();
+                    self.element(&names[..depth], &e, pos, true);
+                    push_name(&mut names, &mut depth, e.name().0);
+                    self.end(&names[..depth], pos);
+                    depth -= 1;
                 }
                 Event::End(_) => {
-                    self.end(&stack, pos);
-                    stack.pop();
+                    self.end(&names[..depth], pos);
+                    depth = depth.saturating_sub(1);
                 }
                 Event::Eof => {
                     if !seen_root {
@@ -607,16 +700,20 @@ impl<'a> Loader<'a> {
     }
 
     /// Reads the attributes of `e`, reporting unknown, duplicate and missing ones.
-    fn attrs(
+    fn attrs<'e>(
         &mut self,
-        e: &BytesStart<'_>,
+        e: &'e BytesStart<'_>,
         pos: usize,
         allowed: &[&'static str],
         required: &[&'static str],
-    ) -> Option<Attrs> {
-        let tag = e.name().as_ref().to_owned();
-        let raw_tag = self.src.get(pos..).unwrap_or("");
-        let mut pairs: Vec<(&'static str, String, usize)> = Vec::new();
+    ) -> Option<Attrs<'e>>
+    where
+        'a: 'e,
+    {
+        let tag = e.name().0;
+        let raw_tag: &'a str = self.src.get(pos..).unwrap_or("");
+        debug_assert!(allowed.len() <= MAX_ELEMENT_ATTRS);
+        let mut attrs = Attrs::new(raw_tag);
         let mut ok = true;
         for attr in e.attributes() {
             let attr = match attr {
@@ -627,86 +724,86 @@ impl<'a> Loader<'a> {
                     continue;
                 }
             };
-            let key = attr.key.as_ref().to_owned();
-            let apos = raw_tag
-                .find(&format!(" {key}="))
-                .or_else(|| raw_tag.find(&format!("\n{key}=")))
-                .or_else(|| raw_tag.find(&format!("\t{key}=")))
-                .map_or(pos, |i| pos + i + 1);
+            let key = attr.key.0;
+            let apos = || attr_pos(raw_tag, key, pos);
             let Some(&known) = allowed.iter().find(|k| **k == key) else {
-                self.problem(apos, format!("<{tag}>: unknown attribute `{key}`"));
+                self.problem(apos(), format!("<{tag}>: unknown attribute `{key}`"));
                 ok = false;
                 continue;
             };
             let value = match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-                Ok(v) => v.into_owned(),
+                Ok(v) => v,
                 Err(err) => {
-                    self.problem(apos, format!("<{tag}> {key}: {err}"));
+                    self.problem(apos(), format!("<{tag}> {key}: {err}"));
                     ok = false;
                     continue;
                 }
             };
             if value.len() > MAX_ATTR_BYTES {
                 self.problem(
-                    apos,
+                    apos(),
                     format!("<{tag}> {key}: value longer than {MAX_ATTR_BYTES} bytes"),
                 );
                 ok = false;
                 continue;
             }
-            if value.chars().any(char::is_control) {
+            if has_control(&value) {
                 self.problem(
-                    apos,
+                    apos(),
                     format!("<{tag}> {key}: control characters are not allowed"),
                 );
                 ok = false;
                 continue;
             }
-            pairs.push((known, value, apos));
+            attrs.push(known, value);
         }
         for req in required {
-            if !pairs.iter().any(|(k, _, _)| k == req) {
+            if !attrs.pairs().iter().any(|(k, _)| k == req) {
                 self.problem(pos, format!("<{tag}>: missing attribute `{req}`"));
                 ok = false;
             }
         }
-        ok.then_some(Attrs { pairs })
+        ok.then_some(attrs)
     }
 
     /// A space-separated list of hotfix ids or package names, each checked.
-    fn list(&mut self, attrs: &Attrs, key: &str, pos: usize, what: &str) -> Option<Vec<String>> {
+    fn list<'v>(
+        &mut self,
+        attrs: &'v Attrs<'_>,
+        key: &str,
+        pos: usize,
+        what: &str,
+    ) -> Option<Vec<&'v str>> {
         let Some(v) = attrs.get(key) else {
             return Some(Vec::new());
         };
-        let items: Vec<String> = v
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let apos = attrs.pos(key, pos);
+        let items: Vec<&str> = v.split(' ').filter(|s| !s.is_empty()).collect();
         if items.len() > MAX_LIST_ITEMS {
             self.problem(
-                apos,
+                attrs.pos(key, pos),
                 format!("`{key}` lists more than {MAX_LIST_ITEMS} items"),
             );
             return None;
         }
         let mut ok = true;
-        for item in &items {
+        for &item in &items {
             let check = if what == "hotfix id" {
                 hotfix_manifest::validate_hotfix_id(item)
             } else {
                 hotfix_manifest::validate_software_package_name(item)
             };
             if let Err(e) = check {
-                self.problem(apos, format!("`{key}`: bad {what} `{item}`: {e}"));
+                self.problem(
+                    attrs.pos(key, pos),
+                    format!("`{key}`: bad {what} `{item}`: {e}"),
+                );
                 ok = false;
             }
         }
         ok.then_some(items)
     }
 
-    fn hotfix_set(&mut self, attrs: &Attrs, key: &str, pos: usize) -> Option<SetId> {
+    fn hotfix_set(&mut self, attrs: &Attrs<'_>, key: &str, pos: usize) -> Option<SetId> {
         let items = self.list(attrs, key, pos, "hotfix id")?;
         let syms: Vec<Sym> = items
             .iter()
@@ -733,9 +830,9 @@ impl<'a> Loader<'a> {
     }
 
     fn element(&mut self, stack: &[String], e: &BytesStart<'_>, pos: usize, empty: bool) {
-        let tag = e.name().as_ref().to_owned();
+        let tag = e.name().0;
         let parent = stack.last().map(String::as_str);
-        match (parent, tag.as_str()) {
+        match (parent, tag) {
             (None, "system-model") => {
                 let Some(a) = self.attrs(e, pos, &["format", "ia-mode"], &["format", "ia-mode"])
                 else {
@@ -808,17 +905,17 @@ impl<'a> Loader<'a> {
         ) else {
             return;
         };
-        let id = a.get("id").unwrap_or_default().to_owned();
-        if let Err(err) = hotfix_manifest::validate_hotfix_id(&id) {
+        let id = a.get("id").unwrap_or_default();
+        if let Err(err) = hotfix_manifest::validate_hotfix_id(id) {
             self.problem(a.pos("id", pos), format!("bad hotfix id `{id}`: {err}"));
             return;
         }
-        if let Some(&first) = self.extracted_ids.get(&id) {
+        if let Some(&first) = self.extracted_ids.get(id) {
             let (l, c) = self.line_col(first);
             self.problem(pos, format!("duplicate hotfix `{id}` (first at {l}:{c})"));
             return;
         }
-        self.extracted_ids.insert(id.clone(), pos);
+        self.extracted_ids.insert(id.to_owned(), pos);
         let packages = self.list(&a, "packages", pos, "software package name");
         let requires = self.list(&a, "requires", pos, "hotfix id");
         let (Some(packages), Some(requires)) = (packages, requires) else {
@@ -842,16 +939,14 @@ impl<'a> Loader<'a> {
         }
         // Checked once <msi-products> is read (it comes later in the file).
         self.extracted_msis
-            .push((a.pos("msis", pos), id.clone(), msis.clone()));
-        let p: Vec<&str> = packages.iter().map(String::as_str).collect();
-        let r: Vec<&str> = requires.iter().map(String::as_str).collect();
+            .push((a.pos("msis", pos), id.to_owned(), msis.clone()));
         let m: Vec<&str> = msis.iter().map(String::as_str).collect();
         self.builder.add_extracted(
-            &id,
+            id,
             a.get("release").unwrap_or_default(),
             a.get("support-package").unwrap_or_default(),
-            &p,
-            &r,
+            &packages,
+            &requires,
             &m,
         );
     }
@@ -865,8 +960,8 @@ impl<'a> Loader<'a> {
         ) else {
             return;
         };
-        let release = a.get("release").unwrap_or_default().to_owned();
-        let sp = a.get("support-package").unwrap_or_default().to_owned();
+        let release = a.get("release").unwrap_or_default();
+        let sp = a.get("support-package").unwrap_or_default();
         if release.is_empty() || sp.is_empty() || release.contains(' ') || sp.contains(' ') {
             self.problem(
                 pos,
@@ -882,7 +977,7 @@ impl<'a> Loader<'a> {
         let Some(set) = self.hotfix_set(&a, "hotfixes", pos) else {
             return;
         };
-        let id = self.builder.add_base(&release, &sp, &[]);
+        let id = self.builder.add_base(release, sp, &[]);
         self.builder.model.bases[id as usize].hotfixes = set;
         self.base_keys.insert(key, id);
     }
@@ -896,15 +991,15 @@ impl<'a> Loader<'a> {
         ) else {
             return;
         };
-        let name = a.get("name").unwrap_or_default().to_owned();
+        let name = a.get("name").unwrap_or_default();
         let mut ok = true;
-        if !valid_node_name(&name) {
+        if !valid_node_name(name) {
             self.problem(
                 a.pos("name", pos),
                 format!("bad node name `{name}`: use A-Z, 0-9 and _ (at most 64)"),
             );
             ok = false;
-        } else if self.builder.node_by_name(&name).is_some() {
+        } else if self.builder.node_by_name(name).is_some() {
             self.problem(a.pos("name", pos), format!("duplicate node name `{name}`"));
             ok = false;
         }
@@ -941,19 +1036,16 @@ impl<'a> Loader<'a> {
             None
         };
         if let (true, Some(base)) = (ok, base) {
-            self.builder.add_node(&name, base, reachable, seen);
+            self.builder.add_node(name, base, reachable, seen);
         }
     }
 
     fn vu_start(&mut self, e: &BytesStart<'_>, pos: usize, empty: bool) {
-        let mut vu = PendingVu {
-            pos,
-            ok: true,
-            ..PendingVu::default()
-        };
+        let mut vu = std::mem::take(&mut self.spare_vu);
+        vu.reset(pos);
         match self.attrs(e, pos, &["name", "state"], &["name", "state"]) {
             Some(a) => {
-                vu.name = a.get("name").unwrap_or_default().to_owned();
+                vu.name.push_str(a.get("name").unwrap_or_default());
                 if !valid_object_name(&vu.name) {
                     self.problem(
                         a.pos("name", pos),
@@ -1017,9 +1109,9 @@ impl<'a> Loader<'a> {
             );
             vu.ok = false;
         }
-        let name = a.get("name").unwrap_or_default().to_owned();
-        let version = a.get("version").unwrap_or_default().to_owned();
-        if let Err(err) = hotfix_manifest::validate_software_package_name(&name) {
+        let name = a.get("name").unwrap_or_default();
+        let version = a.get("version").unwrap_or_default();
+        if let Err(err) = hotfix_manifest::validate_software_package_name(name) {
             self.problem(
                 a.pos("name", pos),
                 format!("bad software package name `{name}`: {err}"),
@@ -1034,7 +1126,7 @@ impl<'a> Loader<'a> {
             vu.ok = false;
         }
         let set = self.hotfix_set(&a, "hotfixes", pos);
-        let sym = self.builder.model.syms.intern(&name);
+        let sym = self.builder.model.syms.intern(name);
         if vu.packages.iter().any(|p| p.0 == sym) {
             self.problem(
                 a.pos("name", pos),
@@ -1047,7 +1139,7 @@ impl<'a> Loader<'a> {
         }
         match set {
             Some(set) => {
-                let ver = self.builder.model.syms.intern(&version);
+                let ver = self.builder.model.syms.intern(version);
                 vu.packages.push((sym, ver, set));
                 vu.package_pos.push(pos);
             }
@@ -1063,8 +1155,8 @@ impl<'a> Loader<'a> {
         vu.current_ok = false;
         match a {
             Some(a) => {
-                let node = a.get("node").unwrap_or_default().to_owned();
-                match self.builder.node_by_name(&node) {
+                let node = a.get("node").unwrap_or_default();
+                match self.builder.node_by_name(node) {
                     Some(n) if vu.nodes.contains(&n) => {
                         self.problem(
                             a.pos("node", pos),
@@ -1104,12 +1196,12 @@ impl<'a> Loader<'a> {
             self.vu = Some(vu);
             return;
         };
-        let name = a.get("name").unwrap_or_default().to_owned();
+        let name = a.get("name").unwrap_or_default();
         let idx = self
             .builder
             .model
             .syms
-            .get(&name)
+            .get(name)
             .and_then(|s| vu.packages.iter().position(|p| p.0 == s));
         let staged = if a.get("staged").is_some() {
             self.hotfix_set(&a, "staged", pos)
@@ -1152,6 +1244,12 @@ impl<'a> Loader<'a> {
 
     fn vu_end(&mut self, _pos: usize) {
         let Some(vu) = self.vu.take() else { return };
+        self.add_vu(&vu);
+        self.spare_vu = vu;
+    }
+
+    /// Checks a VU read to its end and adds it to the model when it holds.
+    fn add_vu(&mut self, vu: &PendingVu) {
         let mut ok = vu.ok;
         if vu.instances_declared < 2 {
             self.problem(
@@ -1172,6 +1270,9 @@ impl<'a> Loader<'a> {
         }
         // The IA model never lets a package carry a hotfix its nodes' base lacks.
         for (k, &(name, _, set)) in vu.packages.iter().enumerate() {
+            if set == EMPTY_SET {
+                continue; // carries no hotfix, so none its nodes' bases lack
+            }
             for &n in &vu.nodes {
                 let base = self.builder.model.nodes.base[n as usize];
                 let base_set = self.builder.model.bases[base as usize].hotfixes;
@@ -1205,7 +1306,7 @@ impl<'a> Loader<'a> {
         let v = self
             .builder
             .add_vu(&vu.name, vu.active, &vu.packages, &vu.nodes);
-        for (inst, p, staged, applied) in vu.overrides {
+        for &(inst, p, staged, applied) in &vu.overrides {
             let idx = self.builder.model.state_index(v, inst, p);
             let configured = vu.packages[p as usize].2;
             self.builder.model.instance_states[idx] = InstanceState {
@@ -1267,12 +1368,12 @@ impl<'a> Loader<'a> {
         let Some(a) = self.attrs(e, pos, &["name", "products"], &["name"]) else {
             return;
         };
-        let name = a.get("name").unwrap_or_default().to_owned();
+        let name = a.get("name").unwrap_or_default();
         let mut ok = true;
-        if !valid_object_name(&name) {
+        if !valid_object_name(name) {
             self.problem(a.pos("name", pos), format!("bad workstation name `{name}`"));
             ok = false;
-        } else if self.ws_names.contains_key(&name) {
+        } else if self.ws_names.contains_key(name) {
             self.problem(
                 a.pos("name", pos),
                 format!("duplicate workstation name `{name}`"),
@@ -1295,8 +1396,8 @@ impl<'a> Loader<'a> {
             }
         }
         if ok {
-            self.ws_names.insert(name.clone(), pos);
-            self.builder.add_workstation(&name, &products);
+            self.ws_names.insert(name.to_owned(), pos);
+            self.builder.add_workstation(name, &products);
         }
     }
 }

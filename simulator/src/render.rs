@@ -103,7 +103,15 @@ pub fn text(h: &Header, r: &RunReport) -> String {
             }
         }
     }
-    let as_json = serde_json::to_value(&r.metrics).unwrap_or(Value::Null);
+    // The timing result is left out before converting: it is printed below from the
+    // struct, and its per-step spans (one per VU action, millions on a large model)
+    // would cost hundreds of MiB as JSON values only to be dropped.
+    let logical_only = crate::run::Metrics {
+        steps: r.metrics.steps.clone(),
+        timing: None,
+        violations: r.metrics.violations,
+    };
+    let as_json = serde_json::to_value(&logical_only).unwrap_or(Value::Null);
     let empty = serde_json::Map::new();
     let logical = logical_metrics(as_json.as_object().unwrap_or(&empty));
     if !logical.is_empty() {

@@ -6,6 +6,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
 
+use sha2::Digest;
+
 use crate::support::{Hooks, reach, send_signal, spawn_hotfix};
 use crate::verify::{Fixture, build_variant, fixture};
 
@@ -389,4 +391,109 @@ fn sigterm_during_a_cosigning_removes_its_temporary_file_and_leaves_the_package(
     assert_eq!(status, Some(143), "{stdout}{err}");
     assert_eq!(temps(dir), Vec::<String>::new());
     assert!(std::fs::read(&fx.package).expect("read") == before);
+}
+
+/// A source whose docs sort on both sides of the SBOM the build adds
+/// (`docs/sbom.cdx.json`): `docs/a-notes.txt` before it, `docs/upgrade.txt` after it.
+fn source_around_the_sbom(fx: &Fixture) -> PathBuf {
+    let root = fx.path("src-around-sbom");
+    std::fs::create_dir_all(root.join("server/ChatServer")).expect("mkdir");
+    std::fs::create_dir_all(root.join("docs")).expect("mkdir");
+    std::fs::write(
+        root.join("server/ChatServer/chat.properties"),
+        "retries=3\n".repeat(50),
+    )
+    .expect("write");
+    std::fs::write(root.join("docs/a-notes.txt"), "notes, first edition\n").expect("write");
+    std::fs::write(root.join("docs/upgrade.txt"), "upgrade, first edition\n").expect("write");
+    std::fs::write(
+        root.join("hotfix.toml"),
+        "id = \"HF-TEST-0002\"\nversion = 1\ntitle = \"Test\"\nrelease = \"7.0\"\n\
+         support-package = \"SP3\"\ndocs = \"docs\"\n\n[[software-package]]\n\
+         name = \"ChatServer\"\nversion = \"7.0.3.1\"\ndir = \"server/ChatServer\"\n",
+    )
+    .expect("write toml");
+    root
+}
+
+/// Runs a build of `src` into `out`, changing `file` to `text` (same length) while the
+/// build is paused after planning, before any payload is written.
+fn build_changing(
+    fx: &Fixture,
+    name: &str,
+    src: &Path,
+    out: &Path,
+    file: &str,
+    text: &str,
+) -> (Option<i32>, String, String) {
+    let hooks = Hooks::new(fx.dir.path(), name);
+    let point = hooks.point("build-writing");
+    let mut child = spawn_hotfix(&build_args(src, &fx.signer, out), Some(&hooks.dir));
+    let hold = reach(&mut child, &point);
+    let path = src.join(file);
+    assert_eq!(std::fs::read(&path).expect("read").len(), text.len());
+    std::fs::write(&path, text).expect("change the file");
+    drop(hold);
+    finish(child)
+}
+
+#[test]
+fn a_file_after_the_sbom_that_changes_during_the_build_is_refused_by_name() {
+    let fx = fixture();
+    let src = source_around_the_sbom(&fx);
+    let out = fx.path("dist-changed-after");
+    let (code, stdout, err) = build_changing(
+        &fx,
+        "changed-after",
+        &src,
+        &out,
+        "docs/upgrade.txt",
+        "upgrade, other edition\n",
+    );
+    assert_eq!(code, Some(2), "{stdout}{err}");
+    assert!(
+        err.contains("upgrade.txt changed while the package was being built")
+            && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(entries(&out), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_before_the_sbom_is_read_once_and_packaged_as_written() {
+    let fx = fixture();
+    let src = source_around_the_sbom(&fx);
+    let out = fx.path("dist-changed-before");
+    let (code, stdout, err) = build_changing(
+        &fx,
+        "changed-before",
+        &src,
+        &out,
+        "docs/a-notes.txt",
+        "notes, later edition\n",
+    );
+    assert_eq!(code, Some(0), "{stdout}{err}");
+    let package = out.join("HF-TEST-0002.zip");
+    let verified = crate::support::hotfix()
+        .arg("verify")
+        .arg(&package)
+        .arg("--trusted")
+        .arg(Fixture::public(&fx.signer))
+        .output()
+        .expect("verify");
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    // The manifest (and the SBOM) list the bytes written: the later edition.
+    let listed = crate::support::hotfix()
+        .args(["inspect", "--output-format", "json"])
+        .arg(&package)
+        .output()
+        .expect("inspect");
+    let later = sha2::Sha256::digest(b"notes, later edition\n");
+    let hex: String = later.iter().map(|b| format!("{b:02x}")).collect();
+    let json = String::from_utf8_lossy(&listed.stdout);
+    assert!(json.contains(&hex), "{json}");
 }

@@ -2,8 +2,10 @@
 //!
 //! This crate owns three things:
 //! - the in-memory [`Manifest`] model (this file),
-//! - its XML form, format v1 ([`xml`]): the bytes that are signed, so writing is
-//!   deterministic and reading is strict and bounded,
+//! - its XML form, format v1 ([`xml`], one file per concept: writer, the two reading
+//!   passes, positions, value rules): the bytes that are signed, so writing is
+//!   deterministic and reading is strict and bounded; a refusal is a [`ManifestError`],
+//!   a [`ManifestErrorKind`] with the line and column it was found at,
 //! - the build spec `hotfix.toml` ([`spec`]) a release engineer writes,
 //!
 //! and one name validator ([`names`]) that every path and id passes, so a name accepted
@@ -54,7 +56,7 @@ pub use spec::{
 };
 pub use xml::{
     MAX_DEPTH, MAX_DESCRIPTION_BYTES, MAX_ELEMENTS, MAX_FILES, MAX_MANIFEST_BYTES, MAX_TITLE_CHARS,
-    MAX_VALUE_CHARS, ManifestError,
+    MAX_VALUE_CHARS, ManifestError, ManifestErrorKind,
 };
 
 /// The package format version this build writes and the newest it reads.

@@ -21,7 +21,7 @@ use hotfix_sign::{KeyId, SignError, Signer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::build::{CountingWriter, Head, sign_xml, temp_file_in, zip64_policy};
+use crate::archive::{CountingWriter, Head, parent_dir, sign_xml, temp_file_in, zip64_policy};
 use crate::format::MAX_SIGNATURES;
 use crate::inspect::{InspectError, RawPackage};
 use crate::progress::{NoProgress, Phase, Progress};
@@ -130,13 +130,10 @@ pub fn add_signature_with_progress(
         path: package.to_path_buf(),
         source,
     };
-    let dir = match package.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = temp_file_in(dir).map_err(|e| match e {
-        crate::build::BuildError::Write { source, .. } => werr(source),
-        other => werr(io::Error::other(other.to_string())),
+    let dir = parent_dir(package);
+    let mut tmp = temp_file_in(dir).map_err(|source| CosignError::Write {
+        path: dir.to_path_buf(),
+        source,
     })?;
 
     crate::testhook::pause("sign-writing");

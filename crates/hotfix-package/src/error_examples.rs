@@ -9,7 +9,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use hotfix_manifest::ManifestError;
+use hotfix_manifest::{ManifestError, ManifestErrorKind};
 use hotfix_sign::{KeyId, SignError};
 
 use crate::build::BuildError;
@@ -186,7 +186,7 @@ pub fn build_errors() -> Vec<Example<BuildError>> {
         ),
         (
             BuildError::Manifest {
-                source: ManifestError::TooLarge { size: 9, max: 1 },
+                source: ManifestError::new(ManifestErrorKind::TooLarge { size: 9, max: 1 }),
             },
             "manifest",
         ),
@@ -244,7 +244,10 @@ pub fn inspect_errors() -> Vec<Example<InspectError>> {
         (
             InspectError::Manifest {
                 path: p(),
-                source: Box::new(ManifestError::TooLarge { size: 9, max: 1 }),
+                source: Box::new(ManifestError::new(ManifestErrorKind::TooLarge {
+                    size: 9,
+                    max: 1,
+                })),
             },
             "dist/HF-1.zip",
         ),

@@ -41,6 +41,22 @@ pub const VERSION_NEEDED: u16 = 20;
 /// and of the ZIP64 end record (4.5). Both headers of one entry carry the same value.
 pub const VERSION_NEEDED_ZIP64: u16 = 45;
 
+/// General-purpose flag bit 11: the entry name is UTF-8 (set exactly when it is not ASCII).
+pub const FLAG_UTF8: u16 = 1 << 11;
+/// Id of the ZIP64 extended information extra field, the only extra field allowed.
+pub const ZIP64_EXTRA_ID: u16 = 0x0001;
+
+/// Fixed part of a local file header (name and extra field follow).
+pub const LOCAL_HEADER_LEN: usize = 30;
+/// Fixed part of a central directory header (name and extra field follow).
+pub const CENTRAL_HEADER_LEN: usize = 46;
+/// End of central directory record (there is no archive comment).
+pub const EOCD_LEN: u64 = 22;
+/// ZIP64 end of central directory record (no extensible data).
+pub const ZIP64_EOCD_LEN: u64 = 56;
+/// ZIP64 end of central directory locator.
+pub const ZIP64_LOCATOR_LEN: u64 = 20;
+
 /// A 32-bit size or offset field holds this when the real value is in a ZIP64 field.
 pub const ZIP64_SENTINEL_32: u32 = 0xFFFF_FFFF;
 /// A 16-bit entry count holds this when the real count is in the ZIP64 end record.

@@ -58,6 +58,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod archive;
 pub mod build;
 pub mod cosign;
 #[cfg(feature = "error-examples")]

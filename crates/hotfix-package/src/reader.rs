@@ -16,9 +16,10 @@
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Take};
 
 use crate::format::{
-    self, CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, METHOD_DEFLATE,
-    METHOD_STORED, VERSION_MADE_BY, VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_SIG,
-    ZIP64_LOCATOR_SIG, ZIP64_SENTINEL_16, ZIP64_SENTINEL_32,
+    self, CENTRAL_HEADER_LEN, CENTRAL_HEADER_SIG, EOCD_LEN, EOCD_SIG, EXTERNAL_ATTRS, FLAG_UTF8,
+    LOCAL_HEADER_LEN, LOCAL_HEADER_SIG, METHOD_DEFLATE, METHOD_STORED, VERSION_MADE_BY,
+    VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_LEN, ZIP64_EOCD_SIG, ZIP64_EXTRA_ID,
+    ZIP64_LOCATOR_LEN, ZIP64_LOCATOR_SIG, ZIP64_SENTINEL_16, ZIP64_SENTINEL_32,
 };
 use crate::rules::Rule;
 
@@ -29,17 +30,10 @@ pub const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 64 * 1024 * 1024;
 /// Buffer between the file and the entry streams.
 const READ_BUFFER: usize = 64 * 1024;
 
-const EOCD_LEN: u64 = 22;
-const ZIP64_LOCATOR_LEN: u64 = 20;
-const ZIP64_EOCD_LEN: u64 = 56;
-const CENTRAL_HEADER_LEN: usize = 46;
-const LOCAL_HEADER_LEN: usize = 30;
-
 const FLAG_ENCRYPTED: u16 = 1 << 0;
 const FLAG_DEFLATE_OPTIONS: u16 = (1 << 1) | (1 << 2);
 const FLAG_DATA_DESCRIPTOR: u16 = 1 << 3;
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
-const FLAG_UTF8: u16 = 1 << 11;
 const FLAG_MASKED_HEADERS: u16 = 1 << 13;
 
 const HOST_UNIX: u8 = 3;
@@ -48,8 +42,6 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 const DOS_DIRECTORY: u32 = 0x10;
-
-const ZIP64_EXTRA_ID: u16 = 0x0001;
 
 /// Why the reader refused the archive or an entry.
 #[derive(Debug, thiserror::Error)]

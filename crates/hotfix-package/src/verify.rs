@@ -24,7 +24,9 @@ use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use hotfix_manifest::names;
-use hotfix_manifest::{FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, ManifestError};
+use hotfix_manifest::{
+    FileEntry, MANIFEST_ENTRY, MAX_MANIFEST_BYTES, Manifest, ManifestError, ManifestErrorKind,
+};
 use hotfix_sign::{KeyId, Signature, TrustSet};
 use serde::Serialize;
 use sha2::Digest;
@@ -413,15 +415,16 @@ pub(crate) fn check_signature(
 
 /// The rule and entry a manifest parse error stands for.
 fn manifest_failure(err: &ManifestError) -> (Option<String>, Rule) {
-    match err {
-        ManifestError::InvalidName { value, source, .. } => {
+    match err.kind() {
+        ManifestErrorKind::InvalidName { value, source, .. } => {
             (Some(value.clone()), source.rule().into())
         }
-        ManifestError::DuplicatePath { path, .. } | ManifestError::PathConflict { path, .. } => {
-            (Some(path.clone()), Rule::NameCollision)
+        ManifestErrorKind::DuplicatePath { path, .. }
+        | ManifestErrorKind::PathConflict { path, .. } => (Some(path.clone()), Rule::NameCollision),
+        ManifestErrorKind::PathOutsideFolder { path, .. } => {
+            (Some(path.clone()), Rule::ManifestLayout)
         }
-        ManifestError::PathOutsideFolder { path, .. } => (Some(path.clone()), Rule::ManifestLayout),
-        ManifestError::TooLarge { .. } => (Some(MANIFEST_ENTRY.into()), Rule::TooLarge),
+        ManifestErrorKind::TooLarge { .. } => (Some(MANIFEST_ENTRY.into()), Rule::TooLarge),
         _ => (Some(MANIFEST_ENTRY.into()), Rule::ManifestInvalid),
     }
 }

@@ -13,18 +13,16 @@
 use time::OffsetDateTime;
 
 use crate::format::{
-    CENTRAL_HEADER_SIG, EOCD_SIG, EXTERNAL_ATTRS, LOCAL_HEADER_SIG, VERSION_MADE_BY,
-    VERSION_NEEDED, VERSION_NEEDED_ZIP64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG,
+    CENTRAL_HEADER_LEN, CENTRAL_HEADER_SIG, EOCD_LEN, EOCD_SIG, EXTERNAL_ATTRS, FLAG_UTF8,
+    LOCAL_HEADER_LEN, LOCAL_HEADER_SIG, VERSION_MADE_BY, VERSION_NEEDED, VERSION_NEEDED_ZIP64,
+    ZIP64_EOCD_LEN, ZIP64_EOCD_SIG, ZIP64_EXTRA_ID, ZIP64_LOCATOR_LEN, ZIP64_LOCATOR_SIG,
+    ZIP64_SENTINEL_16, ZIP64_SENTINEL_32,
 };
 
-/// General-purpose flag bit 11: the name is UTF-8.
-const FLAG_UTF8: u16 = 1 << 11;
-/// ZIP64 extended information extra field id.
-const ZIP64_EXTRA_ID: u16 = 0x0001;
-/// Sentinel in a 32-bit size or offset field: the real value is in the ZIP64 extra field.
-const U32_MAX: u64 = 0xFFFF_FFFF;
-/// Sentinel in a 16-bit count field.
-const U16_MAX: u64 = 0xFFFF;
+/// [`ZIP64_SENTINEL_32`] as a limit: a size or offset at or above it needs ZIP64.
+const U32_MAX: u64 = ZIP64_SENTINEL_32 as u64;
+/// [`ZIP64_SENTINEL_16`] as a limit on entry counts.
+const U16_MAX: u64 = ZIP64_SENTINEL_16 as u64;
 
 /// A DOS date and time as stored in zip headers (2-second resolution, local-time-less).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +139,7 @@ fn name_len(name: &str) -> u16 {
 
 /// Length of the local header (with name and extra field) [`local_header`] writes.
 pub fn local_header_len(h: &EntryHeader<'_>, zip64: Zip64) -> u64 {
-    30 + h.name.len() as u64 + if h.local_zip64(zip64.force) { 20 } else { 0 }
+    LOCAL_HEADER_LEN as u64 + h.name.len() as u64 + if h.local_zip64(zip64.force) { 20 } else { 0 }
 }
 
 /// The local file header of an entry starting at `offset`, followed by its name and, when
@@ -180,7 +178,8 @@ pub fn central_header(h: &EntryHeader<'_>, offset: u64, zip64: Zip64) -> Vec<u8>
     let offset64 = force || offset >= U32_MAX;
     let extra_len: u16 = 8 * (u16::from(size64) + u16::from(csize64) + u16::from(offset64));
     let has_extra = extra_len > 0;
-    let mut out = Vec::with_capacity(46 + h.name.len() + 4 + usize::from(extra_len));
+    let mut out =
+        Vec::with_capacity(CENTRAL_HEADER_LEN + h.name.len() + 4 + usize::from(extra_len));
     put32(&mut out, CENTRAL_HEADER_SIG);
     put16(&mut out, VERSION_MADE_BY);
     put16(&mut out, h.version_needed(offset, force));
@@ -224,7 +223,7 @@ pub fn end_records(count: u64, cd_offset: u64, cd_size: u64, zip64: Zip64) -> Ve
     let size_over = cd_size >= U32_MAX;
     let offset_over = cd_offset >= U32_MAX;
     let need64 = zip64.force || count_over || size_over || offset_over;
-    let mut out = Vec::with_capacity(56 + 20 + 22);
+    let mut out = Vec::with_capacity((ZIP64_EOCD_LEN + ZIP64_LOCATOR_LEN + EOCD_LEN) as usize);
     if need64 {
         let record_offset = cd_offset + cd_size;
         put32(&mut out, ZIP64_EOCD_SIG);

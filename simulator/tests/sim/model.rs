@@ -50,6 +50,20 @@ fn reports_every_consistency_problem_with_its_location() {
     assert_eq!(got, want, "{got:#?}");
 }
 
+/// Attribute-level problems (unknown attributes, bad list items, control characters,
+/// attributes after a line break or a tab, `name = "…"` with spaces) keep the exact
+/// positions and messages the reader has always given; the expected lines are the
+/// reader's output before its allocation-free rewrite.
+#[test]
+fn reports_every_attribute_problem_at_the_same_place() {
+    let dir = data_dir();
+    let text = std::fs::read_to_string(dir.join("every-attribute-problem.xml")).expect("read");
+    let want = std::fs::read_to_string(dir.join("every-attribute-problem.txt")).expect("read");
+    let problems = load_str(&text).expect_err("broken model");
+    let got: String = problems.iter().map(|p| format!("{p}\n")).collect();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn refuses_entities_and_deep_nesting() {
     let entity = "<?xml version=\"1.0\"?>\n<!DOCTYPE m [<!ENTITY x \"y\">]>\n<system-model format=\"1\" ia-mode=\"monitoring\"/>";

@@ -6,7 +6,7 @@
 //!  12-14 requires, 15-18 ChatServer (files on 16, 17), 19-21 RoutingEngine (file on 20),
 //!  22 msi, 23 doc, 24 `</hotfix>`.
 
-use hotfix_manifest::{MAX_MANIFEST_BYTES, Manifest, ManifestError};
+use hotfix_manifest::{MAX_MANIFEST_BYTES, Manifest, ManifestError, ManifestErrorKind};
 
 use crate::common::golden;
 
@@ -48,7 +48,7 @@ fn rejects_doctype_with_entity_bomb() {
     .replace("<title>Chat", "<title>&lol2;Chat");
     let e = reject(&text);
     assert!(
-        matches!(e, ManifestError::Forbidden { line: 2, column: 1, construct } if construct.contains("DOCTYPE")),
+        matches!((e.position(), e.kind()), (Some((2, 1)), ManifestErrorKind::Forbidden { construct }) if construct.contains("DOCTYPE")),
         "{e:?}"
     );
 }
@@ -63,12 +63,8 @@ fn rejects_external_entity() {
     let e = reject(&text);
     assert!(
         matches!(
-            e,
-            ManifestError::Forbidden {
-                line: 2,
-                column: 1,
-                ..
-            }
+            (e.position(), e.kind()),
+            (Some((2, 1)), ManifestErrorKind::Forbidden { .. })
         ),
         "{e:?}"
     );
@@ -78,7 +74,7 @@ fn rejects_external_entity() {
 fn rejects_undeclared_entity_in_text() {
     let e = reject(&with("<title>Chat", "<title>&xxe;Chat"));
     assert!(
-        matches!(&e, ManifestError::UnknownEntity { line: 3, column: 10, name } if name == "xxe"),
+        matches!((e.position(), e.kind()), (Some((3, 10)), ManifestErrorKind::UnknownEntity { name }) if name == "xxe"),
         "{e:?}"
     );
 }
@@ -87,7 +83,7 @@ fn rejects_undeclared_entity_in_text() {
 fn rejects_undeclared_entity_in_attribute() {
     let e = reject(&with("release=\"7.0\"", "release=\"&ver;\""));
     assert!(
-        matches!(&e, ManifestError::UnknownEntity { line: 7, column: 3, name } if name == "ver"),
+        matches!((e.position(), e.kind()), (Some((7, 3)), ManifestErrorKind::UnknownEntity { name }) if name == "ver"),
         "{e:?}"
     );
 }
@@ -97,12 +93,8 @@ fn rejects_processing_instruction() {
     let e = reject(&with_line(8, "  <?php system('x'); ?>"));
     assert!(
         matches!(
-            e,
-            ManifestError::Forbidden {
-                line: 8,
-                column: 3,
-                ..
-            }
+            (e.position(), e.kind()),
+            (Some((8, 3)), ManifestErrorKind::Forbidden { .. })
         ),
         "{e:?}"
     );
@@ -113,12 +105,8 @@ fn rejects_cdata_section() {
     let e = reject(&with("<title>Chat", "<title><![CDATA[Chat]]>"));
     assert!(
         matches!(
-            e,
-            ManifestError::Forbidden {
-                line: 3,
-                column: 10,
-                ..
-            }
+            (e.position(), e.kind()),
+            (Some((3, 10)), ManifestErrorKind::Forbidden { .. })
         ),
         "{e:?}"
     );
@@ -131,7 +119,7 @@ fn rejects_nesting_deeper_than_the_limit() {
     // <hotfix> is depth 1, <title> 2, so the 7th <a> is depth 9.
     let col = "  <title>".len() as u64 + 6 * 3 + 1;
     assert!(
-        matches!(e, ManifestError::TooDeep { line: 3, column, max: 8 } if column == col),
+        matches!((e.position(), e.kind()), (Some((3, column)), ManifestErrorKind::TooDeep { max: 8 }) if column == col),
         "{e:?}"
     );
 }
@@ -143,7 +131,7 @@ fn rejects_unknown_element() {
         &format!("  <priority>high</priority>\n{}", line(8)),
     ));
     assert!(
-        matches!(&e, ManifestError::UnknownElement { line: 8, column: 3, element, parent }
+        matches!((e.position(), e.kind()), (Some((8, 3)), ManifestErrorKind::UnknownElement { element, parent })
             if element == "priority" && parent == "<hotfix>"),
         "{e:?}"
     );
@@ -153,7 +141,7 @@ fn rejects_unknown_element() {
 fn rejects_unknown_element_inside_a_software_package() {
     let e = reject(&with_line(17, "    <script path=\"x\"/>"));
     assert!(
-        matches!(&e, ManifestError::UnknownElement { line: 17, element, .. } if element == "script"),
+        matches!((e.position(), e.kind()), (Some((17, _)), ManifestErrorKind::UnknownElement { element, .. }) if element == "script"),
         "{e:?}"
     );
 }
@@ -165,7 +153,7 @@ fn rejects_unknown_attribute() {
         "support-package=\"SP3\" arch=\"x64\"/>",
     ));
     assert!(
-        matches!(&e, ManifestError::UnknownAttribute { line: 7, element, attribute, .. }
+        matches!((e.position(), e.kind()), (Some((7, _)), ManifestErrorKind::UnknownAttribute { element, attribute, .. })
             if element == "base" && attribute == "arch"),
         "{e:?}"
     );
@@ -175,7 +163,7 @@ fn rejects_unknown_attribute() {
 fn rejects_missing_attribute() {
     let e = reject(&with("size=\"1204\" ", ""));
     assert!(
-        matches!(&e, ManifestError::MissingAttribute { line: 17, column: 5, element, attribute }
+        matches!((e.position(), e.kind()), (Some((17, 5)), ManifestErrorKind::MissingAttribute { element, attribute })
             if element == "file" && attribute == "size"),
         "{e:?}"
     );
@@ -185,7 +173,10 @@ fn rejects_missing_attribute() {
 fn rejects_duplicate_attribute() {
     let e = reject(&with("release=\"7.0\"", "release=\"7.0\" release=\"7.1\""));
     assert!(
-        matches!(e, ManifestError::DuplicateAttribute { line: 7, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((7, _)), ManifestErrorKind::DuplicateAttribute { .. })
+        ),
         "{e:?}"
     );
 }
@@ -210,7 +201,7 @@ fn duplicate_attribute_error_names_the_attribute() {
     ] {
         let e = reject(&with(from, to));
         assert!(
-            matches!(&e, ManifestError::DuplicateAttribute { element: el, attribute: at, .. }
+            matches!((e.position(), e.kind()), (_, ManifestErrorKind::DuplicateAttribute { element: el, attribute: at, .. })
                 if el == element && at == attribute),
             "{e:?}"
         );
@@ -227,13 +218,15 @@ fn rejects_newer_format_with_an_upgrade_hint() {
     let e = reject(&with("format=\"1\"", "format=\"2\""));
     assert!(
         matches!(
-            e,
-            ManifestError::NewerFormat {
-                line: 2,
-                found: 2,
-                supported: 1,
-                ..
-            }
+            (e.position(), e.kind()),
+            (
+                Some((2, _)),
+                ManifestErrorKind::NewerFormat {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            )
         ),
         "{e:?}"
     );
@@ -249,7 +242,10 @@ fn newer_format_wins_over_its_unknown_attributes_and_elements() {
         .replace("  <title>", "  <rollout/>\n  <title>");
     let e = reject(&text);
     assert!(
-        matches!(e, ManifestError::NewerFormat { found: 7, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (_, ManifestErrorKind::NewerFormat { found: 7, .. })
+        ),
         "{e:?}"
     );
 }
@@ -259,7 +255,10 @@ fn rejects_format_zero_and_non_numbers() {
     for bad in ["0", "1.0", "one", "", "01"] {
         let e = reject(&with("format=\"1\"", &format!("format=\"{bad}\"")));
         assert!(
-            matches!(e, ManifestError::InvalidValue { line: 2, .. }),
+            matches!(
+                (e.position(), e.kind()),
+                (Some((2, _)), ManifestErrorKind::InvalidValue { .. })
+            ),
             "{bad}: {e:?}"
         );
     }
@@ -276,7 +275,7 @@ fn rejects_bad_sha256() {
     ] {
         let e = reject(&with(good, bad));
         assert!(
-            matches!(&e, ManifestError::InvalidValue { line: 16, element, attribute, .. }
+            matches!((e.position(), e.kind()), (Some((16, _)), ManifestErrorKind::InvalidValue { element, attribute, .. })
                 if element == "file" && attribute == "sha256"),
             "{bad}: {e:?}"
         );
@@ -288,20 +287,29 @@ fn rejects_bad_sizes_and_versions() {
     for bad in ["-1", "01", "1e3", " 12", "18446744073709551616"] {
         let e = reject(&with("size=\"1204\"", &format!("size=\"{bad}\"")));
         assert!(
-            matches!(e, ManifestError::InvalidValue { line: 17, .. }),
+            matches!(
+                (e.position(), e.kind()),
+                (Some((17, _)), ManifestErrorKind::InvalidValue { .. })
+            ),
             "{bad}: {e:?}"
         );
     }
     for bad in ["0", "3.0", "x"] {
         let e = reject(&with("version=\"3\"", &format!("version=\"{bad}\"")));
         assert!(
-            matches!(e, ManifestError::InvalidValue { line: 2, .. }),
+            matches!(
+                (e.position(), e.kind()),
+                (Some((2, _)), ManifestErrorKind::InvalidValue { .. })
+            ),
             "{bad}: {e:?}"
         );
     }
     let e = reject(&with("version=\"7.0.3.12\"", "version=\"7.0.3.12 beta\""));
     assert!(
-        matches!(e, ManifestError::InvalidValue { line: 15, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((15, _)), ManifestErrorKind::InvalidValue { .. })
+        ),
         "{e:?}"
     );
 }
@@ -310,7 +318,7 @@ fn rejects_bad_sizes_and_versions() {
 fn rejects_duplicate_path() {
     let e = reject(&with("conf/chat.properties", "bin/chat-core.jar"));
     assert!(
-        matches!(&e, ManifestError::DuplicatePath { line: 17, first_line: 16, path, .. }
+        matches!((e.position(), e.kind()), (Some((17, _)), ManifestErrorKind::DuplicatePath { first_line: 16, path, .. })
             if path == "server/ChatServer/bin/chat-core.jar"),
         "{e:?}"
     );
@@ -325,12 +333,11 @@ fn rejects_paths_that_differ_only_in_case() {
     ));
     assert!(
         matches!(
-            e,
-            ManifestError::DuplicatePath {
-                line: 24,
-                first_line: 23,
-                ..
-            }
+            (e.position(), e.kind()),
+            (
+                Some((24, _)),
+                ManifestErrorKind::DuplicatePath { first_line: 23, .. }
+            )
         ),
         "{e:?}"
     );
@@ -341,7 +348,7 @@ fn rejects_a_path_that_is_also_a_folder() {
     let folder_as_file = line(16).replace("bin/chat-core.jar", "bin");
     let e = reject(&with_line(16, &format!("{folder_as_file}\n{}", line(16))));
     assert!(
-        matches!(&e, ManifestError::PathConflict { line: 17, other, .. } if other == "server/ChatServer/bin"),
+        matches!((e.position(), e.kind()), (Some((17, _)), ManifestErrorKind::PathConflict { other, .. }) if other == "server/ChatServer/bin"),
         "{e:?}"
     );
 }
@@ -353,7 +360,7 @@ fn rejects_file_outside_its_package_folder() {
         "server/ChatServer/lib/librouting.so",
     ));
     assert!(
-        matches!(&e, ManifestError::PathOutsideFolder { line: 20, column: 5, expected, .. }
+        matches!((e.position(), e.kind()), (Some((20, 5)), ManifestErrorKind::PathOutsideFolder { expected, .. })
             if expected.contains("server/RoutingEngine/")),
         "{e:?}"
     );
@@ -369,7 +376,10 @@ fn rejects_msi_outside_client_or_without_msi_extension() {
     ] {
         let e = reject(&with("client/AgentDesktop.msi", bad));
         assert!(
-            matches!(e, ManifestError::PathOutsideFolder { line: 22, .. }),
+            matches!(
+                (e.position(), e.kind()),
+                (Some((22, _)), ManifestErrorKind::PathOutsideFolder { .. })
+            ),
             "{bad}: {e:?}"
         );
     }
@@ -382,7 +392,10 @@ fn rejects_msi_outside_client_or_without_msi_extension() {
 fn rejects_doc_outside_docs() {
     let e = reject(&with("docs/RELEASE-NOTES.txt", "doc/RELEASE-NOTES.txt"));
     assert!(
-        matches!(e, ManifestError::PathOutsideFolder { line: 23, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((23, _)), ManifestErrorKind::PathOutsideFolder { .. })
+        ),
         "{e:?}"
     );
 }
@@ -398,7 +411,7 @@ fn rejects_unsafe_entry_names() {
     ] {
         let e = reject(&with("server/ChatServer/bin/chat-core.jar", bad));
         assert!(
-            matches!(&e, ManifestError::InvalidName { line: 16, attribute, .. } if attribute == "path"),
+            matches!((e.position(), e.kind()), (Some((16, _)), ManifestErrorKind::InvalidName { attribute, .. }) if attribute == "path"),
             "{bad}: {e:?}"
         );
     }
@@ -408,17 +421,26 @@ fn rejects_unsafe_entry_names() {
 fn rejects_unsafe_ids_and_package_names() {
     let e = reject(&with("id=\"HF-7.0.3-0042\"", "id=\"../HF\""));
     assert!(
-        matches!(e, ManifestError::InvalidName { line: 2, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((2, _)), ManifestErrorKind::InvalidName { .. })
+        ),
         "{e:?}"
     );
     let e = reject(&with("id=\"HF-7.0.3-0040\"", "id=\"HF 40\""));
     assert!(
-        matches!(e, ManifestError::InvalidName { line: 10, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((10, _)), ManifestErrorKind::InvalidName { .. })
+        ),
         "{e:?}"
     );
     let e = reject(&with("name=\"RoutingEngine\"", "name=\"Routing/Engine\""));
     assert!(
-        matches!(e, ManifestError::InvalidName { line: 19, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((19, _)), ManifestErrorKind::InvalidName { .. })
+        ),
         "{e:?}"
     );
 }
@@ -437,7 +459,10 @@ fn rejects_unsorted_files() {
     );
     let e = reject(&text);
     assert!(
-        matches!(e, ManifestError::NotSorted { line: 17, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((17, _)), ManifestErrorKind::NotSorted { .. })
+        ),
         "{e:?}"
     );
 }
@@ -448,7 +473,10 @@ fn rejects_unsorted_packages() {
         .replace("server/ChatServer/", "server/ZChatServer/");
     let e = reject(&text);
     assert!(
-        matches!(e, ManifestError::NotSorted { line: 19, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((19, _)), ManifestErrorKind::NotSorted { .. })
+        ),
         "{e:?}"
     );
 }
@@ -457,18 +485,20 @@ fn rejects_unsorted_packages() {
 fn rejects_a_hotfix_that_supersedes_itself_or_lists_an_id_twice() {
     let e = reject(&with("id=\"HF-7.0.3-0040\"", "id=\"HF-7.0.3-0042\""));
     assert!(
-        matches!(e, ManifestError::InvalidValue { line: 10, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((10, _)), ManifestErrorKind::InvalidValue { .. })
+        ),
         "{e:?}"
     );
     let e = reject(&with("id=\"HF-7.0.3-0031\"", "id=\"hf-7.0.3-0040\""));
     assert!(
         matches!(
-            e,
-            ManifestError::DuplicateName {
-                line: 13,
-                first_line: 10,
-                ..
-            }
+            (e.position(), e.kind()),
+            (
+                Some((13, _)),
+                ManifestErrorKind::DuplicateName { first_line: 10, .. }
+            )
         ),
         "{e:?}"
     );
@@ -479,7 +509,7 @@ fn rejects_missing_element() {
     let text = with_line(8, "");
     let e = reject(&text);
     assert!(
-        matches!(&e, ManifestError::MissingElement { line: 2, column: 1, element, .. } if element == "created"),
+        matches!((e.position(), e.kind()), (Some((2, 1)), ManifestErrorKind::MissingElement { element, .. }) if element == "created"),
         "{e:?}"
     );
 }
@@ -492,12 +522,15 @@ fn rejects_elements_out_of_order_or_repeated() {
         &format!("{}\n", line(7)),
     ));
     assert!(
-        matches!(&e, ManifestError::UnexpectedElement { line: 8, element, .. } if element == "base"),
+        matches!((e.position(), e.kind()), (Some((8, _)), ManifestErrorKind::UnexpectedElement { element, .. }) if element == "base"),
         "{e:?}"
     );
     let e = reject(&with_line(3, &format!("{}\n{}", line(3), line(3))));
     assert!(
-        matches!(e, ManifestError::UnexpectedElement { line: 4, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((4, _)), ManifestErrorKind::UnexpectedElement { .. })
+        ),
         "{e:?}"
     );
 }
@@ -508,7 +541,10 @@ fn rejects_a_hotfix_without_payload() {
     lines.drain(14..22); // software packages and the MSI
     let e = reject(&(lines.join("\n") + "\n"));
     assert!(
-        matches!(e, ManifestError::MissingElement { line: 2, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((2, _)), ManifestErrorKind::MissingElement { .. })
+        ),
         "{e:?}"
     );
 }
@@ -519,7 +555,7 @@ fn rejects_software_package_without_files() {
     lines.drain(19..20); // RoutingEngine's only file
     let e = reject(&(lines.join("\n") + "\n"));
     assert!(
-        matches!(&e, ManifestError::MissingElement { line: 19, element, .. } if element == "file"),
+        matches!((e.position(), e.kind()), (Some((19, _)), ManifestErrorKind::MissingElement { element, .. }) if element == "file"),
         "{e:?}"
     );
 }
@@ -528,7 +564,7 @@ fn rejects_software_package_without_files() {
 fn rejects_stray_text() {
     let e = reject(&with_line(18, "    hello\n  </software-package>"));
     assert!(
-        matches!(&e, ManifestError::UnexpectedText { line: 17, element, .. } if element == "software-package"),
+        matches!((e.position(), e.kind()), (Some((17, _)), ManifestErrorKind::UnexpectedText { element, .. }) if element == "software-package"),
         "{e:?}"
     );
 }
@@ -560,7 +596,7 @@ fn rejects_bad_values() {
     for (from, to, line) in cases {
         let e = reject(&with(from, to));
         assert!(
-            matches!(e, ManifestError::InvalidValue { line: l, .. } if l == *line),
+            matches!((e.position(), e.kind()), (Some((l, _)), ManifestErrorKind::InvalidValue { .. }) if l == *line),
             "{to}: {e:?}"
         );
     }
@@ -569,20 +605,47 @@ fn rejects_bad_values() {
 #[test]
 fn rejects_control_characters_even_as_references() {
     let e = reject(&with("<title>Chat", "<title>&#27;Chat"));
-    assert!(matches!(e, ManifestError::Syntax { line: 3, .. }), "{e:?}");
+    assert!(
+        matches!(
+            (e.position(), e.kind()),
+            (Some((3, _)), ManifestErrorKind::Syntax { .. })
+        ),
+        "{e:?}"
+    );
     let e = reject(&with("<title>Chat", "<title>\u{1}Chat"));
-    assert!(matches!(e, ManifestError::Syntax { line: 3, .. }), "{e:?}");
+    assert!(
+        matches!(
+            (e.position(), e.kind()),
+            (Some((3, _)), ManifestErrorKind::Syntax { .. })
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn rejects_malformed_xml_with_its_position() {
     let e = reject(&with("</requires>", "</required>"));
-    assert!(matches!(e, ManifestError::Syntax { line: 14, .. }), "{e:?}");
+    assert!(
+        matches!(
+            (e.position(), e.kind()),
+            (Some((14, _)), ManifestErrorKind::Syntax { .. })
+        ),
+        "{e:?}"
+    );
     let e = reject(&golden().replace("</hotfix>\n", ""));
-    assert!(matches!(e, ManifestError::Syntax { .. }), "{e:?}");
+    assert!(
+        matches!(
+            (e.position(), e.kind()),
+            (_, ManifestErrorKind::Syntax { .. })
+        ),
+        "{e:?}"
+    );
     let e = reject(&format!("{}<hotfix/>\n", golden()));
     assert!(
-        matches!(e, ManifestError::UnexpectedElement { line: 25, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((25, _)), ManifestErrorKind::UnexpectedElement { .. })
+        ),
         "{e:?}"
     );
 }
@@ -595,12 +658,8 @@ fn rejects_non_utf8_and_bom() {
     let e = Manifest::from_xml(&bytes).expect_err("refused");
     assert!(
         matches!(
-            e,
-            ManifestError::Encoding {
-                line: 3,
-                column: 15,
-                ..
-            }
+            (e.position(), e.kind()),
+            (Some((3, 15)), ManifestErrorKind::Encoding { .. })
         ),
         "{e:?}"
     );
@@ -608,12 +667,21 @@ fn rejects_non_utf8_and_bom() {
     let with_bom = format!("\u{feff}{}", golden());
     let e = reject(&with_bom);
     assert!(
-        matches!(e, ManifestError::Encoding { line: 1, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((1, _)), ManifestErrorKind::Encoding { .. })
+        ),
         "{e:?}"
     );
 
     let e = reject(&with("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\""));
-    assert!(matches!(e, ManifestError::Syntax { line: 1, .. }), "{e:?}");
+    assert!(
+        matches!(
+            (e.position(), e.kind()),
+            (Some((1, _)), ManifestErrorKind::Syntax { .. })
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -622,11 +690,14 @@ fn rejects_oversized_input_before_parsing() {
     let e = Manifest::from_xml(&big).expect_err("refused");
     assert!(
         matches!(
-            e,
-            ManifestError::TooLarge {
-                max: MAX_MANIFEST_BYTES,
-                ..
-            }
+            (e.position(), e.kind()),
+            (
+                _,
+                ManifestErrorKind::TooLarge {
+                    max: MAX_MANIFEST_BYTES,
+                    ..
+                }
+            )
         ),
         "{e:?}"
     );
@@ -636,7 +707,10 @@ fn rejects_oversized_input_before_parsing() {
 fn rejects_empty_input() {
     let e = Manifest::from_xml(b"").expect_err("refused");
     assert!(
-        matches!(e, ManifestError::MissingElement { line: 1, .. }),
+        matches!(
+            (e.position(), e.kind()),
+            (Some((1, _)), ManifestErrorKind::MissingElement { .. })
+        ),
         "{e:?}"
     );
 }

@@ -2,13 +2,15 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use hotfix_manifest::{BuildSpec, Manifest, SoftwarePackageSpec};
+use hotfix_manifest::{BuildSpec, FileEntry, Manifest, SoftwarePackageSpec};
 use hotfix_sign::{SecretKey, Signature};
 use sha2::Digest;
 
 use super::*;
 use crate::cosign::{CosignError, add_signature};
+use crate::format;
 use crate::inspect::inspect;
 use crate::progress::{Phase, Progress};
 
