@@ -12,7 +12,9 @@
 //!    payload byte, as it is verified, into a fresh `.tmp-<ID>-<suffix>` folder beside
 //!    the target, guarded by its locked `.tmp-<ID>-<suffix>.owner` marker (files created
 //!    with `create_new`) — there is no second read of the package between checking and
-//!    writing;
+//!    writing. Small files are created and written on writer threads once verified
+//!    (`extract/writers.rs`), which are joined before the folder is synced, renamed or
+//!    removed;
 //! 4. applies the installation policy as soon as the manifest is authenticated (see
 //!    [`Waivers`]): a higher version replaces the installed one as an ordinary upgrade;
 //!    the same manifest bytes already installed → nothing to do; a lower version, the
@@ -53,6 +55,8 @@ use crate::testhook;
 use crate::verify::{
     Authenticated, EntrySink, Signer, SinkError, VerifyError, VerifyReport, verify_with_progress,
 };
+
+mod writers;
 
 /// Prefix of temporary folders, followed by `<ID>-<random>`.
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -396,9 +400,12 @@ struct Begun {
 }
 
 /// The temporary folder beside the target (removed on drop unless kept) and the
-/// folders created in it. Fields drop in order: the folder before its owner marker.
+/// folders created in it. Fields drop in order: the writer threads (joined) before the
+/// folder, the folder before its owner marker.
 #[derive(Debug)]
 struct Staging {
+    /// Small files are created and written on these threads.
+    writers: writers::Writers,
     dir: StagingDir,
     made: HashSet<PathBuf>,
     /// In creation order, to fsync at the end.
@@ -479,6 +486,7 @@ fn new_staging(hotfixes: &Path, id: &str) -> std::io::Result<Staging> {
         match fs::create_dir(&path) {
             Ok(()) => {
                 return Ok(Staging {
+                    writers: writers::Writers::new(),
                     dir: StagingDir { path, keep: false },
                     made: HashSet::new(),
                     dirs: Vec::new(),
@@ -780,6 +788,18 @@ impl EntrySink for DirSink<'_> {
         }
         Ok(())
     }
+
+    /// A small verified file: its folders are made here, in archive order; creating
+    /// and writing it is left to the writer threads (see `extract/writers.rs`).
+    fn whole_file(&mut self, file: &FileEntry, data: Vec<u8>) -> Result<(), SinkError> {
+        check_cancel(&self.options)?;
+        self.current = None;
+        if let Some(staging) = self.begun.as_mut().and_then(|b| b.staging.as_mut()) {
+            let path = staging.path_for(&file.path)?;
+            staging.writers.submit(path, data)?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the manifest and signatures, fsyncs and renames into place.
@@ -801,6 +821,8 @@ fn commit(
     let Some(mut staging) = staging else {
         return Ok((Outcome::AlreadyInstalled, None, target));
     };
+    // Every payload file is written before anything else happens to the folder.
+    staging.writers.finish()?;
     if let Some(p) = options.progress {
         p.phase(Phase::Syncing);
     }

@@ -1462,6 +1462,33 @@ impl RawEntry {
             decode: Decode::new(&self.data[..], &self.record),
         }
     }
+
+    /// A stored entry whose bytes are all here, as many as both its sizes say: those
+    /// bytes, without a copy, and the result of the CRC-32 check, which is what reading
+    /// [`RawEntry::decoder`] to its end would hand out and conclude (the decoder's other
+    /// end-of-data checks hold by these conditions). The bytes are taken out, so the
+    /// entry is empty afterwards. `None` for any other entry, which is left as it is, to
+    /// be decoded.
+    pub fn take_stored_bytes(&mut self) -> Option<(Vec<u8>, Result<(), ReadError>)> {
+        let r = &self.record;
+        if r.method != METHOD_STORED
+            || r.compressed_size != r.uncompressed_size
+            || self.data.len() as u64 != r.uncompressed_size
+        {
+            return None;
+        }
+        let crc = crc32fast::hash(&self.data);
+        let check = if crc == r.crc32 {
+            Ok(())
+        } else {
+            Err(ReadError::entry(
+                Rule::CrcMismatch,
+                &r.name,
+                format!("CRC-32 {crc:08x}, {:08x} declared", r.crc32),
+            ))
+        };
+        Some((std::mem::take(&mut self.data), check))
+    }
 }
 
 /// Decodes a [`RawEntry`]; see [`RawDecoder::read_chunk`].
@@ -1527,6 +1554,56 @@ mod tests {
         assert_eq!(read, names.len());
         assert!(rd.central_directory_bytes_held() <= CENTRAL_WINDOW_BYTES);
         assert!(rd.central_directory_bytes_held() > 0);
+    }
+
+    /// The stored bytes handed out without a copy are what the decoder hands out, and
+    /// a wrong CRC-32 is the same error either way.
+    #[test]
+    fn stored_bytes_without_a_copy_match_the_decoder() {
+        use crate::zipwrite::{CentralDirectory, DosDateTime, EntryHeader, Zip64, local_header};
+        let payloads: [(&str, &[u8], u32); 3] = [
+            ("docs/good", b"hello world", crc32fast::hash(b"hello world")),
+            ("docs/bad-crc", b"hello world", 0x1234_5678),
+            ("docs/empty", b"", 0),
+        ];
+        let mut out = Vec::new();
+        let mut cd = CentralDirectory::new(Zip64::WHEN_NEEDED);
+        for (name, data, crc32) in payloads {
+            let h = EntryHeader {
+                name,
+                method: METHOD_STORED,
+                crc32,
+                compressed_size: data.len() as u64,
+                size: data.len() as u64,
+                modified: DosDateTime::MIN,
+            };
+            let offset = out.len() as u64;
+            out.extend_from_slice(&local_header(&h, offset, Zip64::WHEN_NEEDED));
+            out.extend_from_slice(data);
+            cd.push(&h, offset);
+        }
+        let cd_offset = out.len() as u64;
+        out.extend_from_slice(&cd.finish(cd_offset));
+        let mut rd = PackageReader::open(io::Cursor::new(&out)).expect("open");
+        let mut seen = 0;
+        while let Some(entry) = rd.next_entry() {
+            let mut raw = entry.expect("entry").into_raw(1 << 20).expect("raw");
+            let mut decoded = Vec::new();
+            let mut dec = raw.decoder();
+            let mut buf = [0u8; 4];
+            let expected = loop {
+                match dec.read_chunk(&mut buf) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => decoded.extend_from_slice(&buf[..n]),
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            let (bytes, check) = raw.take_stored_bytes().expect("stored, complete");
+            assert_eq!(bytes, decoded);
+            assert_eq!(check.map_err(|e| e.to_string()), expected);
+            seen += 1;
+        }
+        assert_eq!(seen, 3);
     }
 
     #[test]

@@ -211,6 +211,16 @@ pub trait EntrySink {
     fn write(&mut self, data: &[u8]) -> Result<(), SinkError>;
     /// The current file's size and SHA-256 matched the manifest.
     fn finish_file(&mut self) -> Result<(), SinkError>;
+    /// A whole payload file at once, already checked: its size and SHA-256 match the
+    /// manifest. It stands for `start_file`, one `write` of `data` and `finish_file`, at
+    /// the same place in the order of calls (verify uses it for small files, which it
+    /// checks in memory). A sink may keep `data` and do the work later, as long as it is
+    /// done, or its failure reported, before the sink's owner relies on it.
+    fn whole_file(&mut self, file: &FileEntry, data: Vec<u8>) -> Result<(), SinkError> {
+        self.start_file(file)?;
+        self.write(&data)?;
+        self.finish_file()
+    }
 }
 
 /// A sink that keeps nothing: plain verification.

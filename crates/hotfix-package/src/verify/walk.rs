@@ -289,27 +289,24 @@ impl Walk<'_, '_, '_, '_> {
     fn settle_front(&mut self) -> Result<(), VerifyError> {
         let slot = self.pool.take_front()?;
         let file = self.files[slot.index];
-        let decoded = slot.result?;
+        let Decoded {
+            data,
+            total,
+            outcome,
+            digest,
+        } = slot.result?;
         self.progress.file(&file.path, file.size);
-        self.progress.bytes(decoded.total.min(file.size));
-        let mut writing = false;
-        if decoded.outcome.is_ok()
-            && decoded.total == file.size
+        self.progress.bytes(total.min(file.size));
+        if outcome.is_ok()
+            && total == file.size
             && self.report.failures.is_empty()
-            && bool::from(decoded.digest.ct_eq(&file.sha256.0))
+            && bool::from(digest.ct_eq(&file.sha256.0))
         {
-            // Only a fully checked entry reaches the sink, in one piece.
-            self.sink.start_file(file)?;
-            self.sink.write(&decoded.data)?;
-            writing = true;
+            // Only a fully checked entry reaches the sink, in one piece (so `conclude`
+            // has no `finish_file` left to call).
+            self.sink.whole_file(file, data)?;
         }
-        self.conclude(
-            file,
-            decoded.total,
-            decoded.outcome,
-            &decoded.digest,
-            writing,
-        )
+        self.conclude(file, total, outcome, &digest, false)
     }
 
     /// Streams a large entry: decoded here, hashed on the pipe's thread, written to the
@@ -426,7 +423,13 @@ struct Decoded {
 
 /// Decodes `raw` as the streaming walk would read it: never more than one byte past the
 /// manifest's `size` (at most [`SMALL_ENTRY_BYTES`]), checked by the reader, hashed.
-fn decode(raw: &RawEntry, size: u64) -> Decoded {
+fn decode(mut raw: RawEntry, size: u64) -> Decoded {
+    // Stored and complete (the usual case): hashed where it lies, not copied first.
+    if raw.record().uncompressed_size <= size
+        && let Some((data, check)) = raw.take_stored_bytes()
+    {
+        return hashed(data, check.map_err(Some), size);
+    }
     let cap = usize::try_from(size.min(SMALL_ENTRY_BYTES)).unwrap_or(0) + 1;
     let mut data = vec![0u8; cap];
     let mut dec = raw.decoder();
@@ -444,14 +447,22 @@ fn decode(raw: &RawEntry, size: u64) -> Decoded {
         }
     };
     data.truncate(total.min(cap - 1));
-    let digest = if outcome.is_ok() && total as u64 == size {
+    let mut decoded = hashed(data, outcome, size);
+    decoded.total = total as u64;
+    decoded
+}
+
+/// `data` as read with `outcome`, hashed when it is complete (`size` bytes, read to the
+/// verified end).
+fn hashed(data: Vec<u8>, outcome: Outcome, size: u64) -> Decoded {
+    let digest = if outcome.is_ok() && data.len() as u64 == size {
         sha2::Sha256::digest(&data).into()
     } else {
         [0; 32]
     };
     Decoded {
+        total: data.len() as u64,
         data,
-        total: total as u64,
         outcome,
         digest,
     }
@@ -532,7 +543,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
                         let Ok(job) = job else { return };
                         let decoded =
                             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                decode(&job.raw, job.size)
+                                decode(job.raw, job.size)
                             }))
                             .map_err(|_| VerifyError::Internal("a verify worker panicked".into()));
                         if done_tx
