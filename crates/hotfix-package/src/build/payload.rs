@@ -93,7 +93,13 @@ pub(super) fn write_payload<W: Write>(
                 });
                 next_spawn += 1;
             }
-            let received = if in_pool {
+            // The next entry can be written now: take only what has already arrived. Waiting
+            // here would stall the build for the whole timeout when nothing else is in
+            // flight (the SBOM's turn, which this thread makes itself, often comes last).
+            let writable = sbom_index == Some(next_write) || ready.contains_key(&next_write);
+            let received = if writable {
+                rx.try_recv().ok()
+            } else if in_pool {
                 // On a pool thread, help with the queued work instead of blocking it.
                 match rx.try_recv() {
                     Ok(r) => Some(r),
