@@ -81,7 +81,8 @@ fi
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# One timed command: its wall seconds and peak RSS (MiB) appended to $out/<tag>.*.
+# One timed command: its wall seconds and peak RSS (KiB) appended to $out/<tag>.wall and
+# $out/<tag>.rss; its stdout and stderr are left in $out/stdout and $out/err.
 timed() {
     local tag=$1 rc=0
     shift
@@ -94,7 +95,7 @@ timed() {
     fi
     awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/time" \
         | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }' >>"$out/$tag.wall"
-    awk -F': ' '/Maximum resident set size/ {print $2 / 1024}' "$out/time" >>"$out/$tag.rss"
+    awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time" >>"$out/$tag.rss"
 }
 
 if [ -n "$model_nodes" ]; then
@@ -118,7 +119,7 @@ if [ -n "$model_nodes" ]; then
             timed check "$bin" sim model check "$model"
             timed run "$bin" sim run "$out/run-$n.toml"
         done
-        row() { printf '%6.2f / %-6.0f' "$(median <"$out/$1.wall")" "$(sort -g "$out/$1.rss" | tail -1)"; }
+        row() { printf '%6.2f / %-6.0f' "$(median <"$out/$1.wall")" "$(sort -g "$out/$1.rss" | tail -1 | awk '{ print $1 / 1024 }')"; }
         printf '%-10s %16s %16s %16s\n' "$n" "$(row gen)" "$(row check)" "$(row run)"
         rm -f "$model"
     done
@@ -132,29 +133,16 @@ status=0
 for job in "${jobs[@]}"; do
     name=${job%%	*}
     file=${job#*	}
-    : >"$out/walls"; : >"$out/engine"; : >"$out/loop"; : >"$out/rss"
+    rm -f "$out"/*.wall "$out"/*.rss; : >"$out/engine"; : >"$out/loop"
     for _ in $(seq "$runs"); do
-        set +e
-        /usr/bin/time -v -o "$out/time" "$bin" sim run "$file" --stats --output-format json \
-            >"$out/json" 2>"$out/err"
-        rc=$?
-        set -e
-        # Exit 1 means a property failed (expected with faults); 2 is a real error.
-        if [ $rc -ge 2 ]; then
-            echo "error: $name failed (exit $rc):" >&2
-            cat "$out/err" >&2
-            exit 2
-        fi
-        awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/time" \
-            | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }' >>"$out/walls"
-        awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time" >>"$out/rss"
+        timed scenario "$bin" sim run "$file" --stats --output-format json
         grep -o '([0-9.]* M events/s' "$out/err" | grep -o '[0-9.]*' | head -1 >>"$out/engine"
         grep -o 'event loop [0-9.]* s, [0-9.]* M' "$out/err" | awk '{print $5}' >>"$out/loop"
     done
-    nodes=$(grep -o '"affected": [0-9]*' "$out/json" | head -1 | grep -o '[0-9]*$')
+    nodes=$(grep -o '"affected": [0-9]*' "$out/stdout" | head -1 | grep -o '[0-9]*$')
     events=$(grep -o 'engine: [0-9]* events' "$out/err" | grep -o '[0-9]*' | head -1)
-    wall=$(median <"$out/walls")
-    rss_kb=$(sort -n "$out/rss" | tail -1)
+    wall=$(median <"$out/scenario.wall")
+    rss_kb=$(sort -n "$out/scenario.rss" | tail -1)
     per_node=$(( rss_kb * 1024 / nodes ))
     printf '%-14s %9s %8.2f %9.1f %10s %9s %12.2f %12.2f\n' "$name" "$nodes" "$wall" \
         "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$per_node" "$events" \
