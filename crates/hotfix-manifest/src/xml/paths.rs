@@ -30,6 +30,16 @@ impl PathClaims {
         column: u64,
     ) -> Result<(), ManifestError> {
         let key = names::collision_key(path);
+        let conflict = |other: &String| {
+            ManifestError::at(
+                line,
+                column,
+                ManifestErrorKind::PathConflict {
+                    path: path.into(),
+                    other: other.clone(),
+                },
+            )
+        };
         if let Some((first_line, _)) = self.paths.get(&key) {
             return Err(ManifestError::at(
                 line,
@@ -41,27 +51,13 @@ impl PathClaims {
             ));
         }
         if let Some(other) = self.dirs.get(&key) {
-            return Err(ManifestError::at(
-                line,
-                column,
-                ManifestErrorKind::PathConflict {
-                    path: path.into(),
-                    other: other.clone(),
-                },
-            ));
+            return Err(conflict(other));
         }
         let mut folders = Vec::new();
         for (i, _) in key.match_indices('/') {
             let folder = &key[..i];
             if let Some((_, other)) = self.paths.get(folder) {
-                return Err(ManifestError::at(
-                    line,
-                    column,
-                    ManifestErrorKind::PathConflict {
-                        path: path.into(),
-                        other: other.clone(),
-                    },
-                ));
+                return Err(conflict(other));
             }
             folders.push(folder.to_string());
         }
