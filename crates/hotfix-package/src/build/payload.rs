@@ -93,11 +93,12 @@ pub(super) fn write_payload<W: Write>(
                 });
                 next_spawn += 1;
             }
-            // The next entry can be written now: take only what has already arrived. Waiting
-            // here would stall the build for the whole timeout when nothing else is in
-            // flight (the SBOM's turn, which this thread makes itself, often comes last).
-            let writable = sbom_index == Some(next_write) || ready.contains_key(&next_write);
-            let received = if writable {
+            // Every ready entry up to `next_write` was written at the end of the last turn,
+            // so the only entry that can be written now without a worker is the SBOM, which
+            // this thread makes itself: take only what has already arrived. Waiting here
+            // would stall the build for the whole timeout when nothing else is in flight
+            // (the SBOM's turn often comes last).
+            let received = if sbom_index == Some(next_write) {
                 rx.try_recv().ok()
             } else if in_pool {
                 // On a pool thread, help with the queued work instead of blocking it.
